@@ -1,0 +1,531 @@
+// regions.toml: parsing with toml++ and checking every key.
+//
+// A schedule that is silently wrong is worse than none, so checking is strict (unknown keys,
+// loose time formats, dates that do not exist are all errors) and exhaustive: every problem
+// in the file is collected, each with the line, column, region and key to fix, before the
+// caller decides to stop.
+
+#include "config.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include <date/tz.h>
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "duration.h"
+
+namespace offpeak {
+namespace {
+
+using std::chrono::minutes;
+
+constexpr std::array<std::string_view, 7> kWeekdayNames{"Sun", "Mon", "Tue", "Wed",
+                                                        "Thu", "Fri", "Sat"};
+
+constexpr std::array<std::string_view, 9> kRegionKeys{
+    "timezone",           "sessions",   "weekdays", "holidays",
+    "early_closes",       "late_opens", "offpeak",  "offpeak_after_close",
+    "offpeak_before_open"};
+
+// A value parsed from text, or why it could not be.
+template <typename T>
+struct Parsed {
+  std::optional<T> value;
+  std::string error;
+};
+
+// Number of single-character edits between a and b, for "did you mean" hints.
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+int two_digits(std::string_view s, size_t pos) {
+  if (pos + 2 > s.size() || !std::isdigit(static_cast<unsigned char>(s[pos])) ||
+      !std::isdigit(static_cast<unsigned char>(s[pos + 1])))
+    return -1;
+  return (s[pos] - '0') * 10 + (s[pos + 1] - '0');
+}
+
+// "HH:MM", exactly two digits each. Errors leave naming the text to the caller.
+Parsed<minutes> parse_time_of_day(std::string_view s) {
+  const int hour = two_digits(s, 0), minute = two_digits(s, 3);
+  if (s.size() != 5 || s[2] != ':' || hour < 0 || minute < 0)
+    return {{}, "expected a time \"HH:MM\", like \"09:30\""};
+  if (hour > 23) return {{}, fmt::format("hour {} is out of range (00-23)", hour)};
+  if (minute > 59) return {{}, fmt::format("minute {} is out of range (00-59)", minute)};
+  return {minutes(hour * 60 + minute), {}};
+}
+
+// "HH:MM-HH:MM"; `may_cross_midnight` allows an end before the start.
+Parsed<LocalSpan> parse_span(std::string_view s, bool may_cross_midnight) {
+  const auto fail = [&](std::string_view why) {
+    return Parsed<LocalSpan>{{}, fmt::format("\"{}\": {}", s, why)};
+  };
+  if (s.size() != 11 || s[5] != '-') return fail("expected \"HH:MM-HH:MM\", like \"09:30-16:00\"");
+  const auto start = parse_time_of_day(s.substr(0, 5));
+  if (!start.value) return fail(start.error);
+  const auto end = parse_time_of_day(s.substr(6));
+  if (!end.value) return fail(end.error);
+  if (*start.value == *end.value) return fail("starts and ends at the same time");
+  if (*end.value < *start.value && !may_cross_midnight)
+    return fail("ends before it starts; sessions cannot cross midnight");
+  return {LocalSpan{*start.value, *end.value}, {}};
+}
+
+// "YYYY-MM-DD", a date that exists.
+std::optional<date::local_days> parse_date(std::string_view s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return {};
+  const int century = two_digits(s, 0), year = two_digits(s, 2);
+  const int month = two_digits(s, 5), day = two_digits(s, 8);
+  if (century < 0 || year < 0 || month < 0 || day < 0) return {};
+  const date::year_month_day ymd{date::year{century * 100 + year}, date::month(unsigned(month)),
+                                 date::day(unsigned(day))};
+  if (!ymd.ok()) return {};
+  return date::local_days(ymd);
+}
+
+std::string format_time_of_day(minutes m) {
+  return fmt::format("{:02}:{:02}", m.count() / 60, m.count() % 60);
+}
+
+std::string format_date(date::local_days day) {
+  const date::year_month_day ymd(day);
+  return fmt::format("{:04}-{:02}-{:02}", int(ymd.year()), unsigned(ymd.month()),
+                     unsigned(ymd.day()));
+}
+
+// Checks one region table into a Region, adding a diagnostic for each problem.
+class RegionReader {
+ public:
+  RegionReader(const std::string& path, std::vector<Diagnostic>& diagnostics)
+      : path_(path), diagnostics_(diagnostics) {}
+
+  std::optional<Region> read(const toml::key& id, const toml::table& table) {
+    region_ = Region{};
+    region_.id = std::string(id.str());
+    region_.pos = pos_of(id.source());
+    region_.trading_weekdays = {false, true, true, true, true, true, false};
+    const size_t errors_before = error_count();
+
+    check_keys(table);
+    read_timezone(table);
+    if (const auto* sessions = table.get("sessions")) read_sessions(*sessions);
+    if (const auto* offpeak = table.get("offpeak")) read_offpeak(*offpeak);
+    if (const auto* weekdays = table.get("weekdays")) read_weekdays(*weekdays);
+    if (const auto* holidays = table.get("holidays")) read_holidays(*holidays);
+    if (const auto* node = table.get("offpeak_after_close"))
+      region_.offpeak_after_close = read_duration(*node, "offpeak_after_close");
+    if (const auto* node = table.get("offpeak_before_open"))
+      region_.offpeak_before_open = read_duration(*node, "offpeak_before_open");
+    if (const auto* node = table.get("early_closes"))
+      read_day_times(*node, "early_closes", region_.early_closes);
+    if (const auto* node = table.get("late_opens"))
+      read_day_times(*node, "late_opens", region_.late_opens);
+    check_mode(table);
+
+    if (error_count() != errors_before) return std::nullopt;
+    return std::move(region_);
+  }
+
+ private:
+  SourcePos pos_of(const toml::source_region& source) const {
+    return {path_, static_cast<int>(source.begin.line), static_cast<int>(source.begin.column)};
+  }
+
+  size_t error_count() const {
+    return static_cast<size_t>(
+        std::count_if(diagnostics_.begin(), diagnostics_.end(),
+                      [](const Diagnostic& d) { return d.severity == Severity::kError; }));
+  }
+
+  void error(const toml::source_region& at, std::string_view key, std::string message) {
+    diagnostics_.push_back(
+        {Severity::kError, pos_of(at), region_.id, std::string(key), std::move(message)});
+  }
+
+  void check_keys(const toml::table& table) {
+    for (auto&& [key, node] : table) {
+      if (std::find(kRegionKeys.begin(), kRegionKeys.end(), key.str()) != kRegionKeys.end())
+        continue;
+      std::string message = fmt::format("unknown key \"{}\"", key.str());
+      for (std::string_view known : kRegionKeys)
+        if (edit_distance(key.str(), known) <= 2) {
+          message += fmt::format("; did you mean \"{}\"?", known);
+          break;
+        }
+      error(key.source(), "", std::move(message));
+    }
+  }
+
+  void read_timezone(const toml::table& table) {
+    const auto* node = table.get("timezone");
+    if (!node) {
+      diagnostics_.push_back({Severity::kError, region_.pos, region_.id, "timezone",
+                              "missing; give an IANA zone name, like \"America/New_York\""});
+      return;
+    }
+    const auto name = node->value<std::string>();
+    if (!name) return error(node->source(), "timezone", "must be a string");
+    try {
+      region_.zone = date::locate_zone(*name);
+    } catch (const std::runtime_error&) {
+      error(node->source(), "timezone", fmt::format("unknown time zone \"{}\"", *name));
+    }
+  }
+
+  // Each element of an array of strings, or an error for the key.
+  template <typename Fn>
+  void for_each_string(const toml::node& node, std::string_view key, std::string_view what,
+                       Fn&& fn) {
+    const auto* array = node.as_array();
+    if (!array) return error(node.source(), key, fmt::format("must be an array of {}", what));
+    for (const toml::node& element : *array) {
+      if (const auto* s = element.as_string())
+        fn(s->get(), element);
+      else
+        error(element.source(), key, fmt::format("must be an array of {}", what));
+    }
+  }
+
+  std::vector<LocalSpan> read_spans(const toml::node& node, std::string_view key,
+                                    bool may_cross_midnight) {
+    std::vector<LocalSpan> spans;
+    for_each_string(node, key, "\"HH:MM-HH:MM\" strings",
+                    [&](const std::string& text, const toml::node& element) {
+                      auto span = parse_span(text, may_cross_midnight);
+                      if (span.value)
+                        spans.push_back(*span.value);
+                      else
+                        error(element.source(), key, std::move(span.error));
+                    });
+    if (node.is_array() && node.as_array()->empty()) error(node.source(), key, "must not be empty");
+    return spans;
+  }
+
+  void read_sessions(const toml::node& node) {
+    region_.sessions = read_spans(node, "sessions", false);
+    const auto& spans = region_.sessions;
+    for (size_t i = 1; i < spans.size(); ++i) {
+      const auto& before = spans[i - 1];
+      const auto& after = spans[i];
+      const auto& where = node.as_array()->at(i).source();
+      if (after.start < before.start)
+        error(where, "sessions",
+              fmt::format("\"{}-{}\" starts before \"{}-{}\"; list sessions in order",
+                          format_time_of_day(after.start), format_time_of_day(after.end),
+                          format_time_of_day(before.start), format_time_of_day(before.end)));
+      else if (after.start < before.end)
+        error(where, "sessions",
+              fmt::format("\"{}-{}\" overlaps \"{}-{}\"", format_time_of_day(after.start),
+                          format_time_of_day(after.end), format_time_of_day(before.start),
+                          format_time_of_day(before.end)));
+    }
+  }
+
+  void read_offpeak(const toml::node& node) {
+    region_.offpeak = read_spans(node, "offpeak", true);
+    // Minutes of the day the windows cover; all of them would leave no trading time.
+    std::array<bool, 24 * 60> covered{};
+    for (const LocalSpan& span : region_.offpeak)
+      for (auto m = span.start; m != span.end; m = (m + minutes(1)) % minutes(24 * 60))
+        covered[static_cast<size_t>(m.count())] = true;
+    if (!region_.offpeak.empty() &&
+        std::all_of(covered.begin(), covered.end(), [](bool c) { return c; }))
+      error(node.source(), "offpeak",
+            "the windows cover the whole day, so the region would never trade");
+  }
+
+  void read_weekdays(const toml::node& node) {
+    region_.trading_weekdays = {};
+    for_each_string(
+        node, "weekdays", "day names", [&](const std::string& text, const toml::node& element) {
+          const auto it = std::find(kWeekdayNames.begin(), kWeekdayNames.end(), text);
+          if (it == kWeekdayNames.end())
+            return error(
+                element.source(), "weekdays",
+                fmt::format("unknown day \"{}\" (expected Mon, Tue, Wed, Thu, Fri, Sat, Sun)",
+                            text));
+          auto& trading = region_.trading_weekdays[static_cast<size_t>(it - kWeekdayNames.begin())];
+          if (trading)
+            error(element.source(), "weekdays", fmt::format("\"{}\" is listed twice", text));
+          trading = true;
+        });
+    if (node.is_array() && node.as_array()->empty())
+      error(node.source(), "weekdays", "must list at least one trading day");
+  }
+
+  void read_holidays(const toml::node& node) {
+    const auto* array = node.as_array();
+    if (!array) return error(node.source(), "holidays", "must be an array of dates \"YYYY-MM-DD\"");
+    for (const toml::node& element : *array) {
+      std::optional<date::local_days> day;
+      if (const auto* d = element.as_date()) {
+        day = date::local_days(date::year{d->get().year} / int(d->get().month) / int(d->get().day));
+      } else if (const auto* s = element.as_string()) {
+        day = parse_date(s->get());
+        if (!day) {
+          error(element.source(), "holidays",
+                fmt::format("\"{}\" is not a valid date \"YYYY-MM-DD\"", s->get()));
+          continue;
+        }
+      } else {
+        error(element.source(), "holidays", "must be an array of dates \"YYYY-MM-DD\"");
+        continue;
+      }
+      auto& holidays = region_.holidays;
+      const auto at = std::lower_bound(holidays.begin(), holidays.end(), *day);
+      if (at != holidays.end() && *at == *day)
+        error(element.source(), "holidays", fmt::format("{} is listed twice", format_date(*day)));
+      else
+        holidays.insert(at, *day);
+    }
+  }
+
+  std::chrono::seconds read_duration(const toml::node& node, std::string_view key) {
+    const auto text = node.value<std::string>();
+    const auto duration = text ? parse_duration(*text) : std::nullopt;
+    if (!duration) {
+      error(node.source(), key,
+            fmt::format("{} is not a duration (expected one like \"90s\", \"30m\" or \"1h30m\")",
+                        text ? fmt::format("\"{}\"", *text) : std::string("the value")));
+      return {};
+    }
+    return *duration;
+  }
+
+  void read_day_times(const toml::node& node, std::string_view key,
+                      std::map<date::local_days, minutes>& out) {
+    const auto* table = node.as_table();
+    if (!table)
+      return error(node.source(), key,
+                   "must be a table of dates and times, like { \"2026-11-27\" = \"13:00\" }");
+    for (auto&& [day_key, value] : *table) {
+      const auto day = parse_date(day_key.str());
+      if (!day) {
+        error(day_key.source(), key,
+              fmt::format("\"{}\" is not a valid date \"YYYY-MM-DD\"", day_key.str()));
+        continue;
+      }
+      const auto text = value.value<std::string>();
+      const auto time = text ? parse_time_of_day(*text) : Parsed<minutes>{};
+      if (!time.value) {
+        error(value.source(), key,
+              text ? fmt::format("{}: \"{}\": {}", day_key.str(), *text, time.error)
+                   : fmt::format("{}: must be a time \"HH:MM\", like \"13:00\"", day_key.str()));
+        continue;
+      }
+      out.emplace(*day, *time.value);
+    }
+  }
+
+  // The checks that need the whole region: sessions or offpeak, and the special days.
+  void check_mode(const toml::table& table) {
+    const bool has_sessions = table.contains("sessions");
+    const bool has_offpeak = table.contains("offpeak");
+    if (has_sessions && has_offpeak)
+      error(table.get("offpeak")->source(), "",
+            "give either \"sessions\" or \"offpeak\", not both");
+    if (!has_sessions && !has_offpeak)
+      diagnostics_.push_back({Severity::kError, region_.pos, region_.id, "",
+                              "give \"sessions\" (trading hours) or \"offpeak\" (explicit "
+                              "daily windows)"});
+    if (has_offpeak) {
+      for (std::string_view key :
+           {"early_closes", "late_opens", "offpeak_after_close", "offpeak_before_open"})
+        if (const auto* node = table.get(key))
+          error(node->source(), key, "applies only to a region with \"sessions\"");
+      return;
+    }
+    if (region_.sessions.empty()) return;
+    check_special_days(table, "early_closes", region_.early_closes);
+    check_special_days(table, "late_opens", region_.late_opens);
+  }
+
+  // Early closes and late opens fall on trading days and shorten them.
+  void check_special_days(const toml::table& table, std::string_view key,
+                          const std::map<date::local_days, minutes>& days) {
+    const auto* days_table = table.get(key) ? table.get(key)->as_table() : nullptr;
+    if (!days_table) return;
+    const bool is_close = key == "early_closes";
+    const auto regular_open = region_.sessions.front().start;
+    const auto regular_close = region_.sessions.back().end;
+    for (const auto& [day, time] : days) {
+      const auto date_text = format_date(day);
+      const auto& where = days_table->get(date_text)->source();
+      if (!region_.is_trading_day(day)) {
+        error(where, key, fmt::format("{} is not a trading day", date_text));
+        continue;
+      }
+      const auto late_open = region_.late_opens.find(day);
+      const auto open = late_open != region_.late_opens.end() ? late_open->second : regular_open;
+      if (is_close && time >= regular_close)
+        error(where, key,
+              fmt::format("{}: {} is not before the regular close {}", date_text,
+                          format_time_of_day(time), format_time_of_day(regular_close)));
+      else if (is_close && time <= open)
+        error(where, key,
+              fmt::format("{}: {} is not after the open {}", date_text, format_time_of_day(time),
+                          format_time_of_day(open)));
+      else if (!is_close && time <= regular_open)
+        error(where, key,
+              fmt::format("{}: {} is not after the regular open {}", date_text,
+                          format_time_of_day(time), format_time_of_day(regular_open)));
+      else if (!is_close && time >= regular_close)
+        error(where, key,
+              fmt::format("{}: {} is not before the close {}", date_text, format_time_of_day(time),
+                          format_time_of_day(regular_close)));
+    }
+  }
+
+  const std::string& path_;
+  std::vector<Diagnostic>& diagnostics_;
+  Region region_;
+};
+
+bool valid_region_id(std::string_view id) {
+  return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+}
+
+}  // namespace
+
+const Region* Config::find_region(std::string_view id) const {
+  for (const Region& region : regions)
+    if (region.id == id) return &region;
+  return nullptr;
+}
+
+std::string choose_config_path(std::string_view flag, const char* env) {
+  if (!flag.empty()) return std::string(flag);
+  if (env && *env) return env;
+  for (const char* candidate : {"regions.toml", "/etc/offpeak/regions.toml"})
+    if (std::filesystem::exists(candidate)) return candidate;
+  return {};
+}
+
+ConfigResult load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  if (in) text << in.rdbuf();
+  if (!in || in.bad()) {
+    ConfigResult result;
+    result.config.path = path;
+    result.diagnostics.push_back({Severity::kError,
+                                  {path, 0, 0},
+                                  "",
+                                  "",
+                                  fmt::format("cannot read: {}", std::strerror(errno))});
+    return result;
+  }
+  return parse_config(text.str(), path);
+}
+
+ConfigResult parse_config(std::string_view text, const std::string& path) {
+  ConfigResult result;
+  result.config.path = path;
+  auto& diagnostics = result.diagnostics;
+
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    diagnostics.push_back(
+        {Severity::kError,
+         {path, static_cast<int>(e.source().begin.line), static_cast<int>(e.source().begin.column)},
+         "",
+         "",
+         fmt::format("malformed TOML: {}", e.description())});
+    return result;
+  }
+
+  for (auto&& [key, node] : root)
+    if (key.str() != "regions")
+      diagnostics.push_back({Severity::kError,
+                             {path, static_cast<int>(key.source().begin.line),
+                              static_cast<int>(key.source().begin.column)},
+                             "",
+                             "",
+                             fmt::format("unknown key \"{}\" (expected \"regions\")", key.str())});
+
+  const auto* regions = root.get("regions");
+  if (!regions || !regions->is_table() || regions->as_table()->empty()) {
+    diagnostics.push_back({Severity::kError,
+                           {path, regions ? static_cast<int>(regions->source().begin.line) : 0,
+                            regions ? static_cast<int>(regions->source().begin.column) : 0},
+                           "",
+                           "",
+                           "no regions; define each as a table, like [regions.xnys]"});
+    return result;
+  }
+
+  // toml++ keeps tables sorted by key; the file's order is the order of the keys' positions.
+  std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+  for (auto&& [key, node] : *regions->as_table()) entries.emplace_back(&key, &node);
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    const auto& pa = a.first->source().begin;
+    const auto& pb = b.first->source().begin;
+    return std::pair(pa.line, pa.column) < std::pair(pb.line, pb.column);
+  });
+
+  RegionReader reader(path, diagnostics);
+  for (const auto& [key, node] : entries) {
+    const SourcePos pos{path, static_cast<int>(key->source().begin.line),
+                        static_cast<int>(key->source().begin.column)};
+    const std::string id(key->str());
+    if (!valid_region_id(id)) {
+      diagnostics.push_back({Severity::kError, pos, id, "",
+                             "a region id may use only letters, digits, \"-\" and \"_\""});
+      continue;
+    }
+    if (!node->is_table()) {
+      diagnostics.push_back({Severity::kError, pos, id, "", "must be a table"});
+      continue;
+    }
+    if (auto region = reader.read(*key, *node->as_table()))
+      result.config.regions.push_back(std::move(*region));
+  }
+  // In the order of the file, as a person fixing them would read it.
+  std::stable_sort(diagnostics.begin(), diagnostics.end(), [](const auto& a, const auto& b) {
+    return std::pair(a.pos.line, a.pos.column) < std::pair(b.pos.line, b.pos.column);
+  });
+  return result;
+}
+
+std::vector<Diagnostic> calendar_warnings(const Config& config, Instant at) {
+  std::vector<Diagnostic> warnings;
+  for (const Region& region : config.regions) {
+    if (region.sessions.empty()) continue;
+    const date::year this_year = date::year_month_day(local_date(*region.zone, at)).year();
+    for (const date::year year : {this_year, this_year + date::years{1}}) {
+      const auto listed = std::any_of(
+          region.holidays.begin(), region.holidays.end(),
+          [&](date::local_days day) { return date::year_month_day(day).year() == year; });
+      if (!listed)
+        warnings.push_back(
+            {Severity::kWarning, region.pos, region.id, "holidays",
+             fmt::format("none listed for {}; is the calendar out of date?", int(year))});
+    }
+  }
+  return warnings;
+}
+
+}  // namespace offpeak

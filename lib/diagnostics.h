@@ -1,0 +1,48 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace offpeak {
+
+// Exit codes of every offpeak tool, after sysexits(3).
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitNothing = 1,       // ran fine, nothing to report (plan: no region off-peak)
+  kExitUsage = 64,        // EX_USAGE: bad flags or arguments
+  kExitDataErr = 65,      // EX_DATAERR: bad input data
+  kExitUnavailable = 69,  // EX_UNAVAILABLE: a service said no for good
+  kExitIoErr = 74,        // EX_IOERR: cannot write the output
+  kExitTempFail = 75,     // EX_TEMPFAIL: try again later
+  kExitConfig = 78,       // EX_CONFIG: configuration error
+};
+
+enum class Severity { kError, kWarning };
+
+// Where in a file something was found; line and column are 1-based, 0 when unknown.
+struct SourcePos {
+  std::string file;
+  int line = 0;
+  int column = 0;
+};
+
+// One problem found in an input, with everything a person needs to fix it.
+struct Diagnostic {
+  Severity severity = Severity::kError;
+  SourcePos pos;
+  std::string region;  // empty when the problem is not inside a region
+  std::string key;     // the key whose value is wrong; empty when not about one value
+  std::string message;
+};
+
+// "TOOL: error: FILE:LINE:COL: region "R": KEY: MESSAGE", the parts that are known.
+[[nodiscard]] std::string format_diagnostic(std::string_view tool, const Diagnostic& d);
+
+// "TOOL: error: MESSAGE" / "TOOL: warning: MESSAGE".
+[[nodiscard]] std::string format_message(std::string_view tool, Severity severity,
+                                         std::string_view message);
+
+[[nodiscard]] bool has_errors(const std::vector<Diagnostic>& diagnostics);
+
+}  // namespace offpeak

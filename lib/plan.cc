@@ -1,0 +1,152 @@
+// What offpeak-plan reports: the regions off-peak now, and the windows over a stretch of
+// time, as lines for scripts, JSON lines for programs, or tables for people. Everything
+// here is computed from the instant it is given, so the same question always gets the same
+// answer.
+
+#include "plan.h"
+
+#include <algorithm>
+
+#include <date/tz.h>
+#include <fmt/format.h>
+
+#include "duration.h"
+#include "json_text.h"
+
+namespace offpeak {
+namespace {
+
+using Row = std::vector<std::string>;
+
+// Columns padded to their widest cell, two spaces apart, the last one not padded.
+std::string render_table(const std::vector<Row>& rows) {
+  std::vector<size_t> widths;
+  for (const Row& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string out;
+  for (const Row& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 2, ' ');
+    }
+    line.erase(line.find_last_not_of(' ') + 1);
+    out += line + '\n';
+  }
+  return out;
+}
+
+std::string format_local(const Region& region, Instant t) {
+  return date::format("%a %F %T %Z", date::make_zoned(region.zone, t));
+}
+
+// A JSON string, or null.
+std::string json_or_null(const std::optional<std::string>& text) {
+  if (!text) return "null";
+  std::string out;
+  append_json_string(out, *text);
+  return out;
+}
+
+std::string status_json(const RegionStatus& s) {
+  const auto& w = s.window;
+  std::string out = "{\"region\":";
+  append_json_string(out, s.region->id);
+  out += ",\"timezone\":";
+  append_json_string(out, s.region->zone->name());
+  out += fmt::format(
+      ",\"offpeak\":{},\"window_start\":{},\"window_end\":{},\"window_id\":{},"
+      "\"remaining_seconds\":{}}}\n",
+      s.offpeak, json_or_null(w ? std::optional(format_rfc3339(w->start)) : std::nullopt),
+      json_or_null(w ? std::optional(format_rfc3339(w->end)) : std::nullopt),
+      json_or_null(w ? std::optional(window_id(*s.region, *w)) : std::nullopt),
+      s.remaining.count());
+  return out;
+}
+
+Row status_row(const RegionStatus& s, Instant at) {
+  if (!s.window) return {s.region->id, s.region->zone->name(), "no", "-", "-", "-"};
+  const auto& w = *s.window;
+  return {s.region->id,
+          s.region->zone->name(),
+          s.offpeak ? "yes" : "no",
+          format_rfc3339(w.start),
+          format_rfc3339(w.end),
+          s.offpeak ? format_duration(s.remaining) + " left"
+                    : "opens in " + format_duration(w.start - at)};
+}
+
+}  // namespace
+
+RegionSelection select_regions(const Config& config, const std::vector<std::string>& ids) {
+  RegionSelection selection;
+  for (const std::string& id : ids)
+    if (!config.find_region(id)) selection.unknown.push_back(id);
+  for (const Region& region : config.regions)
+    if (ids.empty() || std::find(ids.begin(), ids.end(), region.id) != ids.end())
+      selection.regions.push_back(&region);
+  return selection;
+}
+
+RegionStatus region_status(const Region& region, Instant at) {
+  RegionStatus status{&region, false, std::nullopt, {}};
+  if (const auto found = window_at(region, at)) {
+    status.offpeak = found->offpeak;
+    status.window = found->window;
+    if (found->offpeak) status.remaining = found->window.end - at;
+  }
+  return status;
+}
+
+std::string window_id(const Region& region, const Interval& window) {
+  return region.id + "@" + format_rfc3339(window.start);
+}
+
+Report report_now(const std::vector<const Region*>& regions, const NowRequest& request) {
+  Report report;
+  std::vector<Row> rows{
+      {"REGION", "TIMEZONE", "OFF-PEAK", "WINDOW START (UTC)", "WINDOW END (UTC)", "REMAINING"}};
+  for (const Region* region : regions) {
+    const RegionStatus status = region_status(*region, request.at);
+    const bool wanted = status.offpeak && status.remaining >= request.min_remaining;
+    report.found |= wanted;
+    if (!wanted && !request.all) continue;
+    if (request.json)
+      report.text += status_json(status);
+    else if (request.all)
+      rows.push_back(status_row(status, request.at));
+    else
+      report.text += region->id + '\n';
+  }
+  if (request.all && !request.json) report.text = render_table(rows);
+  return report;
+}
+
+Report report_windows(const std::vector<const Region*>& regions, const WindowsRequest& request) {
+  Report report;
+  std::vector<Row> rows{
+      {"REGION", "START (LOCAL)", "END (LOCAL)", "START (UTC)", "END (UTC)", "LENGTH"}};
+  for (const Region* region : regions) {
+    for (const Interval& w : offpeak_windows(*region, request.from, request.to)) {
+      report.found = true;
+      if (request.json) {
+        std::string line = "{\"region\":";
+        append_json_string(line, region->id);
+        line += fmt::format(",\"window_start\":\"{}\",\"window_end\":\"{}\",\"window_id\":",
+                            format_rfc3339(w.start), format_rfc3339(w.end));
+        append_json_string(line, window_id(*region, w));
+        report.text += line + "}\n";
+      } else {
+        rows.push_back({region->id, format_local(*region, w.start), format_local(*region, w.end),
+                        format_rfc3339(w.start), format_rfc3339(w.end),
+                        format_duration(w.end - w.start)});
+      }
+    }
+  }
+  if (!request.json && report.found) report.text = render_table(rows);
+  return report;
+}
+
+}  // namespace offpeak

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "calendar.h"
+#include "config.h"
+#include "timestamp.h"
+
+namespace offpeak {
+
+// The regions named on the command line, in config order; all of them when none is named.
+struct RegionSelection {
+  std::vector<const Region*> regions;
+  std::vector<std::string> unknown;  // names that are no region of the config
+};
+[[nodiscard]] RegionSelection select_regions(const Config& config,
+                                             const std::vector<std::string>& ids);
+
+// Where a region stands at an instant.
+struct RegionStatus {
+  const Region* region = nullptr;
+  bool offpeak = false;
+  std::optional<Interval> window;     // the current window, else the next one
+  std::chrono::seconds remaining{0};  // until the window ends; 0 when not off-peak
+};
+[[nodiscard]] RegionStatus region_status(const Region& region, Instant at);
+
+// `REGION@START`, start in UTC: the same for every instant inside the window.
+[[nodiscard]] std::string window_id(const Region& region, const Interval& window);
+
+// What `offpeak-plan` prints, and whether it found anything to report.
+struct Report {
+  std::string text;
+  bool found = false;
+};
+
+struct NowRequest {
+  Instant at;
+  std::chrono::seconds min_remaining{0};  // regions whose window ends sooner are left out
+  bool all = false;                       // every region, off-peak or not
+  bool json = false;                      // JSON lines instead of ids or a table
+};
+// The regions off-peak at `at`; found when one of them has `min_remaining` left.
+[[nodiscard]] Report report_now(const std::vector<const Region*>& regions,
+                                const NowRequest& request);
+
+struct WindowsRequest {
+  Instant from;
+  Instant to;
+  bool json = false;
+};
+// Every window that intersects [from, to), whole, by region in config order, then start.
+[[nodiscard]] Report report_windows(const std::vector<const Region*>& regions,
+                                    const WindowsRequest& request);
+
+}  // namespace offpeak

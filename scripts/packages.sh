@@ -1,0 +1,23 @@
+# Sourced by the scripts beside it: installs the Debian packages a step needs, when missing.
+
+# Packages every build needs (used by the scripts that source this file).
+# shellcheck disable=SC2034
+BUILD_PACKAGES="cmake ninja-build g++ libcli11-dev libtomlplusplus-dev libhowardhinnant-date-dev
+libfmt-dev catch2 tzdata python3"
+
+# ensure_packages PKG...: installs those that are not installed yet, with apt-get.
+ensure_packages() {
+  missing=""
+  for pkg in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed"; then
+      missing="$missing $pkg"
+    fi
+  done
+  [ -n "$missing" ] || return 0
+  echo "installing:$missing" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  # shellcheck disable=SC2086 # the package list is meant to split
+  $sudo apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >&2
+}

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Runs golden cases: each .case file says how to run a tool and what it must print.
+
+A case file is a header, then sections:
+
+    # What the case shows, in a sentence or two.
+    args: --config regions.toml --json --at 2026-03-08T06:30:00Z
+    exit: 0
+    --- file regions.toml
+    [regions.x]
+    ...
+    --- stdin
+    ...
+    --- stdout
+    ...
+    --- stderr
+    ...
+
+Header keys: `args` (shell words; %ROOT% is the source tree), `tool` (default
+offpeak-plan), `exit` (the expected exit code). `--- file NAME` sections are written
+into a fresh working directory the tool runs in; `stdin` is fed to it; `stdout` and
+`stderr` are what it must print, exactly. A section whose text does not end in a newline
+is marked `--- stdout (no newline at end)`. Missing stdout or stderr sections mean the
+tool must print nothing there.
+
+The tool runs with TZ set to a zone far from UTC, OFFPEAK_CONFIG unset and LC_ALL=C,
+so a case passes only when the output does not depend on the machine.
+
+With --update (or OFFPEAK_GOLDEN_UPDATE=1 in the environment) a failing case is
+rewritten with what the tool printed, and the diff is shown for review.
+"""
+
+import argparse
+import difflib
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NO_NEWLINE = " (no newline at end)"
+TIMEOUT_SECONDS = 20
+
+
+class Case:
+    def __init__(self, path):
+        self.path = path
+        self.header = []  # comment and key lines, kept as written
+        self.keys = {}
+        self.sections = []  # (name, text) in file order
+        self._parse(open(path, encoding="utf-8").read())
+
+    def _parse(self, text):
+        lines = text.splitlines(keepends=True)
+        name, body = None, []
+        for line in lines:
+            if line.startswith("--- "):
+                if name is not None:
+                    self._add_section(name, body)
+                name, body = line[4:].rstrip("\n"), []
+            elif name is None:
+                self.header.append(line)
+                match = re.match(r"^([a-z]+):\s?(.*)$", line.rstrip("\n"))
+                if match:
+                    self.keys[match.group(1)] = match.group(2)
+                elif line.strip() and not line.startswith("#"):
+                    sys.exit(f"{self.path}: cannot read header line: {line.rstrip()}")
+            else:
+                body.append(line)
+        if name is not None:
+            self._add_section(name, body)
+
+    def _add_section(self, name, body):
+        text = "".join(body)
+        if name.endswith(NO_NEWLINE):
+            name = name[: -len(NO_NEWLINE)]
+            text = text[:-1] if text.endswith("\n") else text
+        self.sections.append((name, text))
+
+    def section(self, name):
+        for section_name, text in self.sections:
+            if section_name == name:
+                return text
+        return None
+
+    def render(self, stdout, stderr, exit_code):
+        """The case file with these results as its expectations."""
+        header = []
+        for line in self.header:
+            if line.startswith("exit:"):
+                line = f"exit: {exit_code}\n"
+            header.append(line)
+        if "exit" not in self.keys:
+            header.append(f"exit: {exit_code}\n")
+        out = "".join(header)
+        results = {"stdout": stdout, "stderr": stderr}
+        for name, text in self.sections:
+            if name in results:
+                continue
+            out += section_text(name, text)
+        for name in ("stdout", "stderr"):
+            if results[name]:
+                out += section_text(name, results[name])
+        return out
+
+
+def section_text(name, text):
+    if text.endswith("\n") or text == "":
+        return f"--- {name}\n{text}"
+    return f"--- {name}{NO_NEWLINE}\n{text}\n"
+
+
+def run_case(case, bin_dir):
+    with tempfile.TemporaryDirectory(prefix="offpeak-golden-") as work:
+        for name, text in case.sections:
+            if name.startswith("file "):
+                file_path = os.path.join(work, name[5:])
+                os.makedirs(os.path.dirname(file_path), exist_ok=True)
+                with open(file_path, "w", encoding="utf-8") as f:
+                    f.write(text)
+        tool = os.path.join(os.path.abspath(bin_dir), case.keys.get("tool", "offpeak-plan"))
+        args = shlex.split(case.keys.get("args", "").replace("%ROOT%", ROOT))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OFFPEAK_")}
+        env.update({"TZ": "Pacific/Chatham", "LC_ALL": "C"})
+        stdin = case.section("stdin")
+        try:
+            result = subprocess.run(
+                [tool] + args,
+                cwd=work,
+                env=env,
+                input=(stdin or "").encode(),
+                capture_output=True,
+                timeout=TIMEOUT_SECONDS,
+            )
+        except subprocess.TimeoutExpired:
+            return None, None, f"timed out after {TIMEOUT_SECONDS} s"
+    decode = lambda b: b.decode("utf-8", errors="replace").replace(ROOT, "%ROOT%")
+    return decode(result.stdout), decode(result.stderr), result.returncode
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bin-dir", required=True, help="folder with the built tools")
+    parser.add_argument("--update", action="store_true", help="rewrite failing cases")
+    parser.add_argument("cases", nargs="+")
+    options = parser.parse_args()
+    update = options.update or os.environ.get("OFFPEAK_GOLDEN_UPDATE") == "1"
+
+    failed = 0
+    for path in options.cases:
+        case = Case(path)
+        stdout, stderr, exit_code = run_case(case, options.bin_dir)
+        if stdout is None:
+            print(f"FAIL {path}: {exit_code}")
+            failed += 1
+            continue
+        expected = open(path, encoding="utf-8").read()
+        actual = case.render(stdout, stderr, exit_code)
+        if "exit" not in case.keys and not update:
+            print(f"FAIL {path}: the case has no `exit:` line")
+            failed += 1
+            continue
+        if actual == expected:
+            print(f"ok   {path}")
+            continue
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(keepends=True),
+                actual.splitlines(keepends=True),
+                fromfile=f"{path} (expected)",
+                tofile=f"{path} (actual)",
+            )
+        )
+        if update:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(actual)
+            print(f"UPDATED {path}\n{diff}")
+        else:
+            print(f"FAIL {path}\n{diff}")
+            failed += 1
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

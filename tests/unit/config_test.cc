@@ -1,0 +1,101 @@
+#include <catch2/catch.hpp>
+
+#include "config.h"
+
+namespace {
+
+std::vector<std::string> messages(const offpeak::ConfigResult& result) {
+  std::vector<std::string> out;
+  for (const auto& d : result.diagnostics) out.push_back(offpeak::format_diagnostic("t", d));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("regions keep the order of the file, not of toml++'s sorted tables") {
+  const auto result = offpeak::parse_config(R"(
+[regions.zz]
+timezone = "UTC"
+sessions = ["09:00-17:00"]
+[regions.aa]
+timezone = "UTC"
+offpeak = ["22:00-06:00"]
+[regions.mm]
+timezone = "UTC"
+sessions = ["09:00-17:00"]
+)",
+                                            "r.toml");
+  REQUIRE(result.diagnostics.empty());
+  REQUIRE(result.config.regions.size() == 3);
+  CHECK(result.config.regions[0].id == "zz");
+  CHECK(result.config.regions[1].id == "aa");
+  CHECK(result.config.regions[2].id == "mm");
+  CHECK(result.config.find_region("aa") == &result.config.regions[1]);
+  CHECK(result.config.find_region("nope") == nullptr);
+}
+
+TEST_CASE("holidays may be TOML dates or strings, and defaults are Mon to Fri") {
+  const auto result = offpeak::parse_config(R"(
+[regions.x]
+timezone = "UTC"
+sessions = ["09:00-17:00"]
+holidays = [2026-12-25, "2026-12-24"]
+offpeak_after_close = "1h30m"
+)",
+                                            "r.toml");
+  REQUIRE(result.diagnostics.empty());
+  const auto& region = result.config.regions.at(0);
+  REQUIRE(region.holidays.size() == 2);
+  CHECK(region.holidays[0] == date::local_days{date::year{2026} / 12 / 24});
+  CHECK(region.offpeak_after_close == std::chrono::minutes(90));
+  CHECK(region.trading_weekdays == std::array<bool, 7>{false, true, true, true, true, true, false});
+}
+
+TEST_CASE("every problem is reported with file, line, column, region and key") {
+  const auto result = offpeak::parse_config(R"([regions.x]
+timezone = 5
+sessions = ["09:00-17:00", 7]
+weekdays = []
+late_opens = "2026-01-02"
+)",
+                                            "r.toml");
+  CHECK(messages(result) ==
+        std::vector<std::string>{
+            "t: error: r.toml:2:12: region \"x\": timezone: must be a string",
+            "t: error: r.toml:3:28: region \"x\": sessions: must be an array of \"HH:MM-HH:MM\" "
+            "strings",
+            "t: error: r.toml:4:12: region \"x\": weekdays: must list at least one trading day",
+            "t: error: r.toml:5:14: region \"x\": late_opens: must be a table of dates and times, "
+            "like { \"2026-11-27\" = \"13:00\" }",
+        });
+  CHECK(result.config.regions.empty());
+}
+
+TEST_CASE("an empty file has no regions") {
+  const auto result = offpeak::parse_config("", "r.toml");
+  CHECK(messages(result) ==
+        std::vector<std::string>{
+            "t: error: r.toml: no regions; define each as a table, like [regions.xnys]"});
+}
+
+TEST_CASE("calendar_warnings names each year without holidays") {
+  const auto result = offpeak::parse_config(R"([regions.x]
+timezone = "Asia/Tokyo"
+sessions = ["09:00-15:30"]
+holidays = ["2027-01-01"]
+)",
+                                            "r.toml");
+  REQUIRE(result.diagnostics.empty());
+  // 2026-12-31T16:00Z is already 2027 in Tokyo: this year and the next are 2027 and 2028.
+  const auto warnings =
+      offpeak::calendar_warnings(result.config, *offpeak::parse_rfc3339("2026-12-31T16:00:00Z"));
+  REQUIRE(warnings.size() == 1);
+  CHECK(offpeak::format_diagnostic("t", warnings[0]) ==
+        "t: warning: r.toml:1:10: region \"x\": holidays: none listed for 2028; is the calendar "
+        "out of date?");
+}
+
+TEST_CASE("choose_config_path: flag, then environment") {
+  CHECK(offpeak::choose_config_path("a.toml", "b.toml") == "a.toml");
+  CHECK(offpeak::choose_config_path("", "b.toml") == "b.toml");
+}

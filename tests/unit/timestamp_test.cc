@@ -1,0 +1,34 @@
+#include <catch2/catch.hpp>
+
+#include "timestamp.h"
+
+using offpeak::format_rfc3339;
+using offpeak::parse_rfc3339;
+
+TEST_CASE("parse_rfc3339 reads UTC and offset times to the second") {
+  const auto t = parse_rfc3339("2026-03-08T06:30:00Z");
+  REQUIRE(t);
+  CHECK(format_rfc3339(*t) == "2026-03-08T06:30:00Z");
+  CHECK(parse_rfc3339("2026-03-08T01:30:00-05:00") == t);
+  CHECK(parse_rfc3339("2026-03-08T12:00:00+05:30") == t);
+  CHECK(parse_rfc3339("2026-03-08t06:30:00z") == t);
+  CHECK(parse_rfc3339("2026-03-08T06:30:00.999Z") == t);
+  CHECK(parse_rfc3339("2026-03-08 06:30:00Z") == t);
+}
+
+TEST_CASE("parse_rfc3339 refuses what is not a time") {
+  for (const char* text :
+       {"", "now", "2026-03-08", "2026-3-8T06:30:00Z", "2026-03-08T06:30Z", "2026-03-08T06:30:00",
+        "2026-02-30T00:00:00Z", "2026-03-08T24:00:00Z", "2026-03-08T06:60:00Z",
+        "2026-03-08T06:30:60Z", "2026-03-08T06:30:00Zjunk", "2026-03-08T06:30:00.Z",
+        "2026-03-08T06:30:00+5:30", "2026-03-08T06:30:00+24:00", "2026-03-08X06:30:00Z"}) {
+    INFO(text);
+    CHECK_FALSE(parse_rfc3339(text));
+  }
+}
+
+TEST_CASE("format_rfc3339 writes whole seconds in UTC, also before 1970") {
+  CHECK(format_rfc3339(offpeak::Instant{}) == "1970-01-01T00:00:00Z");
+  CHECK(format_rfc3339(*parse_rfc3339("1969-12-31T23:59:59Z")) == "1969-12-31T23:59:59Z");
+  CHECK(format_rfc3339(*parse_rfc3339("2027-01-01T00:00:00+14:00")) == "2026-12-31T10:00:00Z");
+}

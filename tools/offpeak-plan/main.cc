@@ -1,0 +1,182 @@
+// offpeak-plan: which regions are in their off-peak window, and when the windows are.
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "config.h"
+#include "diagnostics.h"
+#include "duration.h"
+#include "plan.h"
+#include "timestamp.h"
+
+namespace {
+
+using namespace offpeak;
+
+constexpr std::string_view kTool = "offpeak-plan";
+
+struct Options {
+  std::string config;
+  std::string at = "now";
+  std::vector<std::string> regions;
+  bool json = false;
+  bool all = false;
+  std::string min_remaining = "0s";
+  bool windows = false;
+  std::string from;
+  std::string to;
+  bool check = false;
+};
+
+constexpr const char* kFooter = R"(Modes:
+  (default)   print the ids of the regions off-peak at --at, one per line
+  --windows   list every off-peak window that meets [--from, --to)
+  --check     check the config, report every problem, warn about stale calendars
+
+TIME is RFC 3339 (2026-03-08T06:30:00Z, 2026-03-08T01:30:00-05:00) or "now".
+DUR is a duration like 90s, 45m, 1h30m.
+
+The config is --config FILE, else $OFFPEAK_CONFIG, else ./regions.toml,
+else /etc/offpeak/regions.toml.
+
+Exit status: 0 something to report, 1 no region off-peak (or no window),
+64 usage error, 74 output error, 78 configuration error.
+
+Examples:
+  offpeak-plan --min-remaining 45m        regions with 45 minutes of off-peak left
+  offpeak-plan --all                      a table of every region, now
+  offpeak-plan --json --at 2026-03-08T06:30:00Z
+  offpeak-plan --windows --from 2026-12-24T00:00:00Z --to 2027-01-04T00:00:00Z)";
+
+// Help that shows each option's argument, not CLI11's list of which flags exclude which:
+// the modes are explained once, in the footer.
+class HelpFormatter : public CLI::Formatter {
+ public:
+  std::string make_option_opts(const CLI::Option* option) const override {
+    const std::string& type = option->get_type_name();
+    return type.empty() ? "" : " " + type;
+  }
+};
+
+int usage_error(std::string_view message) {
+  std::cerr << format_message(kTool, Severity::kError, message) << '\n'
+            << "Try '" << kTool << " --help' for more information.\n";
+  return kExitUsage;
+}
+
+// A TIME argument: RFC 3339 or "now".
+std::optional<Instant> parse_time_arg(const std::string& text) {
+  if (text == "now")
+    return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  return parse_rfc3339(text);
+}
+
+std::string bad_time(std::string_view flag, std::string_view text) {
+  return fmt::format(
+      "{}: invalid time \"{}\"; expected RFC 3339, like 2026-03-08T06:30:00Z, or now", flag, text);
+}
+
+void print_diagnostics(const std::vector<Diagnostic>& diagnostics) {
+  for (const Diagnostic& d : diagnostics) std::cerr << format_diagnostic(kTool, d) << '\n';
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  CLI::App app{
+      "Say which market regions are in their off-peak window now, and when the next "
+      "windows open.",
+      std::string(kTool)};
+  app.formatter(std::make_shared<HelpFormatter>());
+  app.footer(kFooter);
+  app.set_version_flag("--version", "offpeak-plan 0.1.0");
+  app.add_option("--config", options.config, "Config file (regions.toml)")->type_name("FILE");
+  auto* at =
+      app.add_option("--at", options.at, "The time to plan for (default: now)")->type_name("TIME");
+  app.add_option("--region", options.regions, "Only this region; may be repeated")->type_name("ID");
+  auto* json = app.add_flag("--json", options.json, "One JSON object per line");
+  auto* all = app.add_flag("--all", options.all, "Every region, off-peak or not");
+  auto* min_remaining = app.add_option("--min-remaining", options.min_remaining,
+                                       "Leave out regions whose window ends sooner than this")
+                            ->type_name("DUR");
+  auto* windows = app.add_flag("--windows", options.windows, "List the windows in [--from, --to)");
+  auto* from =
+      app.add_option("--from", options.from, "Start of the --windows range")->type_name("TIME");
+  auto* to = app.add_option("--to", options.to, "End of the --windows range")->type_name("TIME");
+  auto* check = app.add_flag("--check", options.check, "Check the config and exit");
+  windows->needs(from, to)->excludes(at, all, min_remaining);
+  from->needs(windows);
+  to->needs(windows);
+  check->excludes(windows, json, all, min_remaining)->excludes("--region");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return usage_error(e.what());
+  }
+
+  const auto at_time = parse_time_arg(options.at);
+  if (!at_time) return usage_error(bad_time("--at", options.at));
+  const auto min_left = parse_duration(options.min_remaining);
+  if (!min_left)
+    return usage_error(
+        fmt::format("--min-remaining: invalid duration \"{}\"; expected one like 90s, 45m or 1h30m",
+                    options.min_remaining));
+
+  const std::string path = choose_config_path(options.config, std::getenv("OFFPEAK_CONFIG"));
+  if (path.empty()) {
+    std::cerr << format_message(kTool, Severity::kError,
+                                "no config file: give --config FILE, set OFFPEAK_CONFIG, or "
+                                "create ./regions.toml or /etc/offpeak/regions.toml")
+              << '\n';
+    return kExitConfig;
+  }
+  const ConfigResult loaded = load_config(path);
+  print_diagnostics(loaded.diagnostics);
+  if (has_errors(loaded.diagnostics)) return kExitConfig;
+  const Config& config = loaded.config;
+
+  if (options.check) {
+    const auto warnings = calendar_warnings(config, *at_time);
+    print_diagnostics(warnings);
+    std::cerr << fmt::format("{}: {}: {} regions, {} warnings\n", kTool, path,
+                             config.regions.size(), warnings.size());
+    return kExitOk;
+  }
+
+  const RegionSelection selection = select_regions(config, options.regions);
+  if (!selection.unknown.empty())
+    return usage_error(
+        fmt::format("--region: no region \"{}\" in {}", selection.unknown.front(), path));
+
+  Report report;
+  if (options.windows) {
+    const auto from_time = parse_time_arg(options.from);
+    if (!from_time) return usage_error(bad_time("--from", options.from));
+    const auto to_time = parse_time_arg(options.to);
+    if (!to_time) return usage_error(bad_time("--to", options.to));
+    if (*to_time <= *from_time) return usage_error("--to must be later than --from");
+    report = report_windows(selection.regions, {*from_time, *to_time, options.json});
+  } else {
+    report = report_now(selection.regions, {*at_time, *min_left, options.all, options.json});
+  }
+
+  std::fwrite(report.text.data(), 1, report.text.size(), stdout);
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::cerr << format_message(kTool, Severity::kError, "cannot write to standard output") << '\n';
+    return kExitIoErr;
+  }
+  return report.found ? kExitOk : kExitNothing;
+}
