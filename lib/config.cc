@@ -12,8 +12,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
-#include <sstream>
 
 #include <date/tz.h>
 #include <fmt/format.h>
@@ -423,20 +423,23 @@ std::string choose_config_path(std::string_view flag, const char* env) {
 }
 
 ConfigResult load_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  if (in) text << in.rdbuf();
-  if (!in || in.bad()) {
-    ConfigResult result;
-    result.config.path = path;
-    result.diagnostics.push_back({Severity::kError,
-                                  {path, 0, 0},
-                                  "",
-                                  "",
-                                  fmt::format("cannot read: {}", std::strerror(errno))});
-    return result;
+  std::error_code ignored;
+  int error = std::filesystem::is_directory(path, ignored) ? EISDIR : 0;
+  if (!error) {
+    errno = 0;
+    std::ifstream in(path, std::ios::binary);
+    std::string text;
+    if (in) text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (in.is_open() && !in.bad()) return parse_config(text, path);
+    error = errno ? errno : EIO;
   }
-  return parse_config(text.str(), path);
+  ConfigResult result;
+  result.config.path = path;
+  Diagnostic cannot_read;
+  cannot_read.pos.file = path;
+  cannot_read.message = fmt::format("cannot read: {}", std::strerror(error));
+  result.diagnostics.push_back(std::move(cannot_read));
+  return result;
 }
 
 ConfigResult parse_config(std::string_view text, const std::string& path) {

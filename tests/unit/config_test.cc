@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <iterator>
+#include <random>
+
 #include "config.h"
 
 namespace {
@@ -98,4 +102,37 @@ holidays = ["2027-01-01"]
 TEST_CASE("choose_config_path: flag, then environment") {
   CHECK(offpeak::choose_config_path("a.toml", "b.toml") == "a.toml");
   CHECK(offpeak::choose_config_path("", "b.toml") == "b.toml");
+}
+
+TEST_CASE("damaged configs are reported, never a crash or a hang") {
+  // The shipped config, cut and mangled at many places: whatever parse_config makes of it,
+  // it returns, and every region it accepts can be planned.
+  std::ifstream in(OFFPEAK_SOURCE_DIR "/regions.toml");
+  const std::string shipped((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE(shipped.size() > 1000);
+  std::mt19937 random(20261129);
+  const std::string noise = "[]{}=\",#.:-0123456789\n xnys";
+  const auto at = *offpeak::parse_rfc3339("2026-12-24T12:00:00Z");
+  for (int round = 0; round < 300; ++round) {
+    std::string text = shipped;
+    for (int edit = 0; edit < 3; ++edit) {
+      const size_t pos = random() % text.size();
+      switch (random() % 3) {
+        case 0:
+          text.erase(pos, random() % 40);
+          break;
+        case 1:
+          text.insert(pos, 1, noise[random() % noise.size()]);
+          break;
+        default:
+          text[pos] = noise[random() % noise.size()];
+      }
+    }
+    const auto result = offpeak::parse_config(text, "r.toml");
+    for (const auto& region : result.config.regions) {
+      const auto found = offpeak::window_at(region, at);
+      if (found) CHECK(found->window.start < found->window.end);
+    }
+    CHECK((offpeak::has_errors(result.diagnostics) || !result.config.regions.empty()));
+  }
 }

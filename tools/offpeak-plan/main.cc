@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <date/date.h>
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
@@ -71,16 +72,22 @@ int usage_error(std::string_view message) {
   return kExitUsage;
 }
 
-// A TIME argument: RFC 3339 or "now".
+// A TIME argument: RFC 3339 or "now", in years whose windows still print as RFC 3339.
 std::optional<Instant> parse_time_arg(const std::string& text) {
-  if (text == "now")
-    return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-  return parse_rfc3339(text);
+  const auto t = text == "now"
+                     ? std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())
+                     : parse_rfc3339(text);
+  const auto earliest = date::sys_days{date::year{1900} / 1 / 1};
+  const auto latest = date::sys_days{date::year{9000} / 1 / 1};
+  if (!t || *t < earliest || *t >= latest) return std::nullopt;
+  return t;
 }
 
 std::string bad_time(std::string_view flag, std::string_view text) {
   return fmt::format(
-      "{}: invalid time \"{}\"; expected RFC 3339, like 2026-03-08T06:30:00Z, or now", flag, text);
+      "{}: invalid time \"{}\"; expected RFC 3339 in the years 1900 to 8999, like "
+      "2026-03-08T06:30:00Z, or now",
+      flag, text);
 }
 
 void print_diagnostics(const std::vector<Diagnostic>& diagnostics) {
