@@ -75,7 +75,6 @@ Coverage sessions_coverage(const Region& region, date::local_days first, date::l
     if (free_from >= known.end) break;
   }
   if (free_from < known.end) coverage.offpeak.push_back({free_from, known.end});
-  coverage.offpeak = merged(std::move(coverage.offpeak));
   return coverage;
 }
 

@@ -5,6 +5,10 @@
 BUILD_PACKAGES="cmake ninja-build g++ libcli11-dev libtomlplusplus-dev libhowardhinnant-date-dev
 libfmt-dev catch2 tzdata python3"
 
+# Packages the tests need besides.
+# shellcheck disable=SC2034
+TEST_PACKAGES="shellcheck"
+
 # ensure_packages PKG...: installs those that are not installed yet, with apt-get.
 ensure_packages() {
   missing=""

@@ -131,3 +131,19 @@ weekdays = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
   REQUIRE(windows.size() == 1);
   CHECK(windows[0] == Interval{at("2026-03-09T06:00:00Z"), at("2026-03-09T06:30:00Z")});
 }
+
+TEST_CASE("windows that touch are one window") {
+  // 01:30 ends one listed window and starts the next; Friday's last window ends at the
+  // midnight where Saturday, not a trading day, begins, and Monday's first window starts
+  // where Sunday ends.
+  const auto region = region_from(R"(
+[regions.x]
+timezone = "Asia/Tokyo"
+offpeak = ["00:00-01:30", "01:30-03:00", "20:00-00:00"]
+)");
+  CHECK(offpeak::offpeak_windows(region, at("2026-06-09T00:00:00Z"), at("2026-06-10T00:00:00Z")) ==
+        std::vector<Interval>{{at("2026-06-09T11:00:00Z"), at("2026-06-09T18:00:00Z")}});
+  CHECK(offpeak::offpeak_windows(region, at("2026-06-13T00:00:00Z"), at("2026-06-13T00:00:01Z")) ==
+        std::vector<Interval>{{at("2026-06-12T11:00:00Z"), at("2026-06-14T18:00:00Z")}});
+  check_windows_are_stable(region, at("2026-06-09T00:00:00Z"), at("2026-06-16T00:00:00Z"));
+}
