@@ -34,8 +34,8 @@ struct ConfigResult {
 // The same for config text already read; `path` names it in diagnostics.
 [[nodiscard]] ConfigResult parse_config(std::string_view text, const std::string& path);
 
-// Warnings about calendars that look stale at `at`: a region with sessions and no
-// holidays listed in the current or the next year.
+// Warnings about calendars that look wrong at `at`: a region with sessions and no holidays
+// listed in the current or the next year, or a region with no off-peak window for a week.
 [[nodiscard]] std::vector<Diagnostic> calendar_warnings(const Config& config, Instant at);
 
 }  // namespace offpeak

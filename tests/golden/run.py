@@ -17,7 +17,8 @@ A case file is a header, then sections:
     ...
 
 Header keys: `args` (shell words; %ROOT% is the source tree), `tool` (default
-offpeak-plan), `exit` (the expected exit code). `--- file NAME` sections are written
+offpeak-plan), `exit` (the expected exit code), `env` (NAME=VALUE words to set),
+`stdout-to` (a file to send stdout to instead, such as /dev/full). `--- file NAME` sections are written
 into a fresh working directory the tool runs in; `stdin` is fed to it; `stdout` and
 `stderr` are what it must print, exactly. A section whose text does not end in a newline
 is marked `--- stdout (no newline at end)`. Missing stdout or stderr sections mean the
@@ -62,7 +63,7 @@ class Case:
                 name, body = line[4:].rstrip("\n"), []
             elif name is None:
                 self.header.append(line)
-                match = re.match(r"^([a-z]+):\s?(.*)$", line.rstrip("\n"))
+                match = re.match(r"^([a-z-]+):\s?(.*)$", line.rstrip("\n"))
                 if match:
                     self.keys[match.group(1)] = match.group(2)
                 elif line.strip() and not line.startswith("#"):
@@ -124,19 +125,25 @@ def run_case(case, bin_dir):
         args = shlex.split(case.keys.get("args", "").replace("%ROOT%", ROOT))
         env = {k: v for k, v in os.environ.items() if not k.startswith("OFFPEAK_")}
         env.update({"TZ": "Pacific/Chatham", "LC_ALL": "C"})
+        for word in shlex.split(case.keys.get("env", "")):
+            name, _, value = word.partition("=")
+            env[name] = value.replace("%ROOT%", ROOT)
         stdin = case.section("stdin")
+        stdout_to = case.keys.get("stdout-to")
         try:
-            result = subprocess.run(
-                [tool] + args,
-                cwd=work,
-                env=env,
-                input=(stdin or "").encode(),
-                capture_output=True,
-                timeout=TIMEOUT_SECONDS,
-            )
+            with open(stdout_to or os.devnull, "wb") as redirect:
+                result = subprocess.run(
+                    [tool] + args,
+                    cwd=work,
+                    env=env,
+                    input=(stdin or "").encode(),
+                    stdout=redirect if stdout_to else subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    timeout=TIMEOUT_SECONDS,
+                )
         except subprocess.TimeoutExpired:
             return None, None, f"timed out after {TIMEOUT_SECONDS} s"
-    decode = lambda b: b.decode("utf-8", errors="replace").replace(ROOT, "%ROOT%")
+    decode = lambda b: (b or b"").decode("utf-8", errors="replace").replace(ROOT, "%ROOT%")
     return decode(result.stdout), decode(result.stderr), result.returncode
 
 

@@ -158,8 +158,10 @@ int main(int argc, char** argv) {
   if (options.check) {
     const auto warnings = calendar_warnings(config, *at_time);
     print_diagnostics(warnings);
-    std::cerr << fmt::format("{}: {}: {} regions, {} warnings\n", kTool, path,
-                             config.regions.size(), warnings.size());
+    const auto plural = [](size_t n) { return n == 1 ? "" : "s"; };
+    std::cerr << fmt::format("{}: {}: {} region{}, {} warning{}\n", kTool, path,
+                             config.regions.size(), plural(config.regions.size()), warnings.size(),
+                             plural(warnings.size()));
     return kExitOk;
   }
 
