@@ -7,7 +7,9 @@
 
 namespace offpeak {
 
-void append_json_string(std::string& out, std::string_view text) {
+std::string json_string(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
   out += '"';
   for (const char c : text) {
     switch (c) {
@@ -34,6 +36,7 @@ void append_json_string(std::string& out, std::string_view text) {
     }
   }
   out += '"';
+  return out;
 }
 
 }  // namespace offpeak

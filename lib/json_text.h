@@ -5,8 +5,8 @@
 
 namespace offpeak {
 
-// Appends `text` to `out` as a JSON string literal, quotes included. Bytes are copied as
-// they are but for the characters JSON requires escaped.
-void append_json_string(std::string& out, std::string_view text);
+// `text` as a JSON string literal, quotes included. Bytes are copied as they are but for
+// the characters JSON requires escaped.
+[[nodiscard]] std::string json_string(std::string_view text);
 
 }  // namespace offpeak

@@ -42,28 +42,18 @@ std::string format_local(const Region& region, Instant t) {
   return date::format("%a %F %T %Z", date::make_zoned(region.zone, t));
 }
 
-// A JSON string, or null.
-std::string json_or_null(const std::optional<std::string>& text) {
-  if (!text) return "null";
-  std::string out;
-  append_json_string(out, *text);
-  return out;
-}
-
 std::string status_json(const RegionStatus& s) {
-  const auto& w = s.window;
-  std::string out = "{\"region\":";
-  append_json_string(out, s.region->id);
-  out += ",\"timezone\":";
-  append_json_string(out, s.region->zone->name());
-  out += fmt::format(
-      ",\"offpeak\":{},\"window_start\":{},\"window_end\":{},\"window_id\":{},"
-      "\"remaining_seconds\":{}}}\n",
-      s.offpeak, json_or_null(w ? std::optional(format_rfc3339(w->start)) : std::nullopt),
-      json_or_null(w ? std::optional(format_rfc3339(w->end)) : std::nullopt),
-      json_or_null(w ? std::optional(window_id(*s.region, *w)) : std::nullopt),
+  std::string start = "null", end = "null", id = "null";
+  if (s.window) {
+    start = json_string(format_rfc3339(s.window->start));
+    end = json_string(format_rfc3339(s.window->end));
+    id = json_string(window_id(*s.region, *s.window));
+  }
+  return fmt::format(
+      "{{\"region\":{},\"timezone\":{},\"offpeak\":{},\"window_start\":{},\"window_end\":{},"
+      "\"window_id\":{},\"remaining_seconds\":{}}}\n",
+      json_string(s.region->id), json_string(s.region->zone->name()), s.offpeak, start, end, id,
       s.remaining.count());
-  return out;
 }
 
 Row status_row(const RegionStatus& s, Instant at) {
@@ -132,12 +122,10 @@ Report report_windows(const std::vector<const Region*>& regions, const WindowsRe
     for (const Interval& w : offpeak_windows(*region, request.from, request.to)) {
       report.found = true;
       if (request.json) {
-        std::string line = "{\"region\":";
-        append_json_string(line, region->id);
-        line += fmt::format(",\"window_start\":\"{}\",\"window_end\":\"{}\",\"window_id\":",
-                            format_rfc3339(w.start), format_rfc3339(w.end));
-        append_json_string(line, window_id(*region, w));
-        report.text += line + "}\n";
+        report.text += fmt::format(
+            "{{\"region\":{},\"window_start\":{},\"window_end\":{},\"window_id\":{}}}\n",
+            json_string(region->id), json_string(format_rfc3339(w.start)),
+            json_string(format_rfc3339(w.end)), json_string(window_id(*region, w)));
       } else {
         rows.push_back({region->id, format_local(*region, w.start), format_local(*region, w.end),
                         format_rfc3339(w.start), format_rfc3339(w.end),
