@@ -141,6 +141,14 @@ int main(int argc, char** argv) {
     return usage_error(
         fmt::format("--min-remaining: invalid duration \"{}\"; expected one like 90s, 45m or 1h30m",
                     options.min_remaining));
+  std::optional<Instant> from_time, to_time;
+  if (options.windows) {
+    from_time = parse_time_arg(options.from);
+    if (!from_time) return usage_error(bad_time("--from", options.from));
+    to_time = parse_time_arg(options.to);
+    if (!to_time) return usage_error(bad_time("--to", options.to));
+    if (*to_time <= *from_time) return usage_error("--to must be later than --from");
+  }
 
   const std::string path = choose_config_path(options.config, std::getenv("OFFPEAK_CONFIG"));
   if (path.empty()) {
@@ -172,11 +180,6 @@ int main(int argc, char** argv) {
 
   Report report;
   if (options.windows) {
-    const auto from_time = parse_time_arg(options.from);
-    if (!from_time) return usage_error(bad_time("--from", options.from));
-    const auto to_time = parse_time_arg(options.to);
-    if (!to_time) return usage_error(bad_time("--to", options.to));
-    if (*to_time <= *from_time) return usage_error("--to must be later than --from");
     report = report_windows(selection.regions, {*from_time, *to_time, options.json});
   } else {
     report = report_now(selection.regions, {*at_time, *min_left, options.all, options.json});
