@@ -435,7 +435,6 @@ ConfigResult load_config(const std::string& path) {
     error = errno ? errno : EIO;
   }
   ConfigResult result;
-  result.config.path = path;
   Diagnostic cannot_read;
   cannot_read.pos.file = path;
   cannot_read.message = fmt::format("cannot read: {}", std::strerror(error));
@@ -445,7 +444,6 @@ ConfigResult load_config(const std::string& path) {
 
 ConfigResult parse_config(std::string_view text, const std::string& path) {
   ConfigResult result;
-  result.config.path = path;
   auto& diagnostics = result.diagnostics;
 
   toml::table root;

@@ -12,7 +12,6 @@ namespace offpeak {
 
 // regions.toml, checked: every region valid, in the order the file defines them.
 struct Config {
-  std::string path;
   std::vector<Region> regions;
 
   // The region called `id`, or nullptr.
