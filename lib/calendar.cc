@@ -47,14 +47,20 @@ std::vector<Interval> merged(std::vector<Interval> intervals) {
   return out;
 }
 
-// The day's busy span: from open minus the margin to close plus the margin.
-Interval busy_span(const Region& region, date::local_days day) {
+// The day's trading, from its first open to its last close (late opens and early closes
+// applied).
+Interval trading_span(const Region& region, date::local_days day) {
   auto open = region.sessions.front().start;
   auto close = region.sessions.back().end;
   if (auto it = region.late_opens.find(day); it != region.late_opens.end()) open = it->second;
   if (auto it = region.early_closes.find(day); it != region.early_closes.end()) close = it->second;
-  return {local_to_instant(*region.zone, day, open) - region.offpeak_before_open,
-          local_to_instant(*region.zone, day, close) + region.offpeak_after_close};
+  return {local_to_instant(*region.zone, day, open), local_to_instant(*region.zone, day, close)};
+}
+
+// The day's busy span: its trading widened by the margins.
+Interval busy_span(const Region& region, date::local_days day) {
+  const Interval trading = trading_span(region, day);
+  return {trading.start - region.offpeak_before_open, trading.end + region.offpeak_after_close};
 }
 
 Coverage sessions_coverage(const Region& region, date::local_days first, date::local_days last) {
@@ -150,6 +156,17 @@ std::optional<WindowAt> window_at(const Region& region, Instant t) {
   for (date::days horizon{7}; horizon <= kSearchLimit; horizon *= 2) {
     const auto windows = offpeak_windows(region, t, t + horizon);
     if (!windows.empty()) return WindowAt{windows.front().start <= t, windows.front()};
+  }
+  return std::nullopt;
+}
+
+std::optional<Session> last_session(const Region& region, Instant t) {
+  if (region.sessions.empty()) return std::nullopt;
+  const auto today = local_date(*region.zone, t);
+  for (auto day = today; today - day <= kSearchLimit; day -= date::days{1}) {
+    if (!region.is_trading_day(day)) continue;
+    const Interval trading = trading_span(region, day);
+    if (trading.end <= t) return Session{day, trading.start, trading.end};
   }
   return std::nullopt;
 }

@@ -70,4 +70,15 @@ struct WindowAt {
 // off-peak time for years after t (its sessions and margins cover every day).
 [[nodiscard]] std::optional<WindowAt> window_at(const Region& region, Instant t);
 
+// A trading day's session, from its first open to its last close.
+struct Session {
+  date::local_days day;  // local date
+  Instant open;
+  Instant close;
+};
+
+// The latest session that closed at or before t. Nothing for a region without sessions
+// (explicit off-peak windows) or with none in the five years before t.
+[[nodiscard]] std::optional<Session> last_session(const Region& region, Instant t);
+
 }  // namespace offpeak

@@ -2,12 +2,13 @@
 
 # Packages every build needs (used by the scripts that source this file).
 # shellcheck disable=SC2034
-BUILD_PACKAGES="cmake ninja-build g++ libcli11-dev libtomlplusplus-dev libhowardhinnant-date-dev
-libfmt-dev catch2 tzdata python3"
+BUILD_PACKAGES="cmake ninja-build g++ pkg-config libcli11-dev libtomlplusplus-dev
+libhowardhinnant-date-dev libfmt-dev catch2 tzdata python3 libcurl4-openssl-dev libsimdjson-dev
+libpq-dev"
 
 # Packages the tests need besides.
 # shellcheck disable=SC2034
-TEST_PACKAGES="shellcheck"
+TEST_PACKAGES="shellcheck postgresql postgresql-common"
 
 # ensure_packages PKG...: installs those that are not installed yet, with apt-get.
 ensure_packages() {

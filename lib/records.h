@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "timestamp.h"
+
+namespace offpeak {
+
+struct Source;
+
+// The records of one page, already written out as offpeak-scrape's output lines:
+// {"region":R,"source":S,"key":[...],"fetched_at":"...Z","record":{...}}
+struct PageRecords {
+  std::string lines;          // whole lines, each ending in '\n'
+  std::size_t found = 0;      // records on the page, written or skipped (for page/offset stops)
+  std::size_t written = 0;    // lines in `lines`
+  std::vector<std::string> skipped;  // one message per record left out, e.g. a missing key field
+  // kJsonLink: the next page's URL; kCursor: the next cursor (a number as its digits).
+  // Absent when the pointer is missing, null or "".
+  std::optional<std::string> next;
+};
+
+struct PageResult {
+  std::optional<PageRecords> page;  // set on success
+  std::string error;                // why the body is not data of the configured shape
+};
+
+// Turns page bodies of one source into output lines. Keeps its parser between pages.
+class RecordExtractor {
+ public:
+  RecordExtractor(const Source& source, std::string_view region);
+  ~RecordExtractor();
+  RecordExtractor(const RecordExtractor&) = delete;
+  RecordExtractor& operator=(const RecordExtractor&) = delete;
+
+  // `body` is the decoded page; it may be grown to give the parser the padding it needs.
+  [[nodiscard]] PageResult extract(std::string& body, Instant fetched_at);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace offpeak

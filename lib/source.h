@@ -1,0 +1,60 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "diagnostics.h"
+
+namespace offpeak {
+
+// How a source's body is laid out.
+enum class Format { kJson, kNdjson, kCsv };
+
+// How a source reaches its next page.
+enum class PageKind {
+  kNone,        // one request
+  kJsonLink,    // the URL at JSON pointer `next` in the body; stops when missing, null or ""
+  kHeaderLink,  // the `Link: <...>; rel="next"` response header; stops when absent
+  kCursor,      // the value at JSON pointer `cursor` goes into query parameter `param`
+  kPage,        // `param` counts from `start`; stops at a page with no records
+  kOffset,      // `param` steps by `limit` from 0; stops at a page with fewer than `limit`
+};
+
+struct Pagination {
+  PageKind kind = PageKind::kNone;
+  std::string next;      // kJsonLink: JSON pointer to the next page's URL
+  std::string cursor;    // kCursor: JSON pointer to the next cursor
+  std::string param;     // kCursor, kPage, kOffset: the query parameter set on each request
+  std::int64_t start = 1;  // kPage: the first page number
+  std::int64_t limit = 0;  // kOffset: records per page
+};
+
+// One HTTP source of a region, with `[defaults]` already applied.
+struct Source {
+  std::string name;
+  std::string url;  // template: {variable} and ${ENV_VAR}, see url_template.h
+  Format format = Format::kJson;
+  // JSON pointer (RFC 6901) to the records: an array of objects, an array of arrays (named
+  // by `columns`) or an object whose members are records (each member's name goes into the
+  // field `member_key`). "" is the document itself. Unused for ndjson and csv.
+  std::string records;
+  std::vector<std::string> columns;  // names for array rows; for csv, replaces the header row
+  std::string member_key;
+  // The record's natural key: field names, or JSON pointers into the record when they
+  // start with '/'. Never empty.
+  std::vector<std::string> key;
+  std::vector<std::pair<std::string, std::string>> headers;  // name, value template
+  Pagination paginate;
+  std::int64_t max_pages = 1000;
+  std::chrono::milliseconds timeout{std::chrono::seconds(30)};  // connect and stall limit
+  int retries = 5;                                // retries after the first attempt
+  std::uint64_t max_bytes = std::uint64_t{256} << 20;  // decoded body size limit
+  int concurrency = 4;                            // kPage/kOffset requests in flight
+  std::string user_agent = "offpeak/0.1";
+  SourcePos pos;  // where the source's table is defined
+};
+
+}  // namespace offpeak

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "calendar.h"
+
+namespace offpeak {
+
+struct Source;
+
+// The values of the {variables} for one request. A variable whose value is absent here is
+// undefined for this source.
+struct TemplateValues {
+  std::string region;
+  std::string source;
+  std::optional<Session> session;  // {session_date}, {session_open}, {session_close}, {..._ms}
+  std::optional<std::int64_t> page;
+  std::optional<std::int64_t> offset;
+  std::optional<std::int64_t> limit;
+  std::optional<std::string> cursor;
+};
+
+// The {variables} that `source` of `region` may use: {region} and {source} always, the
+// session variables when the region has trading sessions, and those of its pagination.
+[[nodiscard]] std::vector<std::string_view> template_variables(const Region& region,
+                                                               const Source& source);
+
+// Checks a template's syntax and that it names only `allowed` variables. Returns the
+// problem ("unknown variable {sesion_date}; ...") or "" when there is none.
+[[nodiscard]] std::string check_template(std::string_view text,
+                                         std::span<const std::string_view> allowed);
+
+// Looks up an environment variable; nullptr when it is unset. std::getenv in the tools.
+using EnvLookup = std::function<const char*(const char* name)>;
+
+// Where an expanded template goes: into a URL, whose values are percent-encoded (except a
+// ${VAR} that starts the URL, which may hold a base URL), or into a header value, as is.
+enum class TemplateTarget { kUrl, kHeader };
+
+struct Expanded {
+  std::string text;   // what is sent
+  std::string shown;  // what may be printed: each ${VAR} value replaced by ***
+  std::string error;  // "environment variable ${API_KEY} is not set", or "" on success
+};
+
+[[nodiscard]] Expanded expand_template(std::string_view text, const TemplateValues& values,
+                                       TemplateTarget target, const EnvLookup& env);
+
+}  // namespace offpeak
