@@ -10,6 +10,7 @@
 #include <date/date.h>
 
 #include "diagnostics.h"
+#include "source.h"
 #include "timestamp.h"
 
 namespace date {
@@ -45,6 +46,7 @@ struct Region {
   std::map<date::local_days, std::chrono::minutes> late_opens;
   std::chrono::seconds offpeak_after_close{0};
   std::chrono::seconds offpeak_before_open{0};
+  std::vector<Source> sources;  // HTTP sources offpeak-scrape fetches, in config order
   SourcePos pos;  // where the region's table is defined
 
   [[nodiscard]] bool is_trading_day(date::local_days day) const;

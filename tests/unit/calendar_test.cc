@@ -147,3 +147,33 @@ offpeak = ["00:00-01:30", "01:30-03:00", "20:00-00:00"]
         std::vector<Interval>{{at("2026-06-12T11:00:00Z"), at("2026-06-14T18:00:00Z")}});
   check_windows_are_stable(region, at("2026-06-09T00:00:00Z"), at("2026-06-16T00:00:00Z"));
 }
+
+TEST_CASE("last_session: the latest session closed at the instant, early closes applied") {
+  const auto region = region_from(R"(
+[regions.xnys]
+timezone = "America/New_York"
+sessions = ["09:30-16:00"]
+holidays = ["2026-11-26"]
+early_closes = { "2026-11-27" = "13:00" }
+)");
+  // Saturday after Thanksgiving: Friday's half day.
+  auto s = offpeak::last_session(region, at("2026-11-28T12:00:00Z"));
+  REQUIRE(s);
+  CHECK(s->day == date::local_days{date::year{2026} / 11 / 27});
+  CHECK(s->open == at("2026-11-27T14:30:00Z"));
+  CHECK(s->close == at("2026-11-27T18:00:00Z"));
+  // At the close itself the session counts; a second before, the previous one does.
+  CHECK(offpeak::last_session(region, at("2026-11-27T18:00:00Z"))->day == s->day);
+  // Thanksgiving is a holiday, so before Friday's close it is Wednesday's session.
+  CHECK(offpeak::last_session(region, at("2026-11-27T17:59:59Z"))->day ==
+        date::local_days{date::year{2026} / 11 / 25});
+}
+
+TEST_CASE("last_session: none for a region with explicit windows") {
+  const auto region = region_from(R"(
+[regions.fx]
+timezone = "UTC"
+offpeak = ["21:00-23:00"]
+)");
+  CHECK_FALSE(offpeak::last_session(region, at("2026-11-28T12:00:00Z")));
+}

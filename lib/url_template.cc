@@ -1,0 +1,199 @@
+// URL and header templates: {variable} for values offpeak knows, ${VAR} for the environment.
+//
+// One scanner serves both checking and expanding, so a template that passed the config
+// check expands the same way at run time. Values from the environment are secrets as far
+// as offpeak can tell (API keys), so expansion builds two strings side by side: the one
+// sent, and the one shown, where each of those values is ***.
+
+#include "url_template.h"
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+#include "source.h"
+
+namespace offpeak {
+namespace {
+
+constexpr std::string_view kSessionVariables[] = {"session_date",    "session_open",
+                                                  "session_close",   "session_open_ms",
+                                                  "session_close_ms"};
+
+bool is_name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
+bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// One piece of a template: literal text, a {variable} or an ${ENV_VAR}.
+struct Piece {
+  enum Kind { kText, kVariable, kEnv } kind = kText;
+  std::string_view text;  // the literal, or the name
+};
+
+struct Scan {
+  std::vector<Piece> pieces;
+  std::string error;
+};
+
+Scan scan(std::string_view text) {
+  Scan out;
+  size_t literal_from = 0;
+  const auto flush = [&](size_t to) {
+    if (to > literal_from)
+      out.pieces.push_back({Piece::kText, text.substr(literal_from, to - literal_from)});
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    const bool env = text[i] == '$' && i + 1 < text.size() && text[i + 1] == '{';
+    if (text[i] != '{' && !env) continue;
+    const size_t name_from = i + (env ? 2 : 1);
+    size_t end = name_from;
+    while (end < text.size() && is_name_char(text[end])) ++end;
+    if (end == text.size() || text[end] != '}' || end == name_from ||
+        !is_name_start(text[name_from])) {
+      const size_t close = text.find('}', i);
+      out.error = fmt::format(
+          "\"{}\" is not a variable; write {{name}} or ${{ENV_VAR}} with letters, digits and _",
+          text.substr(i, close == std::string_view::npos ? std::string_view::npos
+                                                         : close - i + 1));
+      return out;
+    }
+    flush(i);
+    out.pieces.push_back(
+        {env ? Piece::kEnv : Piece::kVariable, text.substr(name_from, end - name_from)});
+    i = end;
+    literal_from = end + 1;
+  }
+  flush(text.size());
+  return out;
+}
+
+std::int64_t epoch_ms(Instant t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+std::string format_day(date::local_days day) {
+  const date::year_month_day ymd(day);
+  return fmt::format("{:04}-{:02}-{:02}", int(ymd.year()), unsigned(ymd.month()),
+                     unsigned(ymd.day()));
+}
+
+// The value of {name}, or nothing when it has none for this request.
+std::optional<std::string> variable_value(std::string_view name, const TemplateValues& values) {
+  if (name == "region") return values.region;
+  if (name == "source") return values.source;
+  if (values.session) {
+    const Session& s = *values.session;
+    if (name == "session_date") return format_day(s.day);
+    if (name == "session_open") return format_rfc3339(s.open);
+    if (name == "session_close") return format_rfc3339(s.close);
+    if (name == "session_open_ms") return std::to_string(epoch_ms(s.open));
+    if (name == "session_close_ms") return std::to_string(epoch_ms(s.close));
+  }
+  const auto number = [](const std::optional<std::int64_t>& n) -> std::optional<std::string> {
+    if (!n) return std::nullopt;
+    return std::to_string(*n);
+  };
+  if (name == "page") return number(values.page);
+  if (name == "offset") return number(values.offset);
+  if (name == "limit") return number(values.limit);
+  if (name == "cursor") return values.cursor;
+  return std::nullopt;
+}
+
+// Percent-encodes all but RFC 3986's unreserved characters.
+std::string url_encode(std::string_view value) {
+  const std::unique_ptr<char, decltype(&curl_free)> escaped(
+      curl_easy_escape(nullptr, value.data(), static_cast<int>(value.size())), &curl_free);
+  return escaped ? std::string(escaped.get()) : std::string();
+}
+
+}  // namespace
+
+std::vector<std::string_view> template_variables(const Region& region, const Source& source) {
+  std::vector<std::string_view> names{"region", "source"};
+  if (!region.sessions.empty())
+    names.insert(names.end(), std::begin(kSessionVariables), std::end(kSessionVariables));
+  switch (source.paginate.kind) {
+    case PageKind::kPage:
+      names.push_back("page");
+      break;
+    case PageKind::kOffset:
+      names.insert(names.end(), {"offset", "limit"});
+      break;
+    case PageKind::kCursor:
+      names.push_back("cursor");
+      break;
+    default:
+      break;
+  }
+  return names;
+}
+
+std::string check_template(std::string_view text, std::span<const std::string_view> allowed) {
+  Scan scanned = scan(text);
+  if (!scanned.error.empty()) return scanned.error;
+  for (const Piece& piece : scanned.pieces) {
+    if (piece.kind != Piece::kVariable ||
+        std::find(allowed.begin(), allowed.end(), piece.text) != allowed.end())
+      continue;
+    std::string known;
+    for (std::string_view name : allowed) known += fmt::format("{}{{{}}}", known.empty() ? "" : ", ", name);
+    const bool is_session = std::find(std::begin(kSessionVariables), std::end(kSessionVariables),
+                                      piece.text) != std::end(kSessionVariables);
+    const bool is_paging = piece.text == "page" || piece.text == "offset" ||
+                           piece.text == "limit" || piece.text == "cursor";
+    std::string why = is_session  ? " (the region has no trading sessions)"
+                      : is_paging ? " (not with this source's paginate type)"
+                                  : "";
+    return fmt::format("undefined variable {{{}}}{}; known here: {}", piece.text, why, known);
+  }
+  return {};
+}
+
+Expanded expand_template(std::string_view text, const TemplateValues& values,
+                         TemplateTarget target, const EnvLookup& env) {
+  Expanded out;
+  const Scan scanned = scan(text);
+  if (!scanned.error.empty()) {
+    out.error = scanned.error;
+    return out;
+  }
+  const bool in_url = target == TemplateTarget::kUrl;
+  for (size_t i = 0; i < scanned.pieces.size(); ++i) {
+    const Piece& piece = scanned.pieces[i];
+    switch (piece.kind) {
+      case Piece::kText:
+        out.text += piece.text;
+        out.shown += piece.text;
+        break;
+      case Piece::kVariable: {
+        const auto value = variable_value(piece.text, values);
+        if (!value) {
+          out.error = fmt::format("variable {{{}}} has no value for this request", piece.text);
+          return out;
+        }
+        const std::string encoded = in_url ? url_encode(*value) : *value;
+        out.text += encoded;
+        out.shown += encoded;
+        break;
+      }
+      case Piece::kEnv: {
+        const std::string name(piece.text);
+        const char* value = env ? env(name.c_str()) : nullptr;
+        if (!value) {
+          out.error = fmt::format("environment variable ${{{}}} is not set", name);
+          return out;
+        }
+        // A ${VAR} that starts a URL holds its scheme and host, which encoding would break.
+        out.text += in_url && i > 0 ? url_encode(value) : std::string(value);
+        out.shown += "***";
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace offpeak
