@@ -30,6 +30,10 @@ struct PageResult {
   std::string error;                // why the body is not data of the configured shape
 };
 
+// The bytes extract() appends to a body for the JSON parser (and takes off again); a body
+// read into a string with this much spare capacity is never copied.
+inline constexpr std::size_t kBodyPadding = 64;
+
 // Turns page bodies of one source into output lines. Keeps its parser between pages.
 class RecordExtractor {
  public:
@@ -38,7 +42,8 @@ class RecordExtractor {
   RecordExtractor(const RecordExtractor&) = delete;
   RecordExtractor& operator=(const RecordExtractor&) = delete;
 
-  // `body` is the decoded page; it may be grown to give the parser the padding it needs.
+  // `body` is the decoded page. It is grown by kBodyPadding while parsing and is as it was
+  // on return, but for its capacity.
   [[nodiscard]] PageResult extract(std::string& body, Instant fetched_at);
 
  private:

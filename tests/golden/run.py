@@ -18,7 +18,10 @@ A case file is a header, then sections:
 
 Header keys: `args` (shell words; %ROOT% is the source tree), `tool` (default
 offpeak-plan), `exit` (the expected exit code), `env` (NAME=VALUE words to set),
-`stdout-to` (a file to send stdout to instead, such as /dev/full). `--- file NAME` sections are written
+`stdout-to` (a file to send stdout to instead, such as /dev/full), `server` (`yes`: start
+tests/http/server.py for the case; %URL% in args, env and files is its base URL, and the
+URL in the output reads %URL% again), `vary` (a regular expression for output that changes
+from run to run, such as timings: each match reads %VARIES%). `--- file NAME` sections are written
 into a fresh working directory the tool runs in; `stdin` is fed to it; `stdout` and
 `stderr` are what it must print, exactly. A section whose text does not end in a newline
 is marked `--- stdout (no newline at end)`. Missing stdout or stderr sections mean the
@@ -113,21 +116,58 @@ def section_text(name, text):
     return f"--- {name}{NO_NEWLINE}\n{text}\n"
 
 
+class TestServer:
+    """tests/http/server.py, running for one case: it prints its URL, and stops when its
+    stdin closes."""
+
+    def __init__(self):
+        self.process = subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "tests", "http", "server.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self.url = self.process.stdout.readline().decode().strip()
+        if not self.url.startswith("http://"):
+            self.stop()
+            sys.exit("tests/http/server.py did not start")
+
+    def stop(self):
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
 def run_case(case, bin_dir):
+    server = TestServer() if case.keys.get("server") == "yes" else None
+    try:
+        return run_tool(case, bin_dir, server.url if server else None)
+    finally:
+        if server:
+            server.stop()
+
+
+def run_tool(case, bin_dir, url):
+    def fill(text):
+        text = text.replace("%ROOT%", ROOT)
+        return text.replace("%URL%", url) if url else text
+
     with tempfile.TemporaryDirectory(prefix="offpeak-golden-") as work:
         for name, text in case.sections:
             if name.startswith("file "):
                 file_path = os.path.join(work, name[5:])
                 os.makedirs(os.path.dirname(file_path), exist_ok=True)
                 with open(file_path, "w", encoding="utf-8") as f:
-                    f.write(text)
+                    f.write(fill(text))
         tool = os.path.join(os.path.abspath(bin_dir), case.keys.get("tool", "offpeak-plan"))
-        args = shlex.split(case.keys.get("args", "").replace("%ROOT%", ROOT))
+        args = shlex.split(fill(case.keys.get("args", "")))
         env = {k: v for k, v in os.environ.items() if not k.startswith("OFFPEAK_")}
         env.update({"TZ": "Pacific/Chatham", "LC_ALL": "C"})
         for word in shlex.split(case.keys.get("env", "")):
             name, _, value = word.partition("=")
-            env[name] = value.replace("%ROOT%", ROOT)
+            env[name] = fill(value)
         stdin = case.section("stdin")
         stdout_to = case.keys.get("stdout-to")
         try:
@@ -143,7 +183,14 @@ def run_case(case, bin_dir):
                 )
         except subprocess.TimeoutExpired:
             return None, None, f"timed out after {TIMEOUT_SECONDS} s"
-    decode = lambda b: (b or b"").decode("utf-8", errors="replace").replace(ROOT, "%ROOT%")
+    vary = case.keys.get("vary")
+
+    def decode(b):
+        text = (b or b"").decode("utf-8", errors="replace").replace(ROOT, "%ROOT%")
+        if url:
+            text = text.replace(url, "%URL%")
+        return re.sub(vary, "%VARIES%", text, flags=re.M) if vary else text
+
     return decode(result.stdout), decode(result.stderr), result.returncode
 
 

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace offpeak {
+
+// One field of a CSV row, pointing into the text it was read from. A quoted field's `raw`
+// is the text between its quotes, with each `"` still doubled; append_csv_value undoes that.
+struct CsvField {
+  std::string_view raw;
+  bool quoted = false;
+};
+
+// Appends the field's value to `out`.
+void append_csv_value(std::string& out, const CsvField& field);
+
+// Reads CSV (RFC 4180) a row at a time, without copying. Strict where the RFC is: a quote
+// inside an unquoted field, text after a closing quote and an unclosed quote are errors.
+// Lenient where files commonly differ: rows may end in "\n" as well as "\r\n", the last row
+// needs no line end, empty lines are not rows, and a leading UTF-8 byte order mark is dropped.
+class CsvReader {
+ public:
+  explicit CsvReader(std::string_view text);
+
+  // Reads the next row into `fields`. Returns false at the end of the text and on an error,
+  // which error() then describes.
+  [[nodiscard]] bool next_row(std::vector<CsvField>& fields);
+
+  // Why the last next_row() failed, e.g. `line 3: quote inside an unquoted field`; empty
+  // at the end of the text.
+  [[nodiscard]] const std::string& error() const { return error_; }
+
+  // The 1-based line on which the row last read starts.
+  [[nodiscard]] std::size_t row_line() const { return row_line_; }
+
+ private:
+  std::string_view text_;
+  std::size_t pos_ = 0;
+  std::size_t line_ = 1;
+  std::size_t row_line_ = 0;
+  std::string error_;
+};
+
+}  // namespace offpeak

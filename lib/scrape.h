@@ -1,0 +1,80 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "calendar.h"
+#include "diagnostics.h"
+#include "fetch.h"
+#include "retry.h"
+#include "source.h"
+#include "timestamp.h"
+#include "url_template.h"
+
+namespace offpeak {
+
+struct ScrapeOptions {
+  const Region* region = nullptr;
+  std::vector<const Source*> sources;
+  Instant at;                     // picks the session of the {session_*} variables
+  bool fixed_fetched_at = false;  // every record's fetched_at is `at` (--at given), not now
+  SteadyTime deadline;            // no wait, retry or transfer goes past it
+  Backoff backoff;
+  std::uint64_t seed = 0;  // for the backoff jitter
+  EnvLookup env;
+};
+
+// One source's figures, as its summary line shows them.
+struct SourceSummary {
+  std::string name;
+  std::int64_t pages = 0;     // pages whose records were written
+  std::int64_t requests = 0;  // transfers started, retries and pages fetched ahead included
+  std::int64_t retries = 0;
+  std::uint64_t bytes = 0;  // decoded body bytes received
+  std::uint64_t records = 0;
+  std::uint64_t skipped = 0;  // records left out, e.g. for a missing key field
+  ExitCode exit = kExitOk;
+  std::string status = "running";
+  double seconds = 0;
+};
+
+// What happens during the run, as it happens, for main to show.
+struct ScrapeEvents {
+  // Writes whole output lines; false when they could not be written, which ends the run.
+  std::function<bool(std::string_view lines)> write;
+  // An error or warning about source `source`, secrets already masked.
+  std::function<void(Severity severity, std::string_view source, std::string_view message)> message;
+  // The figures so far, after every finished transfer.
+  std::function<void(const std::vector<SourceSummary>& sources)> progress;
+};
+
+struct ScrapeReport {
+  std::vector<SourceSummary> sources;
+  bool output_failed = false;  // the run stopped because `write` failed
+  ExitCode exit = kExitOk;     // the worst of the sources'
+};
+
+// Fetches every source of `options` concurrently over `transport`, writing each page's
+// records in page order through events.write.
+[[nodiscard]] ScrapeReport run_scrape(Transport& transport, const ScrapeOptions& options,
+                                      const ScrapeEvents& events);
+
+// The ${ENV} problems of the sources' first requests: an unset variable is a config error
+// naming it, reported for every source before anything is fetched.
+[[nodiscard]] std::vector<Diagnostic> check_requests(const ScrapeOptions& options);
+
+// --dry-run: each source's first request as it would be sent, secrets shown as ***.
+[[nodiscard]] std::string describe_first_requests(const ScrapeOptions& options);
+
+// "xnys/bars: ok: 3 pages, 3 requests, 0 retries, 1234 bytes, 15 records, 0.02 s".
+[[nodiscard]] std::string format_summary(std::string_view region, const SourceSummary& s);
+
+// The worse of two exit codes: a failure that needs a person (69, 65, 78) beats one that
+// a later run may not see (75), which beats success.
+[[nodiscard]] ExitCode worse(ExitCode a, ExitCode b);
+
+}  // namespace offpeak

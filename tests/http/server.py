@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""A loopback HTTP server for offpeak-scrape's tests: API-shaped fixtures and misbehaviour.
+
+Listens on 127.0.0.1 on a port the OS picks, prints its base URL (`http://127.0.0.1:PORT`)
+as the first line on stdout, and serves until stdin closes or it is killed. Every response
+is computed from the request alone, except where a path misbehaves a number of times
+before it answers: that count is kept per path and query, so cases that use different
+query strings (say `?case=NAME`) never share it.
+
+Fixtures, shaped like the APIs they are named for:
+  /polygon              results + next_url, three pages (gzip when the client accepts it)
+  /binance/klines       an array of arrays
+  /alphavantage         a date-keyed object under "Time Series (Daily)"
+  /cursor?cursor=C      data + meta.next_cursor, three pages
+  /page?page=N          items; pages 1 to 3 have records, later ones are empty
+  /offset?offset=O&limit=L  seven records in all, L at a time
+  /link?page=N          a JSON array, with Link: <...>; rel="next" for pages 1 and 2
+  /csv                  a CSV download
+  /ndjson               one object per line
+  /auth                 /polygon's first page for `Authorization: Bearer s3cr3t-t0ken`, else 401
+  /session?date=D       one record carrying the date it was asked for
+Any path takes ?delay=SECONDS to answer that much later.
+Misbehaviour:
+  /429                  429 with Retry-After: 1 once, then /polygon's last page
+  /429-date             the same with Retry-After as an HTTP date
+  /429-forever          always 429 with Retry-After: 3600
+  /503-twice            503 twice, then /polygon's last page
+  /500-forever          always 500
+  /stall                headers and part of the body, then nothing
+  /truncated            Content-Length larger than the body sent
+  /invalid-json         a body that is not JSON
+  /no-records           JSON without the configured records
+  /big?bytes=N          a valid JSON body of N bytes
+  /gzip-bomb            Content-Encoding: gzip, 20 KB that inflate to 20 MB
+  /redirect-file        302 to file:///etc/passwd
+  /redirect-loop?n=N    302 to itself with n+1, without end
+  /401, /404            those statuses
+"""
+
+import email.utils
+import gzip
+import json
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+COUNTS = {}
+COUNTS_LOCK = threading.Lock()
+
+
+def bump(key):
+    with COUNTS_LOCK:
+        COUNTS[key] = COUNTS.get(key, 0) + 1
+        return COUNTS[key]
+
+
+def bar(ticker, i):
+    return {"T": ticker, "v": 1000 + i, "o": 10.5 + i, "c": 11.25 + i, "t": 1772748000000 + i * 60000}
+
+
+def polygon_page(base, page):
+    body = {"ticker": "AAPL", "status": "OK", "results": [bar("AAPL", page * 2 + i) for i in range(2)]}
+    if page < 2:
+        body["next_url"] = f"{base}/polygon?cursor=p{page + 1}"
+    return body
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):  # quiet: the tests read the tool's stderr
+        pass
+
+    def base(self):
+        return f"http://{self.headers.get('Host')}"
+
+    def send(self, status, body, content_type="application/json", headers=None):
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if "gzip" in self.headers.get("Accept-Encoding", "") and not headers:
+            body = gzip.compress(body)
+            self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        key = self.path
+        path = url.path
+        # ?delay=SECONDS holds the answer back, so cases with several sources print in a
+        # fixed order.
+        time.sleep(float(query.get("delay", "0")))
+        if path == "/polygon":
+            page = int(query.get("cursor", "p0")[1:])
+            return self.send(200, polygon_page(self.base(), page))
+        if path == "/auth":
+            if self.headers.get("Authorization") != "Bearer s3cr3t-t0ken":
+                return self.send(401, {"status": "ERROR", "error": "Unknown API Key"})
+            return self.send(200, polygon_page(self.base(), 2))
+        if path == "/session":
+            return self.send(200, {"results": [{"date": query.get("date", ""), "n": 1}]})
+        if path == "/binance/klines":
+            rows = [[1772748000000 + i * 60000, "89.10", "89.50", "88.90", "89.20", "12.5", 1772748059999 + i * 60000]
+                    for i in range(3)]
+            return self.send(200, rows)
+        if path == "/alphavantage":
+            series = {
+                "2026-03-06": {"1. open": "227.10", "4. close": "229.00", "5. volume": "41000000"},
+                "2026-03-05": {"1. open": "225.00", "4. close": "227.05", "5. volume": "39000000"},
+            }
+            return self.send(200, {"Meta Data": {"2. Symbol": "IBM"}, "Time Series (Daily)": series})
+        if path == "/cursor":
+            order = ["", "c1", "c2"]
+            at = order.index(query.get("cursor", "")) if query.get("cursor", "") in order else 0
+            nxt = order[at + 1] if at + 1 < len(order) else None
+            data = [{"id": at * 10 + i, "px": f"{100 + at}.{i}"} for i in range(2)]
+            return self.send(200, {"data": data, "meta": {"next_cursor": nxt}})
+        if path == "/page":
+            page = int(query.get("page", "1"))
+            items = [{"id": page * 100 + i} for i in range(2)] if 1 <= page <= 3 else []
+            # Pages come back in reverse order of asking, so the tool must reorder them.
+            time.sleep(0.05 * max(0, 4 - page))
+            return self.send(200, {"items": items})
+        if path == "/offset":
+            offset, limit = int(query.get("offset", "0")), int(query.get("limit", "3"))
+            items = [{"id": i} for i in range(offset, min(offset + limit, 7))]
+            return self.send(200, {"items": items})
+        if path == "/link":
+            page = int(query.get("page", "1"))
+            headers = {}
+            if page < 3:
+                headers["Link"] = f'<{self.base()}/link?page=1>; rel="first", </link?page={page + 1}>; rel="next"'
+            return self.send(200, [{"id": page, "name": f"item {page}"}], headers=headers)
+        if path == "/csv":
+            text = "date,symbol,close\n2026-03-05,IBM,227.05\n2026-03-06,IBM,\"229,00\"\n"
+            return self.send(200, text, content_type="text/csv")
+        if path == "/ndjson":
+            text = '{"id":1,"v":"a"}\n{"id":2,"v":"b"}\n\n{"id":3,"v":"c"}\n'
+            return self.send(200, text, content_type="application/x-ndjson")
+        if path == "/429":
+            if bump(key) == 1:
+                return self.send(429, {"error": "slow down"}, headers={"Retry-After": "1"})
+            return self.send(200, polygon_page(self.base(), 2))
+        if path == "/429-date":
+            if bump(key) == 1:
+                when = email.utils.formatdate(time.time() + 1, usegmt=True)
+                return self.send(429, {"error": "slow down"}, headers={"Retry-After": when})
+            return self.send(200, polygon_page(self.base(), 2))
+        if path == "/429-forever":
+            return self.send(429, {"error": "slow down"}, headers={"Retry-After": "3600"})
+        if path == "/503-twice":
+            if bump(key) <= 2:
+                return self.send(503, {"error": "unavailable"})
+            return self.send(200, polygon_page(self.base(), 2))
+        if path == "/500-forever":
+            return self.send(500, {"error": "internal"})
+        if path == "/stall":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b'{"results": [')
+            self.wfile.flush()
+            time.sleep(30)
+            return None
+        if path == "/truncated":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b'{"results": [{"T": "AAPL", "t": 1}')
+            self.wfile.flush()
+            self.close_connection = True
+            return None
+        if path == "/invalid-json":
+            return self.send(200, '{"results": [{"T": "AAPL", "t": 1}, {"T": ')
+        if path == "/no-records":
+            return self.send(200, {"status": "OK", "resultsCount": 0})
+        if path == "/big":
+            size = int(query.get("bytes", "1000"))
+            return self.send(200, '{"results": [], "pad": "' + "x" * max(0, size - 27) + '"}')
+        if path == "/gzip-bomb":
+            body = gzip.compress(b'{"results": [], "pad": "' + b" " * (20 << 20) + b'"}', 9)
+            return self.send(200, body, headers={"Content-Encoding": "gzip"})
+        if path == "/redirect-file":
+            return self.send(302, "", headers={"Location": "file:///etc/passwd"})
+        if path == "/redirect-loop":
+            n = int(query.get("n", "0"))
+            return self.send(302, "", headers={"Location": f"/redirect-loop?n={n + 1}"})
+        if path == "/401":
+            return self.send(401, {"error": "unauthorized"})
+        return self.send(404, {"error": "not found"})
+
+
+class Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 drops the SYNs of a tool connecting many times
+    # at once, which then waits a second to retry: a slow test for no reason.
+    request_queue_size = 128
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # a client that hangs up early (a cancelled page, a stall) is what tests do
+
+
+def main():
+    server = Server(("127.0.0.1", 0), Handler)
+    print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # Serve until whoever started the server closes our stdin (or kills us).
+    sys.stdin.read()
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

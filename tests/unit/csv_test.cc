@@ -1,0 +1,66 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "csv.h"
+
+namespace {
+
+// Every row of `text` as values, or the error that ended the reading.
+std::vector<std::vector<std::string>> rows(std::string_view text, std::string* error = nullptr) {
+  offpeak::CsvReader reader(text);
+  std::vector<offpeak::CsvField> fields;
+  std::vector<std::vector<std::string>> out;
+  while (reader.next_row(fields)) {
+    auto& row = out.emplace_back();
+    for (const auto& field : fields) offpeak::append_csv_value(row.emplace_back(), field);
+  }
+  if (error != nullptr) *error = reader.error();
+  return out;
+}
+
+using Rows = std::vector<std::vector<std::string>>;
+
+}  // namespace
+
+TEST_CASE("csv reads plain rows ended by LF, CRLF or the end of the text") {
+  CHECK(rows("a,b\n1,2\n") == Rows{{"a", "b"}, {"1", "2"}});
+  CHECK(rows("a,b\r\n1,2\r\n") == Rows{{"a", "b"}, {"1", "2"}});
+  CHECK(rows("a,b\r\n1,2") == Rows{{"a", "b"}, {"1", "2"}});
+  CHECK(rows("a,,\n") == Rows{{"a", "", ""}});
+  CHECK(rows("") == Rows{});
+}
+
+TEST_CASE("csv quoted fields hold commas, doubled quotes and line ends") {
+  CHECK(rows("\"a,b\",\"say \"\"hi\"\"\",\"two\r\nlines\"\n") ==
+        Rows{{"a,b", "say \"hi\"", "two\r\nlines"}});
+  CHECK(rows("\"\",x") == Rows{{"", "x"}});
+}
+
+TEST_CASE("csv drops a byte order mark and skips empty lines") {
+  CHECK(rows("\xEF\xBB\xBFname\n\nx\r\n\r\ny\n\n") == Rows{{"name"}, {"x"}, {"y"}});
+}
+
+TEST_CASE("csv reports the row line of each row, counting lines inside quotes") {
+  offpeak::CsvReader reader("h\n\"a\nb\"\nc\n");
+  std::vector<offpeak::CsvField> fields;
+  REQUIRE(reader.next_row(fields));
+  CHECK(reader.row_line() == 1);
+  REQUIRE(reader.next_row(fields));
+  CHECK(reader.row_line() == 2);
+  REQUIRE(reader.next_row(fields));
+  CHECK(reader.row_line() == 4);
+  CHECK_FALSE(reader.next_row(fields));
+  CHECK(reader.error().empty());
+}
+
+TEST_CASE("csv rejects what RFC 4180 forbids, naming the line") {
+  std::string error;
+  CHECK(rows("a,b\nx,y\"z\n", &error) == Rows{{"a", "b"}});
+  CHECK(error == "line 2: quote inside an unquoted field");
+  CHECK(rows("\"ab\"c,d\n", &error).empty());
+  CHECK(error == "line 1: text after the closing quote of a field");
+  CHECK(rows("a\n\"never\nclosed\n", &error) == Rows{{"a"}});
+  CHECK(error == "line 2: quoted field not closed");
+}

@@ -1,0 +1,417 @@
+#include <catch2/catch.hpp>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <date/tz.h>
+#include <fmt/format.h>
+
+#include "scrape.h"
+
+using namespace std::chrono_literals;
+using offpeak::HttpRequest;
+using offpeak::HttpResponse;
+using offpeak::SteadyTime;
+
+namespace {
+
+// A transport with a virtual clock: each request is answered by `serve` after the latency
+// it names, and waiting jumps the clock to the next answer. Tests of hours of retries and
+// deadlines run in microseconds.
+class FakeTransport final : public offpeak::Transport {
+ public:
+  struct Answer {
+    HttpResponse response;
+    std::chrono::milliseconds latency{10};
+  };
+  std::function<Answer(const HttpRequest&)> serve;
+  std::vector<std::string> started;  // URLs, in order
+  std::vector<std::uint64_t> cancelled;
+  SteadyTime clock{};
+
+  void start(std::uint64_t id, HttpRequest request) override {
+    started.push_back(request.url);
+    requests.push_back(request);
+    Answer a = serve(request);
+    pending.emplace(clock + a.latency, Done{id, std::move(a.response)});
+  }
+
+  void cancel(std::uint64_t id) override {
+    for (auto it = pending.begin(); it != pending.end(); ++it) {
+      if (it->second.id == id) {
+        pending.erase(it);
+        cancelled.push_back(id);
+        return;
+      }
+    }
+  }
+
+  std::vector<Done> wait(SteadyTime until) override {
+    std::vector<Done> out;
+    if (pending.empty() || pending.begin()->first > until) {
+      clock = std::max(clock, until);
+      return out;
+    }
+    clock = std::max(clock, pending.begin()->first);
+    while (!pending.empty() && pending.begin()->first <= clock) {
+      out.push_back(std::move(pending.begin()->second));
+      pending.erase(pending.begin());
+    }
+    return out;
+  }
+
+  SteadyTime now() const override { return clock; }
+
+  std::vector<HttpRequest> requests;
+  std::multimap<SteadyTime, Done> pending;
+};
+
+HttpResponse ok(std::string body) {
+  HttpResponse r;
+  r.status = 200;
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse status(long code, std::string retry_after = "") {
+  HttpResponse r;
+  r.status = code;
+  r.retry_after = std::move(retry_after);
+  return r;
+}
+
+struct Run {
+  offpeak::Region region;
+  std::vector<offpeak::Source> sources;
+  std::map<std::string, std::string> env;
+  std::string out;
+  std::vector<std::string> messages;
+  bool fail_writes = false;
+  int writes = 0;
+
+  Run() {
+    region.id = "xnys";
+    region.zone = date::locate_zone("America/New_York");
+  }
+
+  offpeak::Source& add(std::string name, std::string url) {
+    offpeak::Source s;
+    s.name = std::move(name);
+    s.url = std::move(url);
+    s.records = "/items";
+    s.key = {"id"};
+    sources.push_back(std::move(s));
+    return sources.back();
+  }
+
+  offpeak::ScrapeOptions options(FakeTransport& t, std::chrono::milliseconds time_left = 1h) {
+    offpeak::ScrapeOptions o;
+    o.region = &region;
+    for (const auto& s : sources) o.sources.push_back(&s);
+    o.at = offpeak::Instant{std::chrono::seconds{1772884800}};  // 2026-03-07T12:00:00Z
+    o.fixed_fetched_at = true;
+    o.deadline = t.now() + time_left;
+    o.env = [this](const char* name) -> const char* {
+      const auto it = env.find(name);
+      return it == env.end() ? nullptr : it->second.c_str();
+    };
+    return o;
+  }
+
+  offpeak::ScrapeReport go(FakeTransport& t, std::chrono::milliseconds time_left = 1h) {
+    const auto o = options(t, time_left);
+    offpeak::ScrapeEvents events;
+    events.write = [this](std::string_view lines) {
+      ++writes;
+      if (fail_writes) return false;
+      out += lines;
+      return true;
+    };
+    events.message = [this](offpeak::Severity severity, std::string_view source,
+                            std::string_view message) {
+      messages.push_back(fmt::format("{}: {}: {}",
+                                     severity == offpeak::Severity::kError ? "error" : "warning",
+                                     source, message));
+    };
+    return offpeak::run_scrape(t, o, events);
+  }
+};
+
+std::string items(std::vector<int> ids) {
+  std::string body = "{\"items\":[";
+  for (size_t i = 0; i < ids.size(); ++i)
+    body += fmt::format("{}{{\"id\":{}}}", i ? "," : "", ids[i]);
+  return body + "]}";
+}
+
+std::string line(int id) {
+  return fmt::format(
+      "{{\"region\":\"xnys\",\"source\":\"s\",\"key\":[{}],\"fetched_at\":\"2026-03-07T12:00:00Z\","
+      "\"record\":{{\"id\":{}}}}}\n",
+      id, id);
+}
+
+int query_int(const std::string& url, const std::string& name) {
+  const auto at = url.find(name + "=");
+  return at == std::string::npos ? -1 : std::stoi(url.substr(at + name.size() + 1));
+}
+
+}  // namespace
+
+TEST_CASE("pages fetched ahead come out in page order, and the first empty page ends them") {
+  FakeTransport t;
+  // Later pages answer first: page 1 takes 40 ms, page 4 10 ms.
+  t.serve = [](const HttpRequest& r) {
+    const int page = query_int(r.url, "page");
+    return FakeTransport::Answer{ok(page <= 3 ? items({page * 10, page * 10 + 1}) : items({})),
+                                 std::chrono::milliseconds(10 * std::max(1, 5 - page))};
+  };
+  Run run;
+  auto& s = run.add("s", "http://h/items");
+  s.paginate.kind = offpeak::PageKind::kPage;
+  s.paginate.param = "page";
+  s.concurrency = 4;
+  const auto report = run.go(t);
+  CHECK(report.exit == offpeak::kExitOk);
+  CHECK(run.out == line(10) + line(11) + line(20) + line(21) + line(30) + line(31));
+  REQUIRE(report.sources.size() == 1);
+  CHECK(report.sources[0].pages == 3);
+  CHECK(report.sources[0].records == 6);
+  CHECK(report.sources[0].status == "ok");
+  // Never more than `concurrency` ahead: pages 1-4 at once, then 5-7 as 1-3 are consumed.
+  CHECK(t.started.front() == "http://h/items?page=1");
+  CHECK(t.started.size() <= 7);
+  CHECK(t.pending.empty());
+}
+
+TEST_CASE("a page failing after the last page is never seen") {
+  FakeTransport t;
+  t.serve = [](const HttpRequest& r) {
+    const int page = query_int(r.url, "page");
+    if (page >= 3) return FakeTransport::Answer{status(404), 1ms};
+    return FakeTransport::Answer{ok(page == 1 ? items({1}) : items({})), 20ms};
+  };
+  Run run;
+  auto& s = run.add("s", "http://h/items");
+  s.paginate.kind = offpeak::PageKind::kPage;
+  s.paginate.param = "page";
+  s.concurrency = 4;
+  const auto report = run.go(t);
+  CHECK(report.exit == offpeak::kExitOk);
+  CHECK(run.out == line(1));
+  CHECK(run.messages.empty());
+}
+
+TEST_CASE("503 twice, then 200: two retries after backoff waits, records written once") {
+  FakeTransport t;
+  int calls = 0;
+  t.serve = [&](const HttpRequest&) {
+    return FakeTransport::Answer{++calls <= 2 ? status(503) : ok(items({7}))};
+  };
+  Run run;
+  run.add("s", "http://h/x");
+  const auto start = t.clock;
+  const auto report = run.go(t);
+  CHECK(report.exit == offpeak::kExitOk);
+  CHECK(run.out == line(7));
+  CHECK(report.sources[0].requests == 3);
+  CHECK(report.sources[0].retries == 2);
+  REQUIRE(run.messages.size() == 2);
+  CHECK(run.messages[0].starts_with("warning: s: http://h/x: HTTP 503; retry 1 of 5 in "));
+  CHECK(run.messages[1].starts_with("warning: s: http://h/x: HTTP 503; retry 2 of 5 in "));
+  // Full jitter under a 1 s then 2 s ceiling, plus three 10 ms transfers.
+  CHECK(t.clock - start <= 3s + 30ms);
+}
+
+TEST_CASE("Retry-After is honoured: the retry starts no earlier than the server asked") {
+  FakeTransport t;
+  std::vector<SteadyTime> starts;
+  t.serve = [&](const HttpRequest&) {
+    starts.push_back(t.clock);
+    return FakeTransport::Answer{starts.size() == 1 ? status(429, "7") : ok(items({1}))};
+  };
+  Run run;
+  run.add("s", "http://h/x");
+  const auto report = run.go(t);
+  CHECK(report.exit == offpeak::kExitOk);
+  REQUIRE(starts.size() == 2);
+  CHECK(starts[1] - starts[0] >= 7s + 10ms);
+  CHECK(starts[1] - starts[0] < 7s + 20ms);
+  CHECK(run.messages ==
+        std::vector<std::string>{"warning: s: http://h/x: HTTP 429; retry 1 of 5 in 7.0 s"});
+}
+
+TEST_CASE("a retry that would pass the deadline gives up at once with 75") {
+  FakeTransport t;
+  t.serve = [](const HttpRequest&) { return FakeTransport::Answer{status(429, "600")}; };
+  Run run;
+  run.add("s", "http://h/x");
+  const auto start = t.clock;
+  const auto report = run.go(t, 5min);
+  CHECK(report.exit == offpeak::kExitTempFail);
+  CHECK(report.sources[0].requests == 1);
+  CHECK(t.clock - start < 1s);  // no waiting for a retry that cannot happen
+  CHECK(run.messages == std::vector<std::string>{
+                            "error: s: http://h/x: HTTP 429; giving up: a retry in 600.0 s would "
+                            "pass the deadline"});
+}
+
+TEST_CASE("transfers get only the time left before the deadline, and the run stops there") {
+  FakeTransport t;
+  t.serve = [](const HttpRequest&) { return FakeTransport::Answer{ok(items({1})), 10min}; };
+  Run run;
+  run.add("s", "http://h/x");
+  const auto report = run.go(t, 2min);
+  CHECK(report.exit == offpeak::kExitTempFail);
+  REQUIRE(t.requests.size() == 1);
+  CHECK(t.requests[0].time_left == 2min);
+  CHECK(run.messages == std::vector<std::string>{"error: s: stopped at the deadline"});
+  CHECK(t.pending.empty());  // the transfer in flight was cancelled
+}
+
+TEST_CASE("sources are independent and the exit code is the worst") {
+  FakeTransport t;
+  t.serve = [](const HttpRequest& r) {
+    if (r.url.ends_with("/denied")) return FakeTransport::Answer{status(401)};
+    if (r.url.ends_with("/busy")) return FakeTransport::Answer{status(503)};
+    if (r.url.ends_with("/broken")) return FakeTransport::Answer{ok("{\"items\": [")};
+    return FakeTransport::Answer{ok(items({1}))};
+  };
+  Run run;
+  run.add("s", "http://h/good");
+  run.add("busy", "http://h/busy").retries = 0;
+  run.add("broken", "http://h/broken");
+  auto report = run.go(t);
+  CHECK(report.exit == offpeak::kExitDataErr);
+  CHECK(run.out == line(1));
+  CHECK(report.sources[1].exit == offpeak::kExitTempFail);
+  CHECK(report.sources[1].status == "temporary failure");
+  CHECK(report.sources[2].status == "bad data");
+
+  Run run2;
+  run2.add("s", "http://h/good");
+  run2.add("denied", "http://h/denied");
+  run2.add("broken", "http://h/broken");
+  CHECK(run2.go(t).exit == offpeak::kExitUnavailable);
+}
+
+TEST_CASE("a failed write ends the run at once: nothing more is fetched or written") {
+  FakeTransport t;
+  t.serve = [](const HttpRequest& r) {
+    const int page = query_int(r.url, "page");
+    return FakeTransport::Answer{ok(items({page}))};
+  };
+  Run run;
+  auto& s = run.add("s", "http://h/items");
+  s.paginate.kind = offpeak::PageKind::kPage;
+  s.paginate.param = "page";
+  s.concurrency = 2;
+  run.fail_writes = true;
+  const auto report = run.go(t);
+  CHECK(report.output_failed);
+  CHECK(report.exit == offpeak::kExitIoErr);
+  CHECK(run.writes == 1);
+  CHECK(t.started.size() == 2);
+  CHECK(t.pending.empty());
+}
+
+TEST_CASE("json_link follows relative links; max_pages stops with a warning") {
+  FakeTransport t;
+  t.serve = [](const HttpRequest& r) {
+    const int n = std::max(0, query_int(r.url, "n"));
+    return FakeTransport::Answer{
+        ok(fmt::format("{{\"items\":[{{\"id\":{}}}],\"next\":\"/list?n={}\"}}", n, n + 1))};
+  };
+  Run run;
+  auto& s = run.add("s", "https://h/api/list");
+  s.paginate.kind = offpeak::PageKind::kJsonLink;
+  s.paginate.next = "/next";
+  s.max_pages = 3;
+  const auto report = run.go(t);
+  CHECK(report.exit == offpeak::kExitOk);
+  CHECK(t.started ==
+        std::vector<std::string>{"https://h/api/list", "https://h/list?n=1", "https://h/list?n=2"});
+  CHECK(run.out == line(0) + line(1) + line(2));
+  CHECK(report.sources[0].status == "stopped at max_pages");
+  CHECK(run.messages == std::vector<std::string>{
+                            "warning: s: stopped at max_pages (3); the source has more pages"});
+}
+
+TEST_CASE("cursor pages put the cursor into the query parameter until it is null") {
+  FakeTransport t;
+  t.serve = [](const HttpRequest& r) {
+    if (r.url.find("c=") == std::string::npos)
+      return FakeTransport::Answer{ok(R"({"items":[{"id":1}],"meta":{"next":"a b"}})")};
+    return FakeTransport::Answer{ok(R"({"items":[{"id":2}],"meta":{"next":null}})")};
+  };
+  Run run;
+  auto& s = run.add("s", "https://h/q?limit=5");
+  s.paginate.kind = offpeak::PageKind::kCursor;
+  s.paginate.cursor = "/meta/next";
+  s.paginate.param = "c";
+  const auto report = run.go(t);
+  CHECK(report.exit == offpeak::kExitOk);
+  CHECK(t.started ==
+        std::vector<std::string>{"https://h/q?limit=5", "https://h/q?limit=5&c=a%20b"});
+  CHECK(run.out == line(1) + line(2));
+}
+
+TEST_CASE("secrets are sent but masked in every message and in the dry run") {
+  FakeTransport t;
+  t.serve = [](const HttpRequest&) { return FakeTransport::Answer{status(403)}; };
+  Run run;
+  run.env["KEY"] = "s3cr3t/k";
+  auto& s = run.add("s", "https://h/q?apiKey=${KEY}");
+  s.headers = {{"Authorization", "Bearer ${KEY}"}, {"X-Literal", "lit-secret"}};
+  const auto report = run.go(t);
+  CHECK(report.exit == offpeak::kExitUnavailable);
+  REQUIRE(t.requests.size() == 1);
+  CHECK(t.requests[0].url == "https://h/q?apiKey=s3cr3t%2Fk");
+  CHECK(t.requests[0].headers ==
+        std::vector<std::string>{"Authorization: Bearer s3cr3t/k", "X-Literal: lit-secret"});
+  CHECK(run.messages == std::vector<std::string>{"error: s: https://h/q?apiKey=***: HTTP 403"});
+
+  const auto dry = offpeak::describe_first_requests(run.options(t));
+  CHECK(dry ==
+        "xnys/s: GET https://h/q?apiKey=***\n"
+        "  Authorization: ***\n"
+        "  X-Literal: ***\n"
+        "  User-Agent: offpeak/0.1\n");
+}
+
+TEST_CASE("an unset environment variable is a config error naming it, for every source") {
+  Run run;
+  run.add("a", "https://h/q?apiKey=${A_KEY}");
+  run.add("b", "https://h/q").headers = {{"Authorization", "Bearer ${B_KEY}"}};
+  run.add("c", "https://h/q");
+  FakeTransport t;
+  const auto problems = offpeak::check_requests(run.options(t));
+  REQUIRE(problems.size() == 2);
+  CHECK(offpeak::format_diagnostic("t", problems[0]) ==
+        "t: error: region \"xnys\": source \"a\": url: environment variable ${A_KEY} is not set");
+  CHECK(offpeak::format_diagnostic("t", problems[1]) ==
+        "t: error: region \"xnys\": source \"b\": header Authorization: environment variable "
+        "${B_KEY} is not set");
+}
+
+TEST_CASE("the summary line and the worst exit code") {
+  offpeak::SourceSummary s;
+  s.name = "bars";
+  s.status = "ok";
+  s.pages = 1;
+  s.requests = 2;
+  s.retries = 1;
+  s.bytes = 1234;
+  s.records = 15;
+  s.skipped = 2;
+  s.seconds = 0.5;
+  CHECK(offpeak::format_summary("xnys", s) ==
+        "xnys/bars: ok: 1 page, 2 requests, 1 retry, 1234 bytes, 15 records (2 skipped), 0.50 s");
+  using offpeak::worse;
+  CHECK(worse(offpeak::kExitOk, offpeak::kExitTempFail) == offpeak::kExitTempFail);
+  CHECK(worse(offpeak::kExitDataErr, offpeak::kExitTempFail) == offpeak::kExitDataErr);
+  CHECK(worse(offpeak::kExitDataErr, offpeak::kExitUnavailable) == offpeak::kExitUnavailable);
+  CHECK(worse(offpeak::kExitConfig, offpeak::kExitUnavailable) == offpeak::kExitConfig);
+}
