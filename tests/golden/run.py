@@ -18,8 +18,8 @@ A case file is a header, then sections:
 
 Header keys: `args` (shell words; %ROOT% is the source tree), `tool` (default
 offpeak-plan), `exit` (the expected exit code), `env` (NAME=VALUE words to set),
-`stdout-to` (a file to send stdout to instead, such as /dev/full), `server` (`yes`: start
-tests/http/server.py for the case; %URL% in args, env and files is its base URL, and the
+`stdout-to` (a file to send stdout to instead, such as /dev/full, or `closed-pipe`: a pipe
+nobody reads), `server` (`yes`: start tests/http/server.py for the case; %URL% in args, env and files is its base URL, and the
 URL in the output reads %URL% again), `vary` (a regular expression for output that changes
 from run to run, such as timings: each match reads %VARIES%). `--- file NAME` sections are written
 into a fresh working directory the tool runs in; `stdin` is fed to it; `stdout` and
@@ -170,19 +170,26 @@ def run_tool(case, bin_dir, url):
             env[name] = fill(value)
         stdin = case.section("stdin")
         stdout_to = case.keys.get("stdout-to")
+        if stdout_to == "closed-pipe":
+            # A pipe whose reader has gone, as when `| head` has read enough.
+            reader, redirect = os.pipe()
+            os.close(reader)
+        else:
+            redirect = os.open(stdout_to or os.devnull, os.O_WRONLY)
         try:
-            with open(stdout_to or os.devnull, "wb") as redirect:
-                result = subprocess.run(
-                    [tool] + args,
-                    cwd=work,
-                    env=env,
-                    input=(stdin or "").encode(),
-                    stdout=redirect if stdout_to else subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    timeout=TIMEOUT_SECONDS,
-                )
+            result = subprocess.run(
+                [tool] + args,
+                cwd=work,
+                env=env,
+                input=(stdin or "").encode(),
+                stdout=redirect if stdout_to else subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                timeout=TIMEOUT_SECONDS,
+            )
         except subprocess.TimeoutExpired:
             return None, None, f"timed out after {TIMEOUT_SECONDS} s"
+        finally:
+            os.close(redirect)
     vary = case.keys.get("vary")
 
     def decode(b):
