@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Times offpeak-load against its baselines on one PostgreSQL server, side by side.
+
+    load_bench.py OFFPEAK_LOAD NDJSON_FILE COPY_FILE LINES
+
+Run under pg_virtualenv (bench/load does): libpq's PG* variables name the server. Every step
+loads into a fresh table of offpeak-load's own shape, after a CHECKPOINT:
+
+  copy           psql \\copy of the rows already extracted (key, hash, payload): the baseline
+  first load     offpeak-load into an empty table
+  reload         offpeak-load of the same input again: must write no tuple
+  naive first    psql: \\copy the NDJSON into a jsonb staging table, then
+                 INSERT ... SELECT ... ON CONFLICT DO UPDATE (skipping unchanged records)
+  naive reload   the same again
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+TABLE_OF = {"copy": "bench.copy_target", "load": "offpeak.records", "naive": "bench.naive"}
+
+
+def psql(sql, *extra):
+    result = subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", *extra, "-c", sql],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"psql failed: {sql}\n{result.stderr}")
+    return result.stdout.strip()
+
+
+def timed(command, stdin=None):
+    """Wall seconds, client CPU seconds and peak RSS (MB) of one command."""
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdin=stdin, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - started
+    err = process.stderr.read().decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{err}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, err
+
+
+def counters(table):
+    schema, name = table.split(".")
+    # The loader's backends report their counters as they exit.
+    deadline = time.monotonic() + 30
+    while psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'offpeak-load'") != "0":
+        if time.monotonic() > deadline:
+            sys.exit("offpeak-load's backends did not exit")
+        time.sleep(0.05)
+    row = psql("SELECT n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_user_tables "
+               f"WHERE schemaname = '{schema}' AND relname = '{name}'")
+    return int(row or 0)
+
+
+def main():
+    loader, ndjson, copy_file, lines = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    millions = lines / 1e6
+    # Each table is created by offpeak-load itself (from empty input), so all have its shape.
+    psql("CREATE SCHEMA bench")
+    for table in TABLE_OF.values():
+        subprocess.run([loader, "--table", table], stdin=subprocess.DEVNULL, check=True,
+                       capture_output=True)
+    results = {}
+
+    psql("CHECKPOINT")
+    results["copy"] = timed(["psql", "-Xq", "-v", "ON_ERROR_STOP=1", "-c",
+                             f"\\copy {TABLE_OF['copy']} (region, source, key, record, "
+                             f"record_hash, first_seen, changed_at, load_id) FROM '{copy_file}'"])
+
+    psql("CHECKPOINT")
+    with open(ndjson, "rb") as f:
+        results["first"] = timed([loader], stdin=f)
+    written_before = counters(TABLE_OF["load"])
+    psql("CHECKPOINT")
+    with open(ndjson, "rb") as f:
+        results["reload"] = timed([loader], stdin=f)
+    reload_written = counters(TABLE_OF["load"]) - written_before
+
+    naive = (
+        "BEGIN;\n"
+        "CREATE TEMP TABLE staging (doc jsonb) ON COMMIT DROP;\n"
+        # CSV with quote and delimiter bytes that never occur: each line is one jsonb value.
+        f"\\copy staging FROM '{ndjson}' WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')\n"
+        f"INSERT INTO {TABLE_OF['naive']} AS t "
+        "(region, source, key, record, record_hash, first_seen, changed_at, load_id) "
+        "SELECT doc->>'region', doc->>'source', (doc->'key')::text, doc->'record', "
+        "sha256(convert_to((doc->'record')::text, 'UTF8')), now(), now(), 0 FROM staging "
+        "ON CONFLICT (region, source, key) DO UPDATE SET record = EXCLUDED.record, "
+        "record_hash = EXCLUDED.record_hash, changed_at = now() "
+        "WHERE t.record IS DISTINCT FROM EXCLUDED.record;\n"
+        "COMMIT;\n")
+    script = os.path.join(os.path.dirname(os.path.abspath(ndjson)), "naive.sql")
+    with open(script, "w") as f:
+        f.write(naive)
+    for step in ("naive_first", "naive_reload"):
+        psql("CHECKPOINT")
+        results[step] = timed(["psql", "-Xq", "-v", "ON_ERROR_STOP=1", "-f", script])
+
+    copy = results["copy"][0]
+    size = os.path.getsize(ndjson) / 1e6
+    print(f"{lines} bar records, {size:.0f} MB of NDJSON; PostgreSQL "
+          f"{psql('SHOW server_version')}, shared_buffers {psql('SHOW shared_buffers')}")
+    print(f"{'step':<38} {'wall':>8} {'x copy':>7} {'target':>8}  {'client CPU/M':>12} "
+          f"{'peak RSS':>9}  verdict")
+
+    def row(label, key, target=None, client=False):
+        wall, cpu, rss, _ = results[key]
+        ratio = wall / copy
+        verdict = ""
+        if target is not None:
+            verdict = "within target" if ratio <= target else "OVER TARGET"
+        cpu_text = f"{cpu / millions:.2f} s" if client else ""
+        rss_text = f"{rss:.0f} MB" if client else ""
+        target_text = f"<= {target:.2f}" if target is not None else ""
+        print(f"{label:<38} {wall:>6.2f} s {ratio:>7.2f} {target_text:>8}  {cpu_text:>12} "
+              f"{rss_text:>9}  {verdict}")
+
+    row("psql \\copy of extracted rows", "copy")
+    row("offpeak-load, first load", "first", 1.25, client=True)
+    row("offpeak-load, identical reload", "reload", 0.35, client=True)
+    row("naive: \\copy to jsonb + upsert, first", "naive_first")
+    row("naive: \\copy to jsonb + upsert, reload", "naive_reload")
+    first_gain = results["naive_first"][0] / results["first"][0]
+    reload_gain = results["naive_reload"][0] / results["reload"][0]
+    print(f"offpeak-load vs naive: first load {first_gain:.1f}x faster (target >= 2), "
+          f"reload {reload_gain:.1f}x faster (target >= 4)")
+    worst_cpu = max(results[k][1] for k in ("first", "reload")) / millions
+    worst_rss = max(results[k][2] for k in ("first", "reload"))
+    print(f"tuples written by the reload: {reload_written} (target 0); client CPU at most "
+          f"{worst_cpu:.2f} s per million records (target <= 1.5); peak RSS {worst_rss:.0f} MB "
+          "(target < 100)")
+    print("summaries:", results["first"][3].strip(), "|", results["reload"][3].strip())
+
+
+if __name__ == "__main__":
+    main()

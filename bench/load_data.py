@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Writes benchmark data for offpeak-load: daily bars in offpeak-scrape's output format.
+
+    load_data.py N NDJSON_FILE COPY_FILE
+
+NDJSON_FILE gets N lines as offpeak-scrape prints them; COPY_FILE the same rows already
+extracted for COPY (text format) into offpeak-load's table: region, source, key, record
+(minified), record_hash (SHA-256 of the minified record), first_seen, changed_at, load_id.
+"""
+
+import hashlib
+import json
+import random
+import sys
+
+
+def rows(n, seed):
+    rng = random.Random(seed)
+    symbols = max(1, n // 250)
+    for i in range(n):
+        symbol = f"S{i % symbols:05d}"
+        day = i // symbols
+        date = f"{2020 + day // 250}-{1 + day % 250 // 21:02d}-{1 + day % 21:02d}"
+        price = round(rng.uniform(5, 500), 2)
+        record = {
+            "t": date,
+            "o": price,
+            "h": round(price * 1.02, 2),
+            "l": round(price * 0.98, 2),
+            "c": round(price * rng.uniform(0.98, 1.02), 2),
+            "v": rng.randrange(1000, 10_000_000),
+        }
+        yield "xnys", "bars", [symbol, date], record
+
+
+def main():
+    n, ndjson_path, copy_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    with open(ndjson_path, "w") as ndjson, open(copy_path, "w") as copy:
+        for region, source, key, record in rows(n, 1):
+            key_text = json.dumps(key, separators=(",", ":"))
+            record_text = json.dumps(record, separators=(",", ":"))
+            ndjson.write(f'{{"region":"{region}","source":"{source}","key":{key_text},'
+                         f'"fetched_at":"2026-01-03T02:00:00Z","record":{record_text}}}\n')
+            digest = hashlib.sha256(record_text.encode()).hexdigest()
+            copy.write(f"{region}\t{source}\t{key_text}\t{record_text}\t\\\\x{digest}\t"
+                       "2026-01-03 02:00:00+00\t2026-01-03 02:00:00+00\t0\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,331 @@
+// A thin layer over libpq: connecting, running statements, COPY, and turning every failure
+// into a message and an exit code.
+//
+// Two ideas carry it. Errors are sorted by whether trying again may help (the server is
+// restarting, the connection dropped: 75) or not (no such database, wrong password: 69; a
+// mistake in the table or the connection string: 78), from the SQLSTATE the server sends, or
+// for a failed connection, from whether the server answered at all. And no message leaves this
+// file with a password in it: libpq quotes connection strings in some of its errors, so every
+// message is scrubbed of the passwords the connection string and $PGPASSWORD hold.
+
+#include "pg.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include "diagnostics.h"
+
+namespace offpeak {
+
+Conninfo choose_conninfo(const std::optional<std::string>& flag, const char* database_url) {
+  if (flag) return {*flag, "--db"};
+  if (database_url != nullptr && *database_url != '\0') return {database_url, "DATABASE_URL"};
+  return {"", ""};
+}
+
+namespace {
+
+// Passwords written in a connection string, found without libpq's parser: they must be
+// removed even from the message that says the string cannot be parsed.
+std::vector<std::string> written_passwords(std::string_view conninfo) {
+  std::vector<std::string> found;
+  // postgresql://user:PASSWORD@host...: the userinfo ends at the last '@' before the path.
+  for (const std::string_view scheme : {"postgresql://", "postgres://"}) {
+    if (conninfo.substr(0, scheme.size()) != scheme) continue;
+    std::string_view rest = conninfo.substr(scheme.size());
+    rest = rest.substr(0, rest.find_first_of("/?"));
+    const auto at = rest.rfind('@');
+    if (at == std::string_view::npos) break;
+    const std::string_view userinfo = rest.substr(0, at);
+    if (const auto colon = userinfo.find(':'); colon != std::string_view::npos)
+      found.emplace_back(userinfo.substr(colon + 1));
+  }
+  // password=VALUE or password = 'VALUE' in key=value form.
+  for (std::size_t pos = conninfo.find("password"); pos != std::string_view::npos;
+       pos = conninfo.find("password", pos + 1)) {
+    std::size_t i = pos + 8;
+    while (i < conninfo.size() && conninfo[i] == ' ') ++i;
+    if (i >= conninfo.size() || conninfo[i] != '=') continue;
+    ++i;
+    while (i < conninfo.size() && conninfo[i] == ' ') ++i;
+    std::string value;
+    if (i < conninfo.size() && conninfo[i] == '\'') {
+      for (++i; i < conninfo.size() && conninfo[i] != '\''; ++i)
+        value += conninfo[i] == '\\' && i + 1 < conninfo.size() ? conninfo[++i] : conninfo[i];
+    } else {
+      while (i < conninfo.size() && conninfo[i] != ' ') value += conninfo[i++];
+    }
+    found.push_back(value);
+    // Also the raw text, escapes and all, which is what a parse error quotes.
+    found.emplace_back(conninfo.substr(pos + 8, i - pos - 8));
+  }
+  return found;
+}
+
+std::string one_line(std::string_view message) {
+  // libpq's messages span lines ("connection to server ... failed: ...\n\tIs the server
+  // running...?\n"); diagnostics are one line each.
+  std::string out;
+  std::size_t start = 0;
+  while (start < message.size()) {
+    auto end = message.find('\n', start);
+    if (end == std::string_view::npos) end = message.size();
+    std::string_view part = message.substr(start, end - start);
+    while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
+    while (!part.empty() && (part.back() == ' ' || part.back() == '\r')) part.remove_suffix(1);
+    if (!part.empty()) {
+      if (!out.empty()) out += "; ";
+      out += part;
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string redact_passwords(std::string message, std::string_view conninfo) {
+  std::vector<std::string> secrets = written_passwords(conninfo);
+  if (const char* env = std::getenv("PGPASSWORD")) secrets.emplace_back(env);
+  // What libpq itself makes of the string: a URI's password percent-decoded, for one.
+  if (PQconninfoOption* options = PQconninfoParse(std::string(conninfo).c_str(), nullptr)) {
+    for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o)
+      if (std::strcmp(o->keyword, "password") == 0 && o->val != nullptr)
+        secrets.emplace_back(o->val);
+    PQconninfoFree(options);
+  }
+  for (const std::string& secret : secrets) {
+    if (secret.empty()) continue;
+    for (auto pos = message.find(secret); pos != std::string::npos;
+         pos = message.find(secret, pos + 8))
+      message.replace(pos, secret.size(), "********");
+  }
+  return message;
+}
+
+void PgResultDeleter::operator()(pg_result* result) const { PQclear(result); }
+
+PgConnection::PgConnection(pg_conn* conn, std::string conninfo)
+    : conn_(conn), conninfo_(std::move(conninfo)) {}
+
+PgConnection::~PgConnection() { PQfinish(conn_); }
+
+std::unique_ptr<PgConnection> PgConnection::connect(const Conninfo& conninfo, DbError& error) {
+  const std::string where = conninfo.origin.empty() ? "" : conninfo.origin + ": ";
+  char* parse_error = nullptr;
+  if (PQconninfoOption* options = PQconninfoParse(conninfo.text.c_str(), &parse_error)) {
+    PQconninfoFree(options);
+  } else {
+    std::string message = parse_error ? one_line(parse_error) : "out of memory";
+    PQfreemem(parse_error);
+    error = {kExitConfig,
+             redact_passwords(where + "invalid connection string: " + message, conninfo.text), ""};
+    return nullptr;
+  }
+  // dbname with expand_dbname takes a whole conninfo string or URI, the way psql reads it.
+  const char* keywords[] = {"dbname", "fallback_application_name", nullptr};
+  const char* values[] = {conninfo.text.c_str(), "offpeak-load", nullptr};
+  pg_conn* conn = PQconnectdbParams(keywords, values, 1);
+  if (conn == nullptr) {
+    error = {kExitTempFail, "cannot connect to PostgreSQL: out of memory", ""};
+    return nullptr;
+  }
+  if (PQstatus(conn) != CONNECTION_OK) {
+    const std::string message = one_line(PQerrorMessage(conn));
+    PQfinish(conn);
+    // libpq gives no SQLSTATE for a failed connection. A server that answered with a FATAL
+    // said no for good (no such database or role, wrong password), unless it is starting,
+    // stopping or full; no answer at all (refused, timed out) may pass.
+    const bool answered = message.find("FATAL:") != std::string::npos;
+    const bool transient = message.find("starting up") != std::string::npos ||
+                           message.find("shutting down") != std::string::npos ||
+                           message.find("recovery") != std::string::npos ||
+                           message.find("too many") != std::string::npos;
+    error = {answered && !transient ? kExitUnavailable : kExitTempFail,
+             redact_passwords("cannot connect to PostgreSQL: " + message, conninfo.text), ""};
+    return nullptr;
+  }
+  // Notices ("schema already exists, skipping") are for people at psql, not for a
+  // loader's output.
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
+  return std::unique_ptr<PgConnection>(new PgConnection(conn, conninfo.text));
+}
+
+DbError PgConnection::error_from(const pg_result* result, std::string_view context) const {
+  const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const std::string sqlstate = state ? state : "";
+  std::string text = result && *PQresultErrorMessage(result) ? PQresultErrorMessage(result)
+                                                             : PQerrorMessage(conn_);
+  const std::string_view cls = std::string_view(sqlstate).substr(0, 2);
+  int code = kExitUnavailable;
+  if (PQstatus(conn_) == CONNECTION_BAD || cls == "08" || cls == "53" || cls == "40" ||
+      sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03" || sqlstate == "55P03" ||
+      sqlstate == "23505") {
+    // The connection is gone or the server is shutting down, restarting or out of room; a
+    // deadlock or a row another writer added meanwhile: all worth another run.
+    code = kExitTempFail;
+  } else if (cls == "42") {
+    // Permissions, or a --table whose columns are not the loader's.
+    code = kExitConfig;
+  }
+  std::string message = one_line(text);
+  for (const std::string_view prefix : {"ERROR: ", "FATAL: "})
+    if (message.substr(0, prefix.size()) == prefix) message.erase(0, prefix.size());
+  if (!context.empty()) message = fmt::format("{}: {}", context, message);
+  return {code, redact_passwords(std::move(message), conninfo_), sqlstate};
+}
+
+std::optional<DbError> PgConnection::exec(const std::string& sql) {
+  PgResult result(PQexec(conn_, sql.c_str()));
+  const auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return std::nullopt;
+  return error_from(result.get(), "");
+}
+
+namespace {
+
+// PQexecParams' parallel arrays. Text parameters go as C strings: views of NUL-terminated text.
+struct ParamArrays {
+  std::vector<const char*> values;
+  std::vector<int> lengths, formats;
+  std::vector<unsigned int> types;
+
+  explicit ParamArrays(const std::vector<PgParam>& params) {
+    for (const PgParam& p : params) {
+      values.push_back(p.value.data());
+      lengths.push_back(static_cast<int>(p.value.size()));
+      formats.push_back(p.binary ? 1 : 0);
+      types.push_back(p.type);
+    }
+  }
+};
+
+}  // namespace
+
+std::optional<DbError> PgConnection::query(const std::string& sql,
+                                           const std::vector<PgParam>& params, PgResult* out) {
+  const ParamArrays a(params);
+  PgResult result(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), a.types.data(),
+                               a.values.data(), a.lengths.data(), a.formats.data(), 0));
+  const auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return error_from(result.get(), "");
+  if (out != nullptr) *out = std::move(result);
+  return std::nullopt;
+}
+
+std::optional<DbError> PgConnection::send_query(const std::string& sql,
+                                                const std::vector<PgParam>& params) {
+  const ParamArrays a(params);
+  if (PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(params.size()), a.types.data(),
+                        a.values.data(), a.lengths.data(), a.formats.data(), 0) == 1)
+    return std::nullopt;
+  return error_from(nullptr, "");
+}
+
+std::optional<DbError> PgConnection::get_result(PgResult* out) {
+  std::optional<DbError> error;
+  PgResult kept;
+  while (PgResult result{PQgetResult(conn_)}) {
+    const auto status = PQresultStatus(result.get());
+    if (!error && status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+      error = error_from(result.get(), "");
+    else if (!kept)
+      kept = std::move(result);
+  }
+  if (!error && !kept) return error_from(nullptr, "");
+  if (!error && out != nullptr) *out = std::move(kept);
+  return error;
+}
+
+std::optional<DbError> PgConnection::copy_start(const std::string& sql) {
+  PgResult result(PQexec(conn_, sql.c_str()));
+  if (result && PQresultStatus(result.get()) == PGRES_COPY_IN) return std::nullopt;
+  return error_from(result.get(), "");
+}
+
+std::optional<DbError> PgConnection::copy_put(std::string_view data) {
+  if (PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) == 1) return std::nullopt;
+  return error_from(nullptr, "");
+}
+
+std::optional<DbError> PgConnection::copy_end() {
+  if (PQputCopyEnd(conn_, nullptr) != 1) return error_from(nullptr, "");
+  std::optional<DbError> error;
+  while (PgResult result{PQgetResult(conn_)}) {
+    if (!error && PQresultStatus(result.get()) != PGRES_COMMAND_OK)
+      error = error_from(result.get(), "");
+  }
+  return error;
+}
+
+void PgConnection::copy_abort() {
+  if (PQputCopyEnd(conn_, "load abandoned") != 1) return;
+  while (PgResult result{PQgetResult(conn_)}) {
+  }
+}
+
+std::string PgConnection::quote_identifier(std::string_view name) {
+  char* quoted = PQescapeIdentifier(conn_, name.data(), name.size());
+  if (quoted == nullptr) return {};
+  std::string out = quoted;
+  PQfreemem(quoted);
+  return out;
+}
+
+namespace {
+
+template <typename Unsigned>
+void put_big_endian(std::string& out, Unsigned v) {
+  char bytes[sizeof v];
+  for (std::size_t i = 0; i < sizeof v; ++i)
+    bytes[i] = static_cast<char>((v >> (8 * (sizeof v - 1 - i))) & 0xff);
+  out.append(bytes, sizeof v);
+}
+
+}  // namespace
+
+void put_int16(std::string& out, std::int16_t value) {
+  put_big_endian(out, static_cast<std::uint16_t>(value));
+}
+
+void put_int32(std::string& out, std::int32_t value) {
+  put_big_endian(out, static_cast<std::uint32_t>(value));
+}
+
+void put_int64(std::string& out, std::int64_t value) {
+  put_big_endian(out, static_cast<std::uint64_t>(value));
+}
+
+PgArrayBuilder::PgArrayBuilder(unsigned int element_type) {
+  // Header: dimensions, has-nulls flag, element type, then (length, lower bound) per dimension;
+  // the length is patched in by finish().
+  put_int32(data_, 1);
+  put_int32(data_, 0);
+  put_int32(data_, static_cast<std::int32_t>(element_type));
+  put_int32(data_, 0);
+  put_int32(data_, 1);
+}
+
+void PgArrayBuilder::add(std::string_view element) {
+  put_int32(data_, static_cast<std::int32_t>(element.size()));
+  data_.append(element);
+  ++count_;
+}
+
+std::string_view PgArrayBuilder::finish() {
+  std::string length;
+  put_int32(length, count_);
+  data_.replace(12, 4, length);
+  return data_;
+}
+
+void PgArrayBuilder::clear() {
+  data_.resize(20);
+  count_ = 0;
+}
+
+}  // namespace offpeak

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <string_view>
+
+struct evp_md_ctx_st;
+struct evp_md_st;
+
+namespace offpeak {
+
+using Sha256Digest = std::array<std::uint8_t, 32>;
+
+// SHA-256 (OpenSSL), reusing one digest context: a loader hashes millions of short texts.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
+  // The digest of the concatenation of `parts`.
+  [[nodiscard]] Sha256Digest digest(std::initializer_list<std::string_view> parts);
+
+ private:
+  evp_md_ctx_st* ctx_;
+  evp_md_st* md_;
+};
+
+}  // namespace offpeak

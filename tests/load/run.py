@@ -1,0 +1,629 @@
+#!/usr/bin/env python3
+"""Tests offpeak-load against a real PostgreSQL server.
+
+    run.py --bin-dir DIR CASE...    run the named cases (see CASES), each in its own database
+    run.py --list                   print the case names
+
+The server is the one libpq's environment names (PGHOST, PGPORT, PGUSER, PGPASSWORD, as
+pg_virtualenv sets them; scripts/test runs ctest under pg_virtualenv). When none is set,
+the script runs itself under pg_virtualenv, which starts a throwaway server for the run.
+Each case creates a fresh database and drops it at the end, so cases run in parallel.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+TIMEOUT = 120  # seconds any one command may take
+SUMMARY = re.compile(
+    r"^offpeak-load: loaded (\d+) lines: (\d+) inserted, (\d+) updated, (\d+) unchanged, "
+    r"(\d+) duplicate, (\d+) rejected \((load (\d+)|dry run, nothing written)\) in \d+\.\d s$"
+)
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+def check_equal(actual, expected, what):
+    if actual != expected:
+        raise Failure(f"{what}:\n  expected {expected!r}\n  actual   {actual!r}")
+
+
+def line(region, source, key, record, **extra):
+    obj = {"region": region, "source": source, "key": key, **extra, "record": record}
+    return json.dumps(obj) + "\n"
+
+
+def minified(record):
+    return json.dumps(record, separators=(",", ":"))
+
+
+def bars(n, start=0, price=1.0, symbols=50):
+    """n bar lines with distinct keys, as offpeak-scrape would print them."""
+    out = []
+    for i in range(start, start + n):
+        symbol, day = f"S{i % symbols:03d}", i // symbols
+        record = {"t": f"d{day:05d}", "o": price + i, "v": i * 10}
+        out.append(line("xnys", "bars", [symbol, f"d{day:05d}"], record,
+                        fetched_at="2026-01-03T00:00:00Z"))
+    return "".join(out)
+
+
+class Env:
+    """A fresh database and the means to run offpeak-load and SQL against it."""
+
+    def __init__(self, bin_dir, name):
+        self.loader = os.path.abspath(os.path.join(bin_dir, "offpeak-load"))
+        self.db = f"offpeak_{re.sub('[^a-z0-9]', '_', name)}_{os.getpid()}"
+        self.work = tempfile.mkdtemp(prefix="offpeak-load-test-")
+        self.admin(f'DROP DATABASE IF EXISTS "{self.db}"')
+        self.admin(f'CREATE DATABASE "{self.db}"')
+        self.conninfo = f"dbname={self.db}"
+
+    def close(self):
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.admin(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
+
+    def admin(self, sql):
+        return self.psql(sql, db="postgres")
+
+    def psql(self, sql, db=None):
+        result = subprocess.run(
+            ["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-d", db or self.db, "-c", sql],
+            capture_output=True, text=True, timeout=TIMEOUT)
+        if result.returncode != 0:
+            raise Failure(f"psql failed on {sql!r}: {result.stderr}")
+        return result.stdout.rstrip("\n")
+
+    def rows(self, sql):
+        out = self.psql(sql)
+        return [r.split("|") for r in out.split("\n")] if out else []
+
+    def file(self, name, text):
+        path = os.path.join(self.work, name)
+        with open(path, "wb") as f:
+            f.write(text.encode() if isinstance(text, str) else text)
+        return path
+
+    def load(self, *args, stdin="", db=True, env=None):
+        command = [self.loader] + (["--db", self.conninfo] if db else []) + list(args)
+        result = subprocess.run(
+            command, input=stdin.encode() if isinstance(stdin, str) else stdin,
+            capture_output=True, timeout=TIMEOUT, env=env, cwd=self.work)
+        return result.returncode, result.stdout.decode(errors="replace"), \
+            result.stderr.decode(errors="replace")
+
+    def load_ok(self, *args, stdin=""):
+        code, out, err = self.load(*args, stdin=stdin)
+        check(code == 0, f"offpeak-load {' '.join(args)} exited {code}: {err}")
+        return summary(err), out
+
+    def table(self, table="offpeak.records"):
+        return self.rows(f"SELECT region, source, key, record::text, encode(record_hash, 'hex'), "
+                         f"first_seen, changed_at, load_id FROM {table} ORDER BY 1, 2, 3")
+
+    def count(self, table="offpeak.records"):
+        return int(self.psql(f"SELECT count(*) FROM {table}"))
+
+    def tuple_counters(self, table="records", schema="offpeak"):
+        """n_tup_ins, n_tup_upd, n_tup_del of the table, once every loader has gone: a
+        backend reports its counters as it exits."""
+        deadline = time.monotonic() + 30
+        while self.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                        f"'offpeak-load' AND datname = '{self.db}'") != "0":
+            check(time.monotonic() < deadline, "offpeak-load's backends did not exit")
+            time.sleep(0.05)
+        # A new session reads the shared counters afresh.
+        return self.rows("SELECT n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables "
+                         f"WHERE schemaname = '{schema}' AND relname = '{table}'")[0]
+
+
+def summary(stderr):
+    lines = [l for l in stderr.splitlines() if l.startswith("offpeak-load: loaded")]
+    check(len(lines) == 1, f"expected one summary line in:\n{stderr}")
+    match = SUMMARY.match(lines[0])
+    check(match, f"summary line has the wrong form: {lines[0]!r}")
+    names = ["lines", "inserted", "updated", "unchanged", "duplicates", "rejected"]
+    counts = {n: int(match.group(i + 1)) for i, n in enumerate(names)}
+    counts["load"] = int(match.group(8)) if match.group(8) else None
+    check(counts["lines"] == sum(counts[n] for n in names[1:]),
+          f"counts do not reconcile: {lines[0]}")
+    return counts
+
+
+def counts_of(s):
+    return (s["lines"], s["inserted"], s["updated"], s["unchanged"], s["duplicates"],
+            s["rejected"])
+
+
+# ----------------------------------------------------------------------------------------
+# Cases
+
+
+def case_first_load(env):
+    records = [{"o": 1.5, "s": "a \"q\" b"}, {"o": 2, "n": None}, {"o": 3, "u": "Zürich"}]
+    text = "".join(line("xnys", "bars", ["K", i], r, fetched_at="2026-01-03T00:00:00Z")
+                   for i, r in enumerate(records))
+    path = env.file("in.ndjson", text.replace('"o": ', '"o" :  '))
+    s, out = env.load_ok(path)
+    check_equal(counts_of(s), (3, 3, 0, 0, 0, 0), "counts")
+    check_equal(out, "", "stdout without --json")
+    table = env.table()
+    check_equal(len(table), 3, "rows")
+    for i, (row, record) in enumerate(zip(table, records)):
+        check_equal(row[:3], ["xnys", "bars", f'["K",{i}]'], "region, source, key")
+        check_equal(json.loads(row[3]), record, "record")
+        check_equal(row[4], hashlib.sha256(minified(record).encode()).hexdigest(),
+                    "record_hash: SHA-256 of the minified record")
+        check_equal(row[5], row[6], "first_seen = changed_at on insert")
+        check_equal(int(row[7]), s["load"], "load_id")
+    ledger = env.rows("SELECT id, host <> '', target, input_lines, inserted, updated, unchanged, "
+                      "duplicates, rejected, status, finished >= started FROM offpeak.loads")
+    check_equal(ledger, [[str(s["load"]), "t", "offpeak.records", "3", "3", "0", "0", "0", "0",
+                          "loaded", "t"]], "offpeak.loads")
+    check_equal(env.psql("SELECT max(version) FROM offpeak.schema_version"), "1", "schema version")
+
+
+def case_identical_reload(env):
+    path = env.file("in.ndjson", bars(20000))
+    first, _ = env.load_ok(path)
+    check_equal(counts_of(first), (20000, 20000, 0, 0, 0, 0), "first load")
+    before_rows = env.rows("SELECT xmin, ctid FROM offpeak.records ORDER BY key")
+    before = env.tuple_counters()
+    check_equal(before, ["20000", "0", "0"], "counters after the first load")
+    second, _ = env.load_ok(path)
+    check_equal(counts_of(second), (20000, 0, 0, 20000, 0, 0), "reload")
+    check_equal(env.tuple_counters(), before, "n_tup_ins, n_tup_upd, n_tup_del after reload")
+    check_equal(env.rows("SELECT xmin, ctid FROM offpeak.records ORDER BY key"), before_rows,
+                "row versions after reload")
+    check_equal(env.psql("SELECT count(*) FROM offpeak.loads"), "2", "two ledger rows")
+
+
+def case_changed_record(env):
+    env.load_ok(stdin=bars(100))
+    before = {r[2]: r for r in env.table()}
+    counters = env.tuple_counters()
+    changed = bars(100).replace('"o": 43.0', '"o": 43.5')
+    s, _ = env.load_ok(stdin=changed)
+    check_equal(counts_of(s), (100, 0, 1, 99, 0, 0), "counts")
+    after = {r[2]: r for r in env.table()}
+    key = '["S042","d00000"]'
+    check_equal(json.loads(after[key][3])["o"], 43.5, "the changed record")
+    check_equal(after[key][5], before[key][5], "first_seen stays")
+    check(after[key][6] > before[key][6], "changed_at moves")
+    check_equal(int(after[key][7]), s["load"], "load_id of the changed row")
+    check_equal({k: v for k, v in after.items() if k != key},
+                {k: v for k, v in before.items() if k != key}, "the other rows")
+    new = env.tuple_counters()
+    check_equal((int(new[0]) - int(counters[0]), int(new[1]) - int(counters[1]), new[2]),
+                (0, 1, "0"), "one tuple updated")
+
+
+def case_duplicates_within_input(env):
+    text = (line("r", "s", [1], {"v": "first"}) + line("r", "s", [2], {"v": "only"}) +
+            line("r", "s", [1], {"v": "second"}) + line("r", "s", [1], {"v": "last"}))
+    s, _ = env.load_ok(stdin=text)
+    check_equal(counts_of(s), (4, 2, 0, 0, 2, 0), "counts")
+    check_equal([r[3] for r in env.table()], ['{"v": "last"}', '{"v": "only"}'], "last wins")
+    # Across batches: the same key 20000 lines apart; the first occurrence matches the
+    # table, the last does not, so the key counts as updated.
+    far = line("r", "s", [1], {"v": "last"}) + bars(20000) + line("r", "s", [1], {"v": "later"})
+    s, _ = env.load_ok(stdin=far)
+    check_equal(counts_of(s), (20002, 20000, 1, 0, 1, 0), "counts across batches")
+    check_equal(env.psql("""SELECT record->>'v' FROM offpeak.records WHERE key = '[1]'"""),
+                "later", "last wins across batches")
+    check_equal(env.count(), 20002, "rows")
+
+
+BAD_LINES = [
+    ("not json", "not valid JSON"),
+    ("[1,2]", "not a JSON object"),
+    ('{"source":"s","key":[1],"record":{}}', 'missing "region"'),
+    ('{"region":"r","key":[1],"record":{}}', 'missing "source"'),
+    ('{"region":"r","source":"s","record":{}}', 'missing "key"'),
+    ('{"region":"r","source":"s","key":[1]}', 'missing "record"'),
+    ('{"region":7,"source":"s","key":[1],"record":{}}', '"region" is not a string'),
+    ('{"region":"r","source":"s","key":"k","record":{}}', '"key" is not an array'),
+    ('{"region":"r","source":"s","key":[1],"record":[]}', '"record" is not an object'),
+    ('{"region":"r","source":"s","key":[],"record":{}}', '"key" is an empty array'),
+    ('{"region":"r","source":"s","key":[1],"record":{"a":"\\u0000"}}',
+     "a string contains \\u0000, which PostgreSQL cannot store"),
+    ('{"region":"r","source":"s","key":[1],"record":{"a":"\\ud800"}}',
+     "invalid string escape (such as a lone UTF-16 surrogate)"),
+    ('{"region":"r","source":"s","key":[1],"record":{"a":1e999999}}',
+     "number 1e999999 is out of PostgreSQL's range"),
+    ('{"region":"r","source":"s","key":[1],"record":{"a":' + "[" * 2000 + "]" * 2000 + "}}",
+     "nested deeper than 1024 levels"),
+]
+
+
+def bad_input():
+    """Good lines around every kind of bad line, and the expected reject-file lines."""
+    good = [line("r", "s", [i], {"v": i}) for i in range(3)]
+    parts, rejects = [good[0].encode()], []
+    number = 1
+    for text, reason in BAD_LINES + [(b'{"region":"r","source":"s","key":[1],"record":{"a":"\xff"}}',
+                                      "invalid UTF-8"),
+                                     (b'{"region":"r","source":"s","key":[1],"record":{"a":\x00}}',
+                                      "NUL byte at column 52")]:
+        number += 1
+        raw = text if isinstance(text, bytes) else text.encode()
+        parts.append(raw + b"\n")
+        rejects.append((number, reason))
+    parts.append(good[1].encode())
+    parts.append(good[2].encode())
+    parts.append(b'{"region":"r","source":"s","key":[9],"rec')  # cut off at the end
+    rejects.append((number + 3, "cut off: the input ends in the middle of this line"))
+    return b"".join(parts), rejects, number + 3
+
+
+def case_bad_lines_without_reject_file(env):
+    env.load_ok(stdin=line("r", "s", [0], {"v": "old"}))
+    before = env.table()
+    data, rejects, total = bad_input()
+    code, out, err = env.load(env.file("in.ndjson", data))
+    check_equal(code, 65, "exit status")
+    check_equal(out, "", "stdout")
+    expected = [f"offpeak-load: error: {env.work}/in.ndjson:{n}: {reason}"
+                for n, reason in rejects[:10]]
+    expected.append(f"offpeak-load: error: {len(rejects)} bad lines in {total} lines; nothing "
+                    "loaded (with --reject-file FILE the good lines load and the bad ones go to "
+                    "FILE)")
+    check_equal(err.splitlines(), expected, "stderr")
+    check_equal(env.table(), before, "table unchanged")
+    check_equal(env.psql("SELECT count(*) FROM offpeak.loads"), "1", "no ledger row")
+
+
+def case_bad_lines_with_reject_file(env):
+    data, rejects, total = bad_input()
+    s, _ = env.load_ok("--reject-file", "rejects.ndjson", stdin=data)
+    check_equal(counts_of(s), (total, 3, 0, 0, 0, len(rejects)), "counts")
+    check_equal([json.loads(r[3])["v"] for r in env.table()], [0, 1, 2], "good lines loaded")
+    with open(os.path.join(env.work, "rejects.ndjson"), "rb") as f:
+        written = [json.loads(l) for l in f.read().splitlines()]
+    check_equal([(r["line"], r["reason"]) for r in written], rejects, "reject file")
+    raw_lines = data.split(b"\n")
+    for r in written:
+        original = raw_lines[r["line"] - 1]
+        if "base64" in r:
+            import base64
+            check_equal(base64.b64decode(r["base64"]), original, "base64 of a non-UTF-8 line")
+        else:
+            check_equal(r["text"].encode(), original, f"text of line {r['line']}")
+    check_equal(env.rows("SELECT rejected, status FROM offpeak.loads"),
+                [[str(len(rejects)), "loaded with rejects"]], "ledger")
+
+
+def case_too_many_rejects(env):
+    data, rejects, _ = bad_input()
+    code, _, err = env.load("--reject-file", "r.ndjson", "--max-rejects", str(len(rejects) - 1),
+                            stdin=data)
+    check_equal(code, 65, "exit status")
+    check_equal(err, f"offpeak-load: error: more than {len(rejects) - 1} bad lines "
+                "(--max-rejects); nothing loaded; the bad lines so far are in r.ndjson\n", "stderr")
+    check_equal(env.psql("SELECT to_regclass('offpeak.records') IS NULL OR "
+                         "NOT EXISTS (SELECT FROM offpeak.records)"), "t", "nothing loaded")
+    # Exactly at the limit the good lines load.
+    s, _ = env.load_ok("--reject-file", "r.ndjson", "--max-rejects", str(len(rejects)), stdin=data)
+    check_equal(s["rejected"], len(rejects), "rejected at the limit")
+    code, _, err = env.load("--max-rejects", "5", stdin=data)
+    check_equal(code, 64, "--max-rejects without --reject-file")
+
+
+def case_hard_lines_load(env):
+    """Several MB, huge numbers, odd spacing and Unicode are good lines, stored as sent."""
+    big = {"values": list(range(700000))}
+    numbers = {"big": 123456789012345678901234567890, "tiny": 1e-300}
+    text = (line("r", "s", ["big"], big) +
+            '{"region":"r","source":"s","key":["num"],"record":{"big":123456789012345678901234567890,'
+            '"exp":1e400,"long":0.123456789012345678901234567890}}\n' +
+            line("r", "s", ["uni"], {"name": "東京 \u00e9 😀"}) +
+            '\t{ "region" : "r" , "source":"s","key":[ "ws" ],"record":{ "a" : [ 1 , 2 ] } }  \r\n')
+    check(len(text) > 4_000_000, "the big line is several MB")
+    s, _ = env.load_ok(stdin=text)
+    check_equal(counts_of(s), (4, 4, 0, 0, 0, 0), "counts")
+    check_equal(env.psql("""SELECT jsonb_array_length(record->'values') FROM offpeak.records
+                            WHERE key = '["big"]'"""), "700000", "the big record")
+    check_equal(env.psql("""SELECT record->>'big', record->>'exp' = (1e400)::numeric::text,
+                            record->>'long' FROM offpeak.records WHERE key = '["num"]'"""),
+                "123456789012345678901234567890|t|0.123456789012345678901234567890",
+                "huge numbers kept exactly")
+    check_equal(env.psql("""SELECT record->>'name' FROM offpeak.records WHERE key = '["uni"]'"""),
+                "東京 é 😀", "Unicode")
+    check_equal(env.psql("""SELECT record::text, encode(record_hash, 'hex') FROM offpeak.records
+                            WHERE key = '["ws"]'"""),
+                '{"a": [1, 2]}|' + hashlib.sha256(b'{"a":[1,2]}').hexdigest(), "minified hash")
+    s, _ = env.load_ok(stdin=text)
+    check_equal(counts_of(s), (4, 0, 0, 4, 0, 0), "reload of the hard lines")
+
+
+def case_empty_input(env):
+    s, out = env.load_ok("--json", stdin="")
+    check_equal(counts_of(s), (0, 0, 0, 0, 0, 0), "counts")
+    check_equal(json.loads(out)["lines"], 0, "--json")
+    check_equal(env.psql("SELECT input_lines, status FROM offpeak.loads"), "0|loaded", "ledger")
+
+
+def case_json_and_dry_run(env):
+    env.load_ok(stdin=bars(10))
+    s, out = env.load_ok("--json", stdin=bars(12).replace('"o": 3.0', '"o": 3.5'))
+    obj = json.loads(out)
+    check_equal({k: obj[k] for k in ("lines", "inserted", "updated", "unchanged", "duplicates",
+                                     "rejected", "load_id", "dry_run", "table")},
+                {"lines": 12, "inserted": 2, "updated": 1, "unchanged": 9, "duplicates": 0,
+                 "rejected": 0, "load_id": s["load"], "dry_run": False,
+                 "table": "offpeak.records"}, "--json")
+    check_equal(out.count("\n"), 1, "one line")
+    before = env.table()
+    counters = env.tuple_counters()
+    s, out = env.load_ok("--dry-run", "--json", stdin=bars(15).replace('"o": 4.0', '"o": 4.5'))
+    # Line 3 is back to what the first load wrote, line 4 changes.
+    check_equal(counts_of(s), (15, 3, 2, 10, 0, 0), "dry-run counts")
+    check_equal(json.loads(out)["dry_run"], True, "dry_run in --json")
+    check_equal(env.table(), before, "dry run writes nothing")
+    check_equal(env.tuple_counters(), counters, "dry run writes no tuple")
+
+
+def case_quoted_table_name(env):
+    for name, sql in [('market."Bars 2"', 'market."Bars 2"'), ('"we""ird"', 'public."we""ird"'),
+                      ("market.bars", "market.bars")]:
+        s, _ = env.load_ok("--table", name, stdin=bars(5))
+        check_equal(s["inserted"], 5, f"inserted into {name}")
+        check_equal(env.count(sql), 5, f"rows in {sql}")
+        s, _ = env.load_ok("--table", name, stdin=bars(5))
+        check_equal(s["unchanged"], 5, f"reload of {name}")
+    check_equal(env.psql("SELECT target FROM offpeak.loads ORDER BY id LIMIT 1"),
+                'market."Bars 2"', "ledger target")
+    for bad in ["x; DROP TABLE offpeak.loads", "a.b.c.d", ""]:
+        code, _, err = env.load("--table", bad, stdin=bars(1))
+        check_equal(code, 64, f"exit status for --table {bad!r}")
+        check(err.startswith("offpeak-load: error: --table: "), f"message: {err}")
+    check_equal(env.psql("SELECT to_regclass('offpeak.loads') IS NOT NULL"), "t", "no injection")
+
+
+def case_sigkill_midway(env):
+    env.load_ok(stdin=bars(1000, price=1.0))
+    before = env.table()
+    # Several batches before the pause: the loader writes a batch once it has read the next
+    # few.
+    data = bars(160000, price=2.0)
+    head, tail = data[:len(data) // 2], data[len(data) // 2:]
+    process = subprocess.Popen([env.loader, "--db", env.conninfo], stdin=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdin.write(head.encode())
+    process.stdin.flush()
+    # Wait until it is writing rows: the server's COPY progress shows them.
+    deadline = time.monotonic() + 60
+    while env.psql("SELECT coalesce(sum(tuples_processed), 0) FROM pg_stat_progress_copy "
+                   f"WHERE datname = '{env.db}'") == "0":
+        check(time.monotonic() < deadline, "the load never started writing")
+        time.sleep(0.02)
+    process.kill()
+    process.wait()
+    check_equal(process.returncode, -signal.SIGKILL, "killed")
+    env.tuple_counters()  # waits for its backend to go
+    check_equal(env.table(), before, "table unchanged after SIGKILL")
+    check_equal(env.psql("SELECT count(*) FROM offpeak.loads"), "1", "no ledger row")
+    s, _ = env.load_ok(stdin=head + tail)
+    check_equal(counts_of(s), (160000, 159000, 1000, 0, 0, 0), "the rerun completes")
+    check_equal(env.count(), 160000, "rows")
+
+
+def case_connection_lost_midway(env):
+    data = bars(160000)
+    process = subprocess.Popen([env.loader, "--db", env.conninfo], stdin=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdin.write(data[:len(data) // 2].encode())
+    process.stdin.flush()
+    deadline = time.monotonic() + 60
+    while env.psql("SELECT coalesce(sum(tuples_processed), 0) FROM pg_stat_progress_copy "
+                   f"WHERE datname = '{env.db}'") == "0":
+        check(time.monotonic() < deadline, "the load never started writing")
+        time.sleep(0.02)
+    env.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+             f"WHERE application_name = 'offpeak-load' AND datname = '{env.db}'")
+    try:
+        process.stdin.write(data[len(data) // 2:].encode())
+        process.stdin.close()
+    except BrokenPipeError:
+        pass
+    err = process.stderr.read().decode()
+    process.wait(timeout=TIMEOUT)
+    check_equal(process.returncode, 75, f"exit status; stderr: {err}")
+    check(err.startswith("offpeak-load: error: ") and err.endswith("; nothing loaded\n"),
+          f"message: {err}")
+    check_equal(env.count(), 0, "nothing loaded")
+
+
+def case_concurrent_overlapping_loads(env):
+    # Both start on a database without the schema: creating it races too.
+    a = env.file("a.ndjson", bars(30000, start=0, price=1.0))
+    b = env.file("b.ndjson", bars(30000, start=15000, price=1000000.0))
+    results = {}
+
+    def run(name, path):
+        results[name] = env.load(path)
+
+    threads = [threading.Thread(target=run, args=(n, p)) for n, p in (("a", a), ("b", b))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for name, (code, _, err) in results.items():
+        check_equal(code, 0, f"load {name} exit status; stderr: {err}")
+    sa, sb = summary(results["a"][2]), summary(results["b"][2])
+    check_equal(env.count(), 45000, "rows: the union of both inputs")
+    check_equal(env.psql("SELECT count(DISTINCT (region, source, key)) FROM offpeak.records"),
+                "45000", "no duplicates")
+    first, second = (sa, sb) if sa["load"] < sb["load"] else (sb, sa)
+    check_equal((first["inserted"], first["updated"]), (30000, 0), "the first load")
+    check_equal((second["inserted"], second["updated"]), (15000, 15000), "the second load")
+    winner = int(env.psql("SELECT count(*) FROM offpeak.records WHERE load_id = "
+                          f"{second['load']}"))
+    check_equal(winner, 30000, "the overlap holds the later load's records")
+
+
+def case_database_down(env):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, out, err = env.load("--db", f"postgresql://loader:Pa55word@127.0.0.1:{port}/x",
+                              stdin=bars(1), db=False)
+    check_equal(code, 75, "exit status when nothing listens")
+    check_equal(out, "", "stdout")
+    check(err.startswith("offpeak-load: error: cannot connect to PostgreSQL: connection to "
+                         f'server at "127.0.0.1", port {port} failed: Connection refused'),
+          f"message: {err}")
+    check("Pa55word" not in err, "password in the message")
+
+
+def case_database_refuses(env):
+    code, _, err = env.load("--db", "dbname=no_such_database_here", stdin=bars(1), db=False)
+    check_equal(code, 69, f"exit status for a missing database; stderr: {err}")
+    check('database "no_such_database_here" does not exist' in err, f"message: {err}")
+    # A wrong password where the server asks for one, a missing database where it trusts.
+    code, _, err = env.load("--db", "dbname=no_such_database_here password=Pa55word",
+                            stdin=bars(1), db=False)
+    check_equal(code, 69, f"exit status for a wrong password; stderr: {err}")
+    check("password authentication failed" in err or "does not exist" in err, f"message: {err}")
+    check("Pa55word" not in err, "password in the message")
+    code, _, err = env.load("--db", "postgresql://u:Pa55word@[::1", stdin=bars(1), db=False)
+    check_equal(code, 78, "exit status for a bad URI")
+    check(err.startswith("offpeak-load: error: --db: invalid connection string: "), err)
+    check("Pa55word" not in err and "********" in err, f"password in the message: {err}")
+    code, _, err = env.load("--db", "host=h password=Pa55word oops", stdin=bars(1), db=False)
+    check_equal(code, 78, "exit status for a bad conninfo")
+    check("Pa55word" not in err, f"password in the message: {err}")
+
+
+def case_database_url(env):
+    environ = dict(os.environ, DATABASE_URL=f"postgresql:///{env.db}")
+    code, _, err = env.load(stdin=bars(3), db=False, env=environ)
+    check_equal(code, 0, f"exit status with DATABASE_URL; {err}")
+    check_equal(env.count(), 3, "loaded through DATABASE_URL")
+    environ["DATABASE_URL"] = "postgresql:///no_such_database_here"
+    code, _, err = env.load("--db", env.conninfo, stdin=bars(3), db=False, env=environ)
+    check_equal(code, 0, f"--db wins over DATABASE_URL; {err}")
+
+
+def case_usage_errors(env):
+    code, _, err = env.load("--bogus", db=False)
+    check_equal(code, 64, "unknown flag")
+    code, _, err = env.load(os.path.join(env.work, "missing.ndjson"), db=False)
+    check_equal(code, 64, "missing input file")
+    check_equal(err.splitlines()[0], f"offpeak-load: error: cannot open {env.work}/missing.ndjson: "
+                "No such file or directory", "message")
+    code, out, _ = env.load("--help", db=False)
+    check(code == 0 and "--reject-file FILE" in out and "DATABASE_URL" in out, "--help")
+
+
+def case_scrape_pipe_load(env):
+    """offpeak-scrape REGION | offpeak-load against the loopback test server: every record
+    scraped is loaded once, and the same scrape loaded again writes nothing."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    server = subprocess.Popen([sys.executable, os.path.join(root, "tests", "http", "server.py")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        url = server.stdout.readline().decode().strip()
+        check(url.startswith("http://"), "tests/http/server.py did not start")
+        config = env.file("regions.toml", f"""
+[regions.xnys]
+timezone = "America/New_York"
+sessions = ["09:30-16:00"]
+
+[[regions.xnys.sources]]
+name = "bars"
+url = "{url}/polygon"
+records = "/results"
+key = ["T", "t"]
+paginate = {{ type = "json_link", next = "/next_url" }}
+
+[[regions.xnys.sources]]
+name = "closes"
+url = "{url}/csv"
+format = "csv"
+key = ["symbol", "date"]
+""")
+        scraper = os.path.join(os.path.dirname(env.loader), "offpeak-scrape")
+
+        def pipeline():
+            scrape = subprocess.Popen([scraper, "--config", config, "--at", "2026-03-07T12:00:00Z",
+                                       "xnys"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            load = subprocess.run([env.loader, "--db", env.conninfo], stdin=scrape.stdout,
+                                  capture_output=True, timeout=TIMEOUT)
+            scrape.stdout.close()
+            scrape_err = scrape.stderr.read().decode()
+            scrape.wait(timeout=TIMEOUT)
+            # Both ends must succeed, as `set -o pipefail` would demand.
+            check_equal(scrape.returncode, 0, f"offpeak-scrape's exit ({scrape_err})")
+            check_equal(load.returncode, 0, f"offpeak-load's exit ({load.stderr.decode()})")
+            scraped = sum(int(m) for m in re.findall(r"(\d+) records", scrape_err))
+            return scraped, summary(load.stderr.decode())
+
+        scraped, first = pipeline()
+        check(scraped > 2, f"the scrape printed {scraped} records")
+        check_equal(counts_of(first), (scraped, scraped, 0, 0, 0, 0), "first pipeline run")
+        check_equal(env.count(), scraped, "rows in offpeak.records")
+        check_equal(env.rows("SELECT source, count(*) FROM offpeak.records GROUP BY 1 ORDER BY 1"),
+                    [["bars", str(scraped - 2)], ["closes", "2"]], "rows per source")
+        check_equal(env.psql("SELECT record->>'close' FROM offpeak.records WHERE source = "
+                             "'closes' AND key = '[\"IBM\",\"2026-03-06\"]'"),
+                    "229,00", "a CSV record's field")
+        before = env.tuple_counters()
+        again, second = pipeline()
+        check_equal(again, scraped, "records of the second scrape")
+        check_equal(counts_of(second), (scraped, 0, 0, scraped, 0, 0), "second pipeline run")
+        check_equal(env.tuple_counters(), before, "n_tup_ins, n_tup_upd, n_tup_del after rerun")
+    finally:
+        server.stdin.close()
+        server.wait(timeout=10)
+
+
+CASES = {name[len("case_"):].replace("_", "-"): fn
+         for name, fn in sorted(globals().items()) if name.startswith("case_")}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin-dir")
+    parser.add_argument("--list", action="store_true")
+    parser.add_argument("cases", nargs="*")
+    args = parser.parse_args()
+    if args.list:
+        print("\n".join(CASES))
+        return 0
+    if not any(os.environ.get(v) for v in ("PGHOST", "PGPORT", "PGDATABASE", "PGSERVICE")):
+        # No server named: start a throwaway one for this run.
+        os.execvp("pg_virtualenv", ["pg_virtualenv", sys.executable] + sys.argv)
+    failed = 0
+    for name in args.cases or CASES:
+        env = Env(args.bin_dir, name)
+        try:
+            CASES[name](env)
+            print(f"ok: {name}")
+        except Failure as e:
+            print(f"FAILED: {name}: {e}")
+            failed += 1
+        finally:
+            env.close()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
