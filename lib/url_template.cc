@@ -9,9 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
-#include <memory>
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 
 #include "source.h"
@@ -102,11 +100,26 @@ std::optional<std::string> variable_value(std::string_view name, const TemplateV
   return std::nullopt;
 }
 
-// Percent-encodes all but RFC 3986's unreserved characters.
+// Percent-encodes all but RFC 3986's unreserved characters. libcurl's curl_easy_escape does
+// the same, but calling it would make every tool that reads regions.toml (offpeak-plan, run
+// by cron every few minutes) load libcurl and its thirty shared libraries at start-up.
 std::string url_encode(std::string_view value) {
-  const std::unique_ptr<char, decltype(&curl_free)> escaped(
-      curl_easy_escape(nullptr, value.data(), static_cast<int>(value.size())), &curl_free);
-  return escaped ? std::string(escaped.get()) : std::string();
+  constexpr std::string_view kHex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 15];
+    }
+  }
+  return out;
 }
 
 }  // namespace
