@@ -54,6 +54,17 @@ struct Parsed {
   std::string error;
 };
 
+// Where a TOML node starts, for diagnostics.
+SourcePos position(const std::string& path, const toml::source_region& source) {
+  return {path, static_cast<int>(source.begin.line), static_cast<int>(source.begin.column)};
+}
+
+size_t count_errors(const std::vector<Diagnostic>& diagnostics) {
+  return static_cast<size_t>(
+      std::count_if(diagnostics.begin(), diagnostics.end(),
+                    [](const Diagnostic& d) { return d.severity == Severity::kError; }));
+}
+
 // Number of single-character edits between a and b, for "did you mean" hints.
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -533,15 +544,8 @@ class SourceReader {
     });
   }
 
-  SourcePos pos_of(const toml::source_region& source) const {
-    return {path_, static_cast<int>(source.begin.line), static_cast<int>(source.begin.column)};
-  }
-
-  size_t error_count() const {
-    return static_cast<size_t>(
-        std::count_if(diagnostics_.begin(), diagnostics_.end(),
-                      [](const Diagnostic& d) { return d.severity == Severity::kError; }));
-  }
+  SourcePos pos_of(const toml::source_region& source) const { return position(path_, source); }
+  size_t error_count() const { return count_errors(diagnostics_); }
 
   // A problem with `key` of the current source (or of [defaults]).
   void error(const toml::source_region& at, std::string_view key, std::string message) {
@@ -596,15 +600,8 @@ class RegionReader {
   }
 
  private:
-  SourcePos pos_of(const toml::source_region& source) const {
-    return {path_, static_cast<int>(source.begin.line), static_cast<int>(source.begin.column)};
-  }
-
-  size_t error_count() const {
-    return static_cast<size_t>(
-        std::count_if(diagnostics_.begin(), diagnostics_.end(),
-                      [](const Diagnostic& d) { return d.severity == Severity::kError; }));
-  }
+  SourcePos pos_of(const toml::source_region& source) const { return position(path_, source); }
+  size_t error_count() const { return count_errors(diagnostics_); }
 
   void error(const toml::source_region& at, std::string_view key, std::string message) {
     diagnostics_.push_back(
@@ -894,24 +891,16 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
   try {
     root = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
-    diagnostics.push_back(
-        {Severity::kError,
-         {path, static_cast<int>(e.source().begin.line), static_cast<int>(e.source().begin.column)},
-         "",
-         "",
-         fmt::format("malformed TOML: {}", e.description())});
+    diagnostics.push_back({Severity::kError, position(path, e.source()), "", "",
+                           fmt::format("malformed TOML: {}", e.description())});
     return result;
   }
 
   for (auto&& [key, node] : root)
     if (key.str() != "regions" && key.str() != "defaults")
-      diagnostics.push_back({Severity::kError,
-                             {path, static_cast<int>(key.source().begin.line),
-                              static_cast<int>(key.source().begin.column)},
-                             "",
-                             "",
-                             fmt::format("unknown key \"{}\" (expected \"regions\" or \"defaults\")",
-                                         key.str())});
+      diagnostics.push_back(
+          {Severity::kError, position(path, key.source()), "", "",
+           fmt::format("unknown key \"{}\" (expected \"regions\" or \"defaults\")", key.str())});
 
   const auto* regions = root.get("regions");
   if (!regions || !regions->is_table() || regions->as_table()->empty()) {
@@ -937,8 +926,7 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
   if (const auto* defaults = root.get("defaults")) sources.read_defaults(*defaults);
   RegionReader reader(path, diagnostics, sources);
   for (const auto& [key, node] : entries) {
-    const SourcePos pos{path, static_cast<int>(key->source().begin.line),
-                        static_cast<int>(key->source().begin.column)};
+    const SourcePos pos = position(path, key->source());
     const std::string id(key->str());
     if (!valid_region_id(id)) {
       diagnostics.push_back({Severity::kError, pos, id, "",

@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "diagnostics.h"
+#include "tool_main.h"
 #include "json_text.h"
 #include "ndjson_input.h"
 #include "pg.h"
@@ -62,25 +63,9 @@ Examples:
   offpeak-load --table market.bars --reject-file bad.ndjson bars.ndjson
   offpeak-load --dry-run --json today.ndjson | jq .updated)";
 
-// Help that shows each option's argument, not CLI11's list of which flags need which.
-class HelpFormatter : public CLI::Formatter {
- public:
-  std::string make_option_opts(const CLI::Option* option) const override {
-    const std::string& type = option->get_type_name();
-    return type.empty() ? "" : " " + type;
-  }
-};
+int usage_error(std::string_view message) { return report_usage_error(kTool, message); }
 
-int usage_error(std::string_view message) {
-  std::cerr << format_message(kTool, Severity::kError, message) << '\n'
-            << "Try '" << kTool << " --help' for more information.\n";
-  return kExitUsage;
-}
-
-int error(int code, std::string_view message) {
-  std::cerr << format_message(kTool, Severity::kError, message) << '\n';
-  return code;
-}
+int error(int code, std::string_view message) { return report_error(kTool, code, message); }
 
 // The live progress line, at most a few times a second, only for a person watching.
 class Progress {

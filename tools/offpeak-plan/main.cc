@@ -16,6 +16,7 @@
 #include "duration.h"
 #include "plan.h"
 #include "timestamp.h"
+#include "tool_main.h"
 
 namespace {
 
@@ -56,32 +57,8 @@ Examples:
   offpeak-plan --json --at 2026-03-08T06:30:00Z
   offpeak-plan --windows --from 2026-12-24T00:00:00Z --to 2027-01-04T00:00:00Z)";
 
-// Help that shows each option's argument, not CLI11's list of which flags exclude which:
-// the modes are explained once, in the footer.
-class HelpFormatter : public CLI::Formatter {
- public:
-  std::string make_option_opts(const CLI::Option* option) const override {
-    const std::string& type = option->get_type_name();
-    return type.empty() ? "" : " " + type;
-  }
-};
+int usage_error(std::string_view message) { return report_usage_error(kTool, message); }
 
-int usage_error(std::string_view message) {
-  std::cerr << format_message(kTool, Severity::kError, message) << '\n'
-            << "Try '" << kTool << " --help' for more information.\n";
-  return kExitUsage;
-}
-
-// A TIME argument: RFC 3339 or "now", in years whose windows still print as RFC 3339.
-std::optional<Instant> parse_time_arg(const std::string& text) {
-  const auto t = text == "now"
-                     ? std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())
-                     : parse_rfc3339(text);
-  const auto earliest = date::sys_days{date::year{1900} / 1 / 1};
-  const auto latest = date::sys_days{date::year{9000} / 1 / 1};
-  if (!t || *t < earliest || *t >= latest) return std::nullopt;
-  return t;
-}
 
 std::string bad_time(std::string_view flag, std::string_view text) {
   return fmt::format(

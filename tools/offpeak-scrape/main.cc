@@ -26,6 +26,7 @@
 #include "fetch.h"
 #include "scrape.h"
 #include "timestamp.h"
+#include "tool_main.h"
 
 namespace {
 
@@ -70,34 +71,10 @@ Examples:
   offpeak-scrape --dry-run --source bars xnys
   offpeak-scrape --deadline 20m xlon > xlon.ndjson)";
 
-class HelpFormatter : public CLI::Formatter {
- public:
-  std::string make_option_opts(const CLI::Option* option) const override {
-    const std::string& type = option->get_type_name();
-    return type.empty() ? "" : " " + type;
-  }
-};
+int usage_error(std::string_view message) { return report_usage_error(kTool, message); }
 
-int usage_error(std::string_view message) {
-  std::cerr << format_message(kTool, Severity::kError, message) << '\n'
-            << "Try '" << kTool << " --help' for more information.\n";
-  return kExitUsage;
-}
+int error(int code, std::string_view message) { return report_error(kTool, code, message); }
 
-int error(int code, std::string_view message) {
-  std::cerr << format_message(kTool, Severity::kError, message) << '\n';
-  return code;
-}
-
-std::optional<Instant> parse_time_arg(const std::string& text) {
-  const auto t = text == "now"
-                     ? std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())
-                     : parse_rfc3339(text);
-  const auto earliest = date::sys_days{date::year{1900} / 1 / 1};
-  const auto latest = date::sys_days{date::year{9000} / 1 / 1};
-  if (!t || *t < earliest || *t >= latest) return std::nullopt;
-  return t;
-}
 
 // Writes all of `data` to stdout, unbuffered: each page's lines go out as one piece.
 bool write_stdout(std::string_view data, int& error_number) {

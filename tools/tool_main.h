@@ -1,0 +1,54 @@
+#pragma once
+
+// What the tools' mains share: the help layout, how errors reach stderr, and TIME arguments.
+
+#include <chrono>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+#include <date/date.h>
+
+#include "diagnostics.h"
+#include "timestamp.h"
+
+namespace offpeak {
+
+// Help that shows each option's argument, not CLI11's list of which flags need or exclude
+// which: each tool explains how its options combine once, in its footer.
+class HelpFormatter : public CLI::Formatter {
+ public:
+  std::string make_option_opts(const CLI::Option* option) const override {
+    const std::string& type = option->get_type_name();
+    return type.empty() ? "" : " " + type;
+  }
+};
+
+// Prints a usage error and where to read more; returns the exit code for it.
+inline int report_usage_error(std::string_view tool, std::string_view message) {
+  std::cerr << format_message(tool, Severity::kError, message) << '\n'
+            << "Try '" << tool << " --help' for more information.\n";
+  return kExitUsage;
+}
+
+// Prints an error; returns `code`.
+inline int report_error(std::string_view tool, int code, std::string_view message) {
+  std::cerr << format_message(tool, Severity::kError, message) << '\n';
+  return code;
+}
+
+// A TIME argument: RFC 3339 or "now", in the years 1900 to 8999 (whose instants print as
+// RFC 3339). Nothing when the text is neither.
+inline std::optional<Instant> parse_time_arg(const std::string& text) {
+  const auto t = text == "now"
+                     ? std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())
+                     : parse_rfc3339(text);
+  const auto earliest = date::sys_days{date::year{1900} / 1 / 1};
+  const auto latest = date::sys_days{date::year{9000} / 1 / 1};
+  if (!t || *t < earliest || *t >= latest) return std::nullopt;
+  return t;
+}
+
+}  // namespace offpeak
