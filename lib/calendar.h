@@ -47,7 +47,7 @@ struct Region {
   std::chrono::seconds offpeak_after_close{0};
   std::chrono::seconds offpeak_before_open{0};
   std::vector<Source> sources;  // HTTP sources offpeak-scrape fetches, in config order
-  SourcePos pos;  // where the region's table is defined
+  SourcePos pos;                // where the region's table is defined
 
   [[nodiscard]] bool is_trading_day(date::local_days day) const;
 };

@@ -32,16 +32,22 @@ using std::chrono::minutes;
 constexpr std::array<std::string_view, 7> kWeekdayNames{"Sun", "Mon", "Tue", "Wed",
                                                         "Thu", "Fri", "Sat"};
 
-constexpr std::array<std::string_view, 10> kRegionKeys{
-    "timezone",           "sessions",   "weekdays", "holidays",
-    "early_closes",       "late_opens", "offpeak",  "offpeak_after_close",
-    "offpeak_before_open", "sources"};
+constexpr std::array<std::string_view, 10> kRegionKeys{"timezone",
+                                                       "sessions",
+                                                       "weekdays",
+                                                       "holidays",
+                                                       "early_closes",
+                                                       "late_opens",
+                                                       "offpeak",
+                                                       "offpeak_after_close",
+                                                       "offpeak_before_open",
+                                                       "sources"};
 
 // Keys of a [[regions.ID.sources]] table; the limits among them may also go in [defaults].
 constexpr std::array<std::string_view, 15> kSourceKeys{
-    "name",    "url",       "format",  "records", "columns",     "member_key", "key",
-    "headers", "paginate",  "max_pages", "timeout", "retries", "max_bytes", "concurrency",
-    "user_agent"};
+    "name",       "url",     "format",    "records",     "columns",
+    "member_key", "key",     "headers",   "paginate",    "max_pages",
+    "timeout",    "retries", "max_bytes", "concurrency", "user_agent"};
 constexpr std::array<std::string_view, 7> kDefaultsKeys{
     "headers", "max_pages", "timeout", "retries", "max_bytes", "concurrency", "user_agent"};
 constexpr std::array<std::string_view, 6> kPaginateTypes{"none",   "json_link", "header_link",
@@ -273,8 +279,7 @@ class SourceReader {
     }
     const auto text = node->value<std::string>();
     if (!text) return error(node->source(), "url", "must be a string");
-    if (!text->starts_with("https://") && !text->starts_with("http://") &&
-        !text->starts_with("${"))
+    if (!text->starts_with("https://") && !text->starts_with("http://") && !text->starts_with("${"))
       return error(node->source(), "url",
                    fmt::format("\"{}\" must start with https:// or http://", *text));
     const auto variables = template_variables(region, source);
@@ -372,8 +377,9 @@ class SourceReader {
                    "must be a table, like { type = \"json_link\", next = \"/next_url\" }");
     const auto type_text = paginate->get("type") ? (*paginate)["type"].value<std::string>()
                                                  : std::optional<std::string>();
-    const auto type = type_text ? std::find(kPaginateTypes.begin(), kPaginateTypes.end(), *type_text)
-                                : kPaginateTypes.end();
+    const auto type = type_text
+                          ? std::find(kPaginateTypes.begin(), kPaginateTypes.end(), *type_text)
+                          : kPaginateTypes.end();
     if (type == kPaginateTypes.end())
       return error(paginate->get("type") ? paginate->get("type")->source() : node->source(),
                    "paginate",
@@ -401,13 +407,13 @@ class SourceReader {
         break;
     }
     for (auto&& [key, value] : *paginate)
-      if (std::none_of(keys.begin(), keys.end(), [&](const auto& k) { return k.first == key.str(); }))
+      if (std::none_of(keys.begin(), keys.end(),
+                       [&](const auto& k) { return k.first == key.str(); }))
         error(key.source(), "paginate",
               fmt::format("\"{}\" does not apply to type \"{}\"", key.str(), *type_text));
     for (const auto& [key, required] : keys)
       if (required && !paginate->contains(key))
-        error(node->source(), "paginate",
-              fmt::format("type \"{}\" needs \"{}\"", *type_text, key));
+        error(node->source(), "paginate", fmt::format("type \"{}\" needs \"{}\"", *type_text, key));
 
     const auto pointer = [&](std::string_view key, std::string& out) {
       const auto* value = paginate->get(key);
@@ -524,8 +530,7 @@ class SourceReader {
       const auto text = node->value<std::string>();
       const auto duration = text ? parse_duration(*text) : std::nullopt;
       if (!duration || *duration <= std::chrono::seconds(0))
-        error(node->source(), "timeout",
-              "must be a duration above zero, like \"30s\" or \"2m\"");
+        error(node->source(), "timeout", "must be a duration above zero, like \"30s\" or \"2m\"");
       else
         source.timeout = *duration;
     }
@@ -558,15 +563,14 @@ class SourceReader {
   std::vector<Diagnostic>& diagnostics_;
   Source defaults_;
   std::string region_id_;
-  std::string label_;  // "source \"bars\"", or "sources[2]" until its name is known
+  std::string label_;               // "source \"bars\"", or "sources[2]" until its name is known
   std::vector<std::string> names_;  // of the region's sources so far
 };
 
 // Checks one region table into a Region, adding a diagnostic for each problem.
 class RegionReader {
  public:
-  RegionReader(const std::string& path, std::vector<Diagnostic>& diagnostics,
-               SourceReader& sources)
+  RegionReader(const std::string& path, std::vector<Diagnostic>& diagnostics, SourceReader& sources)
       : path_(path), diagnostics_(diagnostics), sources_(sources) {}
 
   std::optional<Region> read(const toml::key& id, const toml::table& table) {

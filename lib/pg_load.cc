@@ -142,9 +142,9 @@ struct Row {
 struct Batch {
   std::string arena;
   std::vector<Row> rows;
-  std::vector<Row*> live;                  // not superseded, in input order
-  std::vector<Row*> in_transaction;        // looked up inside the load's transaction
-  std::vector<Row*> outside;               // looked up by lookup connection `lookup`
+  std::vector<Row*> live;            // not superseded, in input order
+  std::vector<Row*> in_transaction;  // looked up inside the load's transaction
+  std::vector<Row*> outside;         // looked up by lookup connection `lookup`
   std::size_t lookup = 0;
 
   [[nodiscard]] std::string_view region(const Row& r) const {
@@ -226,7 +226,7 @@ class Loader {
   KeySet keys_;
   // One batch being read, and one submitted per lookup connection (at least one).
   std::vector<Batch> batches_;
-  std::size_t submitted_ = 0;  // batches submitted so far
+  std::size_t submitted_ = 0;              // batches submitted so far
   std::vector<std::int32_t> batch_slots_;  // open addressing over a batch's rows by key id
   bool copying_ = false;
   std::string copy_buffer_;

@@ -16,9 +16,9 @@ struct Source;
 // The records of one page, already written out as offpeak-scrape's output lines:
 // {"region":R,"source":S,"key":[...],"fetched_at":"...Z","record":{...}}
 struct PageRecords {
-  std::string lines;          // whole lines, each ending in '\n'
-  std::size_t found = 0;      // records on the page, written or skipped (for page/offset stops)
-  std::size_t written = 0;    // lines in `lines`
+  std::string lines;        // whole lines, each ending in '\n'
+  std::size_t found = 0;    // records on the page, written or skipped (for page/offset stops)
+  std::size_t written = 0;  // lines in `lines`
   std::vector<std::string> skipped;  // one message per record left out, e.g. a missing key field
   // kJsonLink: the next page's URL; kCursor: the next cursor (a number as its digits).
   // Absent when the pointer is missing, null or "".

@@ -25,9 +25,9 @@ enum class PageKind {
 
 struct Pagination {
   PageKind kind = PageKind::kNone;
-  std::string next;      // kJsonLink: JSON pointer to the next page's URL
-  std::string cursor;    // kCursor: JSON pointer to the next cursor
-  std::string param;     // kCursor, kPage, kOffset: the query parameter set on each request
+  std::string next;        // kJsonLink: JSON pointer to the next page's URL
+  std::string cursor;      // kCursor: JSON pointer to the next cursor
+  std::string param;       // kCursor, kPage, kOffset: the query parameter set on each request
   std::int64_t start = 1;  // kPage: the first page number
   std::int64_t limit = 0;  // kOffset: records per page
 };
@@ -50,9 +50,9 @@ struct Source {
   Pagination paginate;
   std::int64_t max_pages = 1000;
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};  // connect and stall limit
-  int retries = 5;                                // retries after the first attempt
-  std::uint64_t max_bytes = std::uint64_t{256} << 20;  // decoded body size limit
-  int concurrency = 4;                            // kPage/kOffset requests in flight
+  int retries = 5;                                              // retries after the first attempt
+  std::uint64_t max_bytes = std::uint64_t{256} << 20;           // decoded body size limit
+  int concurrency = 4;                                          // kPage/kOffset requests in flight
   std::string user_agent = "offpeak/0.1";
   SourcePos pos;  // where the source's table is defined
 };

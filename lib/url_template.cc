@@ -17,9 +17,8 @@
 namespace offpeak {
 namespace {
 
-constexpr std::string_view kSessionVariables[] = {"session_date",    "session_open",
-                                                  "session_close",   "session_open_ms",
-                                                  "session_close_ms"};
+constexpr std::string_view kSessionVariables[] = {"session_date", "session_open", "session_close",
+                                                  "session_open_ms", "session_close_ms"};
 
 bool is_name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
@@ -53,8 +52,7 @@ Scan scan(std::string_view text) {
       const size_t close = text.find('}', i);
       out.error = fmt::format(
           "\"{}\" is not a variable; write {{name}} or ${{ENV_VAR}} with letters, digits and _",
-          text.substr(i, close == std::string_view::npos ? std::string_view::npos
-                                                         : close - i + 1));
+          text.substr(i, close == std::string_view::npos ? std::string_view::npos : close - i + 1));
       return out;
     }
     flush(i);
@@ -152,7 +150,8 @@ std::string check_template(std::string_view text, std::span<const std::string_vi
         std::find(allowed.begin(), allowed.end(), piece.text) != allowed.end())
       continue;
     std::string known;
-    for (std::string_view name : allowed) known += fmt::format("{}{{{}}}", known.empty() ? "" : ", ", name);
+    for (std::string_view name : allowed)
+      known += fmt::format("{}{{{}}}", known.empty() ? "" : ", ", name);
     const bool is_session = std::find(std::begin(kSessionVariables), std::end(kSessionVariables),
                                       piece.text) != std::end(kSessionVariables);
     const bool is_paging = piece.text == "page" || piece.text == "offset" ||
@@ -165,8 +164,8 @@ std::string check_template(std::string_view text, std::span<const std::string_vi
   return {};
 }
 
-Expanded expand_template(std::string_view text, const TemplateValues& values,
-                         TemplateTarget target, const EnvLookup& env) {
+Expanded expand_template(std::string_view text, const TemplateValues& values, TemplateTarget target,
+                         const EnvLookup& env) {
   Expanded out;
   const Scan scanned = scan(text);
   if (!scanned.error.empty()) {

@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include <CLI/CLI.hpp>
 #include <date/date.h>
+#include <CLI/CLI.hpp>
 
 #include "diagnostics.h"
 #include "timestamp.h"

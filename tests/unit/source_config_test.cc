@@ -69,9 +69,8 @@ headers = { Accept = "application/json", X-Desk = "rates" }
   CHECK(bars.user_agent == "desk/1");
   // Header names match without regard to case; the source's value replaces the default's.
   using Headers = std::vector<std::pair<std::string, std::string>>;
-  CHECK(bars.headers == Headers{{"Accept", "text/csv"},
-                                {"X-Desk", "rates"},
-                                {"Authorization", "Bearer ${KEY}"}});
+  CHECK(bars.headers ==
+        Headers{{"Accept", "text/csv"}, {"X-Desk", "rates"}, {"Authorization", "Bearer ${KEY}"}});
   CHECK(bars.pos.line == 15);  // its [[regions.x.sources]] line
   const auto& rates = sources[1];
   CHECK(rates.format == offpeak::Format::kCsv);
@@ -130,50 +129,53 @@ retries = -1
 concurrency = 100
 headers = { "Bad Name" = "1", X-Two = "a\nb", X-Var = "{page}" }
 )");
-  CHECK(messages(result) == std::vector<std::string>{
-      "t: error: r.toml:8:7: region \"x\": source \"bars\": url: undefined variable "
-      "{sesion_date}; known here: {region}, {source}, {session_date}, {session_open}, "
-      "{session_close}, {session_open_ms}, {session_close_ms}",
-      "t: error: r.toml:9:10: region \"x\": source \"bars\": format: must be \"json\", "
-      "\"ndjson\" or \"csv\"",
-      "t: error: r.toml:10:7: region \"x\": source \"bars\": key: must be a non-empty array of "
-      "field names or JSON pointers",
-      "t: error: r.toml:11:1: region \"x\": source \"bars\": unknown key \"formt\"; did you "
-      "mean \"format\"?",
-      "t: error: r.toml:13:1: region \"x\": sources[2]: missing \"name\", the source's id "
-      "within the region",
-      "t: error: r.toml:14:7: region \"x\": sources[2]: url: \"ftp://e.example/\" must start "
-      "with https:// or http://",
-      "t: error: r.toml:18:8: region \"x\": source \"bars\": name: \"bars\" is used by an "
-      "earlier source of the region",
-      "t: error: r.toml:25:14: region \"x\": source \"c\": key: \"id\" is listed twice",
-      "t: error: r.toml:25:20: region \"x\": source \"c\": key: \"/a~2\" is not a JSON pointer "
-      "(\"~\" must start \"~0\" or \"~1\")",
-      "t: error: r.toml:27:11: region \"x\": source \"c\": records: applies only to format "
-      "\"json\"",
-      "t: error: r.toml:28:11: region \"x\": source \"c\": columns: applies only to formats "
-      "\"json\" and \"csv\"",
-      "t: error: r.toml:29:12: region \"x\": source \"c\": paginate: type \"cursor\" reads the "
-      "body, so it needs format \"json\"",
-      "t: error: r.toml:29:12: region \"x\": source \"c\": paginate: give \"param\", the query "
-      "parameter for the cursor, or put {cursor} in the url",
-      "t: error: r.toml:29:49: region \"x\": source \"c\": paginate: \"next\" does not apply to "
-      "type \"cursor\"",
-      "t: error: r.toml:30:11: region \"x\": source \"c\": timeout: must be a duration above "
-      "zero, like \"30s\" or \"2m\"",
-      "t: error: r.toml:31:11: region \"x\": source \"c\": retries: must be a whole number "
-      "from 0 to 100",
-      "t: error: r.toml:32:15: region \"x\": source \"c\": concurrency: must be a whole number "
-      "from 1 to 64",
-      "t: error: r.toml:33:13: region \"x\": source \"c\": headers: \"Bad Name\" is not a "
-      "header name",
-      "t: error: r.toml:33:39: region \"x\": source \"c\": headers: X-Two: must be a string on "
-      "one line",
-      "t: error: r.toml:33:55: region \"x\": source \"c\": headers: X-Var: undefined variable "
-      "{page} (not with this source's paginate type); known here: {region}, {source}, "
-      "{session_date}, {session_open}, {session_close}, {session_open_ms}, "
-      "{session_close_ms}, {cursor}",
-  });
+  CHECK(
+      messages(result) ==
+      std::vector<std::string>{
+          "t: error: r.toml:8:7: region \"x\": source \"bars\": url: undefined variable "
+          "{sesion_date}; known here: {region}, {source}, {session_date}, {session_open}, "
+          "{session_close}, {session_open_ms}, {session_close_ms}",
+          "t: error: r.toml:9:10: region \"x\": source \"bars\": format: must be \"json\", "
+          "\"ndjson\" or \"csv\"",
+          "t: error: r.toml:10:7: region \"x\": source \"bars\": key: must be a non-empty array of "
+          "field names or JSON pointers",
+          "t: error: r.toml:11:1: region \"x\": source \"bars\": unknown key \"formt\"; did you "
+          "mean \"format\"?",
+          "t: error: r.toml:13:1: region \"x\": sources[2]: missing \"name\", the source's id "
+          "within the region",
+          "t: error: r.toml:14:7: region \"x\": sources[2]: url: \"ftp://e.example/\" must start "
+          "with https:// or http://",
+          "t: error: r.toml:18:8: region \"x\": source \"bars\": name: \"bars\" is used by an "
+          "earlier source of the region",
+          "t: error: r.toml:25:14: region \"x\": source \"c\": key: \"id\" is listed twice",
+          "t: error: r.toml:25:20: region \"x\": source \"c\": key: \"/a~2\" is not a JSON pointer "
+          "(\"~\" must start \"~0\" or \"~1\")",
+          "t: error: r.toml:27:11: region \"x\": source \"c\": records: applies only to format "
+          "\"json\"",
+          "t: error: r.toml:28:11: region \"x\": source \"c\": columns: applies only to formats "
+          "\"json\" and \"csv\"",
+          "t: error: r.toml:29:12: region \"x\": source \"c\": paginate: type \"cursor\" reads the "
+          "body, so it needs format \"json\"",
+          "t: error: r.toml:29:12: region \"x\": source \"c\": paginate: give \"param\", the query "
+          "parameter for the cursor, or put {cursor} in the url",
+          "t: error: r.toml:29:49: region \"x\": source \"c\": paginate: \"next\" does not apply "
+          "to "
+          "type \"cursor\"",
+          "t: error: r.toml:30:11: region \"x\": source \"c\": timeout: must be a duration above "
+          "zero, like \"30s\" or \"2m\"",
+          "t: error: r.toml:31:11: region \"x\": source \"c\": retries: must be a whole number "
+          "from 0 to 100",
+          "t: error: r.toml:32:15: region \"x\": source \"c\": concurrency: must be a whole number "
+          "from 1 to 64",
+          "t: error: r.toml:33:13: region \"x\": source \"c\": headers: \"Bad Name\" is not a "
+          "header name",
+          "t: error: r.toml:33:39: region \"x\": source \"c\": headers: X-Two: must be a string on "
+          "one line",
+          "t: error: r.toml:33:55: region \"x\": source \"c\": headers: X-Var: undefined variable "
+          "{page} (not with this source's paginate type); known here: {region}, {source}, "
+          "{session_date}, {session_open}, {session_close}, {session_open_ms}, "
+          "{session_close_ms}, {cursor}",
+      });
 }
 
 TEST_CASE("session variables need a region with sessions") {
@@ -187,10 +189,11 @@ url = "https://e.example/{session_close_ms}"
 key = ["id"]
 )",
                                             "r.toml");
-  CHECK(messages(result) == std::vector<std::string>{
-      "t: error: r.toml:7:7: region \"fx\": source \"r\": url: undefined variable "
-      "{session_close_ms} (the region has no trading sessions); known here: {region}, "
-      "{source}"});
+  CHECK(messages(result) ==
+        std::vector<std::string>{
+            "t: error: r.toml:7:7: region \"fx\": source \"r\": url: undefined variable "
+            "{session_close_ms} (the region has no trading sessions); known here: {region}, "
+            "{source}"});
 }
 
 TEST_CASE("pagination keys are checked against their type") {
@@ -211,11 +214,12 @@ url = "https://e.example/c?from={offset}&n={limit}"
 key = ["id"]
 paginate = { type = "offset", limit = 500 }
 )");
-  CHECK(messages(result) == std::vector<std::string>{
-      "t: error: r.toml:10:12: region \"x\": source \"a\": paginate: type \"offset\" needs "
-      "\"limit\"",
-      "t: error: r.toml:15:21: region \"x\": source \"b\": paginate: \"type\" must be one of "
-      "\"none\", \"json_link\", \"header_link\", \"cursor\", \"page\", \"offset\""});
+  CHECK(messages(result) ==
+        std::vector<std::string>{
+            "t: error: r.toml:10:12: region \"x\": source \"a\": paginate: type \"offset\" needs "
+            "\"limit\"",
+            "t: error: r.toml:15:21: region \"x\": source \"b\": paginate: \"type\" must be one of "
+            "\"none\", \"json_link\", \"header_link\", \"cursor\", \"page\", \"offset\""});
 }
 
 TEST_CASE("[defaults] takes only what every source may share") {
@@ -225,11 +229,12 @@ name = "x"
 retrys = 3
 timeout = "soon"
 )");
-  CHECK(messages(result) == std::vector<std::string>{
-      "t: error: r.toml:3:1: defaults: \"name\" belongs to each source, not to [defaults]",
-      "t: error: r.toml:4:1: defaults: unknown key \"retrys\"; did you mean \"retries\"?",
-      "t: error: r.toml:5:11: defaults: timeout: must be a duration above zero, like \"30s\" "
-      "or \"2m\""});
+  CHECK(messages(result) ==
+        std::vector<std::string>{
+            "t: error: r.toml:3:1: defaults: \"name\" belongs to each source, not to [defaults]",
+            "t: error: r.toml:4:1: defaults: unknown key \"retrys\"; did you mean \"retries\"?",
+            "t: error: r.toml:5:11: defaults: timeout: must be a duration above zero, like \"30s\" "
+            "or \"2m\""});
 }
 
 TEST_CASE("sources written as a plain table are refused with the right syntax") {
@@ -237,7 +242,8 @@ TEST_CASE("sources written as a plain table are refused with the right syntax") 
 [regions.x.sources]
 name = "a"
 )");
-  CHECK(messages(result) == std::vector<std::string>{
-      "t: error: r.toml:6:1: region \"x\": sources: must be an array of tables, written "
-      "[[regions.x.sources]]"});
+  CHECK(messages(result) ==
+        std::vector<std::string>{
+            "t: error: r.toml:6:1: region \"x\": sources: must be an array of tables, written "
+            "[[regions.x.sources]]"});
 }

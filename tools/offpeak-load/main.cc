@@ -18,11 +18,11 @@
 #include <CLI/CLI.hpp>
 
 #include "diagnostics.h"
-#include "tool_main.h"
 #include "json_text.h"
 #include "ndjson_input.h"
 #include "pg.h"
 #include "pg_load.h"
+#include "tool_main.h"
 
 namespace {
 

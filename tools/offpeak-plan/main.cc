@@ -59,7 +59,6 @@ Examples:
 
 int usage_error(std::string_view message) { return report_usage_error(kTool, message); }
 
-
 std::string bad_time(std::string_view flag, std::string_view text) {
   return fmt::format(
       "{}: invalid time \"{}\"; expected RFC 3339 in the years 1900 to 8999, like "

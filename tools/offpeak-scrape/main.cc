@@ -75,7 +75,6 @@ int usage_error(std::string_view message) { return report_usage_error(kTool, mes
 
 int error(int code, std::string_view message) { return report_error(kTool, code, message); }
 
-
 // Writes all of `data` to stdout, unbuffered: each page's lines go out as one piece.
 bool write_stdout(std::string_view data, int& error_number) {
   while (!data.empty()) {
