@@ -4,9 +4,11 @@
 
 #include <chrono>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <date/date.h>
 #include <CLI/CLI.hpp>
@@ -37,6 +39,28 @@ inline int report_usage_error(std::string_view tool, std::string_view message) {
 inline int report_error(std::string_view tool, int code, std::string_view message) {
   std::cerr << format_message(tool, Severity::kError, message) << '\n';
   return code;
+}
+
+// Gives `app` the help layout, `footer` and a --version flag, as every tool has them.
+inline void set_up_app(CLI::App& app, std::string_view tool, std::string footer) {
+  app.formatter(std::make_shared<HelpFormatter>());
+  app.footer(std::move(footer));
+  app.set_version_flag("--version", std::string(tool) + " " + OFFPEAK_VERSION);
+}
+
+// Parses the command line: nothing when the tool should go on, else its exit code (0 after
+// --help or --version, 64 after a usage error, which is reported).
+inline std::optional<int> parse_args(CLI::App& app, std::string_view tool, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return report_usage_error(tool, e.what());
+  }
+  return std::nullopt;
 }
 
 // A TIME argument: RFC 3339 or "now", in the years 1900 to 8999 (whose instants print as

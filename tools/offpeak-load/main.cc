@@ -101,9 +101,7 @@ int main(int argc, char** argv) {
   Options options;
   CLI::App app{"Load offpeak-scrape's NDJSON into PostgreSQL: idempotent, atomic, at COPY speed.",
                std::string(kTool)};
-  app.formatter(std::make_shared<HelpFormatter>());
-  app.footer(kFooter);
-  app.set_version_flag("--version", "offpeak-load 0.1.0");
+  set_up_app(app, kTool, kFooter);
   app.add_option("--db", options.db, "PostgreSQL connection string or URI")->type_name("CONNINFO");
   app.add_option("--table", options.table, "Target table (default: offpeak.records)")
       ->type_name("NAME");
@@ -118,15 +116,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", options.json, "Print the summary as one JSON object on standard output");
   app.add_option("FILE", options.files, "Input files (default: standard input; - for it too)");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    return usage_error(e.what());
-  }
+  if (const auto code = parse_args(app, kTool, argc, argv)) return *code;
 
   // Every input opens before the database is touched: a typo costs no connection.
   std::vector<LoadInput> inputs;

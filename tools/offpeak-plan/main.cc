@@ -78,9 +78,7 @@ int main(int argc, char** argv) {
       "Say which market regions are in their off-peak window now, and when the next "
       "windows open.",
       std::string(kTool)};
-  app.formatter(std::make_shared<HelpFormatter>());
-  app.footer(kFooter);
-  app.set_version_flag("--version", "offpeak-plan 0.1.0");
+  set_up_app(app, kTool, kFooter);
   app.add_option("--config", options.config, "Config file (regions.toml)")->type_name("FILE");
   auto* at =
       app.add_option("--at", options.at, "The time to plan for (default: now)")->type_name("TIME");
@@ -100,15 +98,7 @@ int main(int argc, char** argv) {
   to->needs(windows);
   check->excludes(windows, json, all, min_remaining)->excludes("--region");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    return usage_error(e.what());
-  }
+  if (const auto code = parse_args(app, kTool, argc, argv)) return *code;
 
   const auto at_time = parse_time_arg(options.at);
   if (!at_time) return usage_error(bad_time("--at", options.at));

@@ -134,9 +134,7 @@ int main(int argc, char** argv) {
   Options options;
   CLI::App app{"Fetch a region's HTTP sources and print their records as JSON lines.",
                std::string(kTool)};
-  app.formatter(std::make_shared<HelpFormatter>());
-  app.footer(kFooter);
-  app.set_version_flag("--version", "offpeak-scrape 0.1.0");
+  set_up_app(app, kTool, kFooter);
   app.add_option("--config", options.config, "Config file (regions.toml)")->type_name("FILE");
   app.add_option("--at", options.at, "The run's time: session and fetched_at (default: now)")
       ->type_name("TIME");
@@ -150,15 +148,7 @@ int main(int argc, char** argv) {
       ->required()
       ->type_name("");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    return usage_error(e.what());
-  }
+  if (const auto code = parse_args(app, kTool, argc, argv)) return *code;
 
   const auto at = parse_time_arg(options.at);
   if (!at)
