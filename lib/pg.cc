@@ -268,6 +268,29 @@ void PgConnection::copy_abort() {
   }
 }
 
+std::optional<DbError> PgConnection::copy_out(const std::string& sql,
+                                              const std::function<void(std::string_view)>& data) {
+  {
+    PgResult result(PQexec(conn_, sql.c_str()));
+    if (!result || PQresultStatus(result.get()) != PGRES_COPY_OUT)
+      return error_from(result.get(), "");
+  }
+  char* buffer = nullptr;
+  int size = 0;
+  while ((size = PQgetCopyData(conn_, &buffer, 0)) > 0) {
+    data({buffer, static_cast<std::size_t>(size)});
+    PQfreemem(buffer);
+  }
+  // -1 ends the COPY, and its result follows; -2 is a broken connection.
+  std::optional<DbError> error;
+  if (size == -2) error = error_from(nullptr, "");
+  while (PgResult result{PQgetResult(conn_)}) {
+    if (!error && PQresultStatus(result.get()) != PGRES_COMMAND_OK)
+      error = error_from(result.get(), "");
+  }
+  return error;
+}
+
 std::string PgConnection::quote_identifier(std::string_view name) {
   char* quoted = PQescapeIdentifier(conn_, name.data(), name.size());
   if (quoted == nullptr) return {};

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,6 +75,10 @@ class PgConnection {
   [[nodiscard]] std::optional<DbError> copy_end();
   // Ends a COPY in progress with an error, so that nothing of it is kept.
   void copy_abort();
+  // COPY ... TO STDOUT: `data` gets the output piece by piece as it arrives (a row each, as
+  // the server sends it).
+  [[nodiscard]] std::optional<DbError> copy_out(const std::string& sql,
+                                                const std::function<void(std::string_view)>& data);
 
   // `name` as a quoted SQL identifier, by libpq's own escaping.
   [[nodiscard]] std::string quote_identifier(std::string_view name);

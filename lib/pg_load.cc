@@ -1,24 +1,35 @@
 // Loading NDJSON into PostgreSQL idempotently, in one transaction, at COPY speed.
 //
 // The idea: decide on the client, from hashes, what the server must write, and send only that.
-// Each line is checked and minified, its key hashed to a 64-bit fingerprint and its record to
-// a SHA-256 stored beside it. Lines are taken in batches: the batch's keys and hashes go to the
-// server as array parameters of one query, which answers with the lines whose key is missing
-// or whose stored hash differs. Those alone are sent: new rows by binary COPY straight into the
-// table, changed ones by one UPDATE. An unchanged row is only looked up in the primary key's
-// index, which holds the hash, and is never written or locked.
+// Each line is checked and minified, its key hashed (XXH3, 128 bits) and its record hashed by
+// SHA-256, which the table stores beside it. Lines are taken in batches, and each line's key
+// is decided one of three ways:
 //
-// Three things keep the server busy and the client out of its way. Keys new to this load
-// cannot have been written by it, so further connections outside its transaction look them up,
-// in parallel with each other and with the load's writes, while the client reads the next
-// batch. When the table is empty at the start, a key new to the load cannot be in it at all:
-// such lines skip the lookup, and the table, truncated once more inside the transaction, takes
-// them by COPY FREEZE, so that a later reload finds every hash in the index alone. And the ids
-// of the keys seen so far stay in a compact hash set, which makes the last line of a key win
-// across batches, and counts the others as duplicates, without keeping any line.
+//  - Into a table that was empty when the load began, every key new to the load is new: it
+//    goes straight in. The load truncates the table once more and sets its primary key aside,
+//    so that COPY FREEZE writes the rows frozen and all-visible and the index is built once,
+//    sorted, at the end.
+//  - A (region, source) pair with many lines in the input, and not many more rows in the
+//    table, is swept: one COPY reads its keys and hashes from the primary key's index, and its
+//    lines are compared on the client. The input's size, when it is a file, or else the lines
+//    seen so far, tell whether a pair is worth it; counting its rows up to a limit tells
+//    whether the table has too many.
+//  - Other keys are looked up a batch at a time: the batch's keys and hashes go to the server
+//    as array parameters of one query, which answers with the lines whose key is missing or
+//    whose stored hash differs. Keys new to the load cannot have been written by it, so the
+//    lookups run on further connections outside its transaction, in parallel with each other
+//    and with the load's writes, while the client reads the next batch.
+//
+// New keys go to the table by binary COPY. Changed records, and every further line of a key
+// that the input had before, are staged in a temporary table by COPY, and written at the end
+// with one UPDATE, by each key's last line, and only where it differs from the row: a key
+// whose lines change back and forth within the input is written as its last line says, or not
+// at all. Unchanged rows are never written or locked. The ids of the keys seen stay in a
+// compact hash table (key_table.h), which makes the last line of a key win across batches and
+// counts the others as duplicates, without keeping any line.
 //
 // Concurrent loads of one table queue on an advisory lock held by the transaction, so their
-// lookups and writes never interleave; creating the schema takes another.
+// lookups, sweeps and writes never interleave; creating the schema takes another.
 
 #include "pg_load.h"
 
@@ -29,13 +40,17 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
+#include <utility>
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "diagnostics.h"
+#include "key_table.h"
 #include "sha256.h"
 
 namespace offpeak {
@@ -46,6 +61,12 @@ constexpr std::size_t kBatchRows = 16384;
 constexpr std::size_t kBatchBytes = std::size_t{8} << 20;
 // Send COPY data in pieces of about this size.
 constexpr std::size_t kCopyChunk = std::size_t{256} << 10;
+// A (region, source) pair of the input is worth a sweep from this many lines on, when its
+// rows in the table are fewer than this many times its lines. A sweep reads a row for about
+// 0.5 us of server time with the client's share, a lookup costs about 7 us, and counting the
+// pair's rows up to the limit first about 0.15 us a row.
+constexpr std::uint64_t kMinSweepLines = 4096;
+constexpr std::uint64_t kSweepRatio = 8;
 // The schema version this loader creates and understands.
 constexpr int kSchemaVersion = 1;
 // Advisory lock keys: "offp" in the high half; the low half is 0 for the schema, or the
@@ -54,82 +75,24 @@ constexpr long long kLockTag = 0x6f666670LL << 32;
 // PostgreSQL's epoch, 2000-01-01, in Unix microseconds: binary timestamps count from it.
 constexpr std::int64_t kPgEpochMicros = 946684800LL * 1000000;
 
-// What the load did to a key, kept per key for the whole input.
-enum class KeyState : std::uint8_t { kNone, kPending, kInserted, kUpdated, kUnchanged };
-
-// The keys seen so far, as 62-bit fingerprints with a 2-bit state each in one 64-bit word,
-// by open addressing: 11 to 21 bytes per key, and one cache line per lookup. Two keys with
-// one fingerprint (about one chance in 10^7 in an input of a million keys) would only miscount
-// the second as a duplicate: it is still looked up inside the transaction and written right,
-// and within a batch keys are told apart by their text.
-class KeySet {
- public:
-  KeySet() : slots_(std::size_t{1} << 16) {}
-
-  // The key's state, after adding it with `state` when it is not in the set.
-  KeyState add(std::uint64_t fingerprint, KeyState state) {
-    fingerprint = canonical(fingerprint);
-    std::size_t slot = find(fingerprint);
-    if (slots_[slot] != 0) return decode(slots_[slot]);
-    if ((size_ + 1) * 4 > slots_.size() * 3) {
-      grow();
-      slot = find(fingerprint);
-    }
-    slots_[slot] = encode(fingerprint, state);
-    ++size_;
-    return KeyState::kNone;
-  }
-
-  [[nodiscard]] KeyState get(std::uint64_t fingerprint) const {
-    const std::uint64_t entry = slots_[find(canonical(fingerprint))];
-    return entry == 0 ? KeyState::kNone : decode(entry);
-  }
-
-  // Changes the state of a key in the set.
-  void set(std::uint64_t fingerprint, KeyState state) {
-    fingerprint = canonical(fingerprint);
-    std::uint64_t& entry = slots_[find(fingerprint)];
-    if (entry != 0) entry = encode(fingerprint, state);
-  }
-
- private:
-  // 62 bits, never 0: an entry of 0 marks an empty slot.
-  static std::uint64_t canonical(std::uint64_t fingerprint) {
-    fingerprint &= ~std::uint64_t{0} >> 2;
-    return fingerprint == 0 ? 1 : fingerprint;
-  }
-  static std::uint64_t encode(std::uint64_t fingerprint, KeyState state) {
-    return fingerprint << 2 | (static_cast<std::uint64_t>(state) - 1);
-  }
-  static KeyState decode(std::uint64_t entry) { return static_cast<KeyState>((entry & 3) + 1); }
-
-  // The slot of a canonical fingerprint, or the empty slot where it belongs.
-  [[nodiscard]] std::size_t find(std::uint64_t fingerprint) const {
-    const std::uint64_t bits = fingerprint << 2;
-    const std::size_t mask = slots_.size() - 1;
-    std::size_t slot = (fingerprint ^ (fingerprint >> 29)) & mask;
-    while (slots_[slot] != 0 && (slots_[slot] & ~std::uint64_t{3}) != bits)
-      slot = (slot + 1) & mask;
-    return slot;
-  }
-
-  void grow() {
-    std::vector<std::uint64_t> old(slots_.size() * 2);
-    old.swap(slots_);
-    for (const std::uint64_t entry : old) {
-      if (entry == 0) continue;
-      slots_[find(entry >> 2)] = entry;
-    }
-  }
-
-  std::vector<std::uint64_t> slots_;
-  std::size_t size_ = 0;
+// A (region, source) of the input: how many of its lines the load has seen, and whether its
+// rows in the table have been swept into the key table.
+struct Pair {
+  std::string region, source;
+  std::uint64_t lines = 0;
+  std::uint64_t next_look = 0;  // consider a sweep when the expected lines reach this
+  bool swept = false;
 };
+
+// Where the load's COPY is going.
+enum class CopyTarget { kNone, kTable, kStage };
 
 // A good line, its text in the batch's arena.
 struct Row {
-  std::uint64_t id = 0;  // fingerprint of region, source and key
+  std::uint64_t id = 0;     // of region, source and key: KeyHash::id
+  std::uint64_t check = 0;  // content_check of the key and record
   Sha256Digest hash;
+  Pair* pair = nullptr;      // its region and source
   std::uint32_t offset = 0;  // region, source, key and record follow each other in the arena
   std::uint32_t region_size = 0, source_size = 0, key_size = 0, record_size = 0;
   bool superseded = false;   // a later line of this batch has the same key
@@ -197,17 +160,24 @@ class Loader {
   [[nodiscard]] std::optional<DbError> resolve_table();
   [[nodiscard]] std::optional<DbError> ensure_schema();
   [[nodiscard]] std::optional<DbError> begin_load();
+  [[nodiscard]] std::optional<DbError> set_primary_key_aside();
   [[nodiscard]] std::optional<DbError> finish_load();
   void add_line(Batch& batch, const NdjsonRecord& record);
+  Pair& pair_of(const Batch& batch, const Row& row);
+  [[nodiscard]] std::optional<DbError> consider_sweep(Pair& pair, PgConnection& conn);
+  [[nodiscard]] std::optional<DbError> sweep(Pair& pair, PgConnection& conn, std::uint64_t rows);
   [[nodiscard]] std::optional<DbError> submit(Batch& batch);
   [[nodiscard]] std::optional<DbError> complete(Batch& batch);
   [[nodiscard]] std::optional<DbError> send_lookup(PgConnection& conn, const Batch& batch,
                                                    std::vector<Row*>& rows);
   [[nodiscard]] std::optional<DbError> read_lookup(PgConnection& conn, std::vector<Row*>& rows);
+  [[nodiscard]] std::optional<DbError> start_copy(CopyTarget target);
+  [[nodiscard]] std::optional<DbError> put_copy_row();
   [[nodiscard]] std::optional<DbError> insert_row(const Batch& batch, const Row& row);
+  [[nodiscard]] std::optional<DbError> stage_row(const Batch& batch, const Row& row,
+                                                 KeyState first);
   [[nodiscard]] std::optional<DbError> end_copy();
-  [[nodiscard]] std::optional<DbError> update_rows(const Batch& batch,
-                                                   const std::vector<Row*>& rows);
+  [[nodiscard]] std::optional<DbError> apply_staged();
   // A bad line; false when the load must stop reading.
   bool bad_line(std::string_view file, const InputLine& line, std::string reason);
 
@@ -219,17 +189,28 @@ class Loader {
   std::string table_;         // quoted, possibly schema-qualified
   std::string table_schema_;  // quoted schema, empty when the name has none
   bool table_was_empty_ = false;
-  std::int64_t now_ = 0;  // the transaction's start, in PostgreSQL binary form
-  bool failed_ = false;   // no more database work: the load will not commit
+  bool truncated_ = false;       // by this transaction, so COPY may freeze the rows
+  std::string add_primary_key_;  // the statement that builds it again, when set aside
+  std::int64_t now_ = 0;         // the transaction's start, in PostgreSQL binary form
+  bool failed_ = false;          // no more database work: the load will not commit
   Sha256 sha_;
   LineParser parser_;
-  KeySet keys_;
+  KeyTable keys_;
+  // The input's (region, source) pairs, and the last one found, which the next line most
+  // likely shares.
+  std::map<std::pair<std::string, std::string>, Pair, std::less<>> pairs_;
+  Pair* last_pair_ = nullptr;
+  std::uint64_t input_size_ = 0;  // bytes in all inputs, when all are files; else 0
+  bool input_done_ = false;       // the last batch is being submitted
   // One batch being read, and one submitted per lookup connection (at least one).
   std::vector<Batch> batches_;
   std::size_t submitted_ = 0;              // batches submitted so far
   std::vector<std::int32_t> batch_slots_;  // open addressing over a batch's rows by key id
-  bool copying_ = false;
+  CopyTarget copying_ = CopyTarget::kNone;
   std::string copy_buffer_;
+  bool stage_created_ = false;
+  std::uint64_t staged_ = 0;   // lines staged so far, which numbers them
+  std::uint64_t changed_ = 0;  // keys whose first line was staged as changed: not yet counted
 };
 
 std::optional<DbError> Loader::resolve_table() {
@@ -318,33 +299,38 @@ std::optional<DbError> Loader::ensure_schema() {
 
 std::optional<DbError> Loader::begin_load() {
   // Loads of one table queue here until the one before them commits; a load of another
-  // table passes. The planner settings hold for this transaction only: the batch's keys are
-  // always few against a large table, which is a nested loop over the primary key, whatever
-  // the statistics of a table that grows during the load say.
+  // table passes. The planner settings hold for this load only. The batch's keys are always
+  // few against a large table, which is a nested loop over the primary key; a sweep or a
+  // count of a pair's rows reads the primary key's index alone. That holds whatever the
+  // statistics of a table that grows during the load say, or when it has none yet. And with
+  // plans made so costly, the server would compile each query for tens of milliseconds.
   const std::string lock =
       fmt::format("SELECT pg_advisory_xact_lock({} | $1::regclass::oid::bigint)", kLockTag);
   if (auto error = db_.query(lock, {{table_}})) return error;
-  if (auto error = db_.exec("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; "
-                            "SET LOCAL enable_seqscan = off"))
-    return error;
+  const std::string_view planner =
+      "SET {0}enable_hashjoin = off; SET {0}enable_mergejoin = off; "
+      "SET {0}enable_seqscan = off; SET {0}enable_bitmapscan = off; SET {0}jit = off";
+  if (auto error = db_.exec(fmt::format(fmt::runtime(planner), "LOCAL "))) return error;
   for (PgConnection* lookup : lookups_)
-    if (auto error = lookup->exec("SET enable_hashjoin = off; SET enable_mergejoin = off; "
-                                  "SET enable_seqscan = off"))
-      return error;
+    if (auto error = lookup->exec(fmt::format(fmt::runtime(planner), ""))) return error;
   PgResult state;
   if (auto error = db_.query(fmt::format("SELECT NOT EXISTS (SELECT FROM {}), "
-                                         "(extract(epoch FROM now()) * 1000000)::bigint",
+                                         "(extract(epoch FROM now()) * 1000000)::bigint, "
+                                         "EXISTS (SELECT FROM pg_constraint WHERE confrelid = "
+                                         "$1::regclass)",
                                          table_),
-                             {}, &state))
+                             {{table_}}, &state))
     return error;
   table_was_empty_ = std::string_view(PQgetvalue(state.get(), 0, 0)) == "t";
   now_ = std::atoll(PQgetvalue(state.get(), 0, 1)) - kPgEpochMicros;
-  if (table_was_empty_ && !options_.dry_run) {
+  const bool referenced = std::string_view(PQgetvalue(state.get(), 0, 2)) == "t";
+  if (table_was_empty_ && !referenced && !options_.dry_run) {
     // A table that is empty is truncated once more, so that COPY may write its rows frozen
     // and all-visible: no reader pays for setting their hint bits later, and a reload finds
     // every hash in the primary key's index without visiting the table. The price is that
     // readers of the empty table wait for this first load. The lock comes before the second
-    // look, so that no row another session commits meanwhile can be truncated away.
+    // look, so that no row another session commits meanwhile can be truncated away. A table
+    // that foreign keys refer to cannot be truncated, and is loaded as it is.
     if (auto error = db_.exec(fmt::format("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", table_)))
       return error;
     PgResult still;
@@ -352,8 +338,11 @@ std::optional<DbError> Loader::begin_load() {
             db_.query(fmt::format("SELECT NOT EXISTS (SELECT FROM {})", table_), {}, &still))
       return error;
     table_was_empty_ = std::string_view(PQgetvalue(still.get(), 0, 0)) == "t";
-    if (table_was_empty_)
+    if (table_was_empty_) {
       if (auto error = db_.exec(fmt::format("TRUNCATE {}", table_))) return error;
+      truncated_ = true;
+      if (auto error = set_primary_key_aside()) return error;
+    }
   }
 
   char host[256] = {};
@@ -364,6 +353,29 @@ std::optional<DbError> Loader::begin_load() {
                              {{host}, {options_.table}}, &id))
     return error;
   result_.load_id = std::atoll(PQgetvalue(id.get(), 0, 0));
+  return std::nullopt;
+}
+
+std::optional<DbError> Loader::set_primary_key_aside() {
+  // Into a table that is empty, truncated and locked, the rows go faster without the primary
+  // key's index, which is then built again in one sorted pass, inside the same transaction:
+  // the load keeps its keys unique.
+  PgResult key;
+  if (auto error =
+          db_.query("SELECT conname, pg_get_constraintdef(oid), "
+                    "(SELECT setting::bigint FROM pg_settings WHERE name = 'maintenance_work_mem') "
+                    "FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'",
+                    {{table_}}, &key))
+    return error;
+  if (PQntuples(key.get()) != 1) return std::nullopt;
+  const std::string name = db_.quote_identifier(PQgetvalue(key.get(), 0, 0));
+  if (auto error = db_.exec(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", table_, name)))
+    return error;
+  add_primary_key_ =
+      fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", table_, name, PQgetvalue(key.get(), 0, 1));
+  // A million keys sort in memory in about 100 MB (the setting is in kB).
+  if (std::strtoll(PQgetvalue(key.get(), 0, 2), nullptr, 10) < 256 * 1024)
+    add_primary_key_ = "SET LOCAL maintenance_work_mem = '256MB'; " + add_primary_key_;
   return std::nullopt;
 }
 
@@ -418,11 +430,132 @@ void Loader::add_line(Batch& batch, const NdjsonRecord& record) {
   // Region, source and key lie side by side in the arena; with the sizes of the first two
   // they name the key exactly.
   const std::string_view whole(batch.arena.data() + row.offset,
-                               row.region_size + row.source_size + row.key_size);
-  row.id = std::hash<std::string_view>{}(whole) ^
-           (row.region_size * 0x9e3779b97f4a7c15ULL + row.source_size * 0xc2b2ae3d27d4eb4fULL);
+                               std::size_t{row.region_size} + row.source_size + row.key_size);
+  const KeyHash key = hash_key(whole, row.region_size, row.source_size);
+  row.id = key.id;
   row.hash = sha_.digest({record.record});
+  row.check = content_check(key, view(row.hash));
   batch.rows.push_back(row);
+}
+
+Pair& Loader::pair_of(const Batch& batch, const Row& row) {
+  const std::string_view region = batch.region(row), source = batch.source(row);
+  if (last_pair_ == nullptr || last_pair_->region != region || last_pair_->source != source) {
+    auto name = std::make_pair(std::string(region), std::string(source));
+    auto found = pairs_.find(name);
+    if (found == pairs_.end()) {
+      found = pairs_.emplace(name, Pair{}).first;
+      found->second.region = region;
+      found->second.source = source;
+    }
+    last_pair_ = &found->second;
+  }
+  return *last_pair_;
+}
+
+std::optional<DbError> Loader::consider_sweep(Pair& pair, PgConnection& conn) {
+  // The pair's lines in the whole input, as far as can be told: from the share of the input
+  // read so far when its size is known, else as many again as so far.
+  double scale = 2;
+  if (input_done_) {
+    scale = 1;
+  } else if (input_size_ > 0 && result_.counts.bytes > 0) {
+    scale =
+        std::max(1.0, static_cast<double>(input_size_) / static_cast<double>(result_.counts.bytes));
+  }
+  const auto expected = static_cast<std::uint64_t>(static_cast<double>(pair.lines) * scale);
+  if (expected < std::max(kMinSweepLines, pair.next_look)) return std::nullopt;
+  pair.next_look = expected * 2;
+
+  // Counting the pair's rows, as far as the limit, costs a fraction of what the lookups
+  // would; past the limit the lookups stay.
+  const std::uint64_t limit = expected * kSweepRatio;
+  const std::string limit_text = std::to_string(limit);
+  PgResult count;
+  if (&conn == &db_)
+    if (auto error = end_copy()) return error;
+  if (auto error = conn.query(fmt::format("SELECT count(*) FROM (SELECT FROM {} WHERE region = "
+                                          "$1 AND source = $2 LIMIT $3) AS s",
+                                          table_),
+                              {{pair.region}, {pair.source}, {limit_text}}, &count))
+    return error;
+  const std::uint64_t rows = std::strtoull(PQgetvalue(count.get(), 0, 0), nullptr, 10);
+  if (rows >= limit) return std::nullopt;
+  return sweep(pair, conn, rows);
+}
+
+std::optional<DbError> Loader::sweep(Pair& pair, PgConnection& conn, std::uint64_t rows) {
+  // COPY takes no parameters: the pair reaches its query as settings, which are parameters
+  // of their own statement. On the load's own connection they last as long as its
+  // transaction.
+  const bool own = &conn == &db_;
+  if (auto error = conn.query("SELECT set_config('offpeak.sweep_region', $1, $3), "
+                              "set_config('offpeak.sweep_source', $2, $3)",
+                              {{pair.region}, {pair.source}, {own ? "true" : "false"}}))
+    return error;
+  keys_.reserve(rows);
+
+  // The binary COPY's rows, each (key, record_hash), arrive one piece at a time; a row cut
+  // between pieces waits in `pending` for the rest.
+  std::string whole = pair.region + pair.source;
+  const std::size_t prefix = whole.size();
+  std::string pending;
+  bool header = false, malformed = false;
+  // Keys go into the table a few dozen at a time, each prefetched first.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> found;
+  const auto store = [&] {
+    for (const auto& [id, check] : found) keys_.prefetch(id);
+    for (const auto& [id, check] : found) keys_.store(id, check);
+    found.clear();
+  };
+  const auto take = [&](std::string_view data) {
+    pending.append(data);
+    const auto int_at = [&](std::size_t offset, int bytes) {
+      std::uint32_t value = 0;
+      for (int i = 0; i < bytes; ++i)
+        value = value << 8 | static_cast<unsigned char>(pending[offset + i]);
+      return value;
+    };
+    std::size_t at = 0;
+    if (!header) {
+      // The signature, flags, and an extension of the length that follows them.
+      if (pending.size() < 19 || pending.size() < 19 + int_at(15, 4)) return;
+      at = 19 + int_at(15, 4);
+      header = true;
+    }
+    while (!malformed && pending.size() >= at + 2) {
+      const std::uint32_t fields = int_at(at, 2);
+      if (fields == 0xffff) break;  // the trailer
+      if (fields != 2) {
+        malformed = true;
+        break;
+      }
+      if (pending.size() < at + 6) break;
+      const std::size_t key_size = int_at(at + 2, 4);
+      if (pending.size() < at + 10 + key_size) break;
+      const std::size_t hash_size = int_at(at + 6 + key_size, 4);
+      if (pending.size() < at + 10 + key_size + hash_size) break;
+      whole.resize(prefix);
+      whole.append(pending, at + 6, key_size);
+      const KeyHash key = hash_key(whole, pair.region.size(), pair.source.size());
+      found.emplace_back(key.id, content_check(key, std::string_view(pending).substr(
+                                                        at + 10 + key_size, hash_size)));
+      if (found.size() == 32) store();
+      at += 10 + key_size + hash_size;
+    }
+    pending.erase(0, at);
+  };
+  if (auto error = conn.copy_out(
+          fmt::format("COPY (SELECT key, record_hash FROM {} WHERE "
+                      "region = current_setting('offpeak.sweep_region') AND "
+                      "source = current_setting('offpeak.sweep_source')) TO STDOUT (FORMAT binary)",
+                      table_),
+          take))
+    return error;
+  store();
+  if (malformed) return DbError{kExitTempFail, "unexpected COPY data while reading keys", ""};
+  pair.swept = true;
+  return std::nullopt;
 }
 
 std::optional<DbError> Loader::submit(Batch& batch) {
@@ -443,20 +576,50 @@ std::optional<DbError> Loader::submit(Batch& batch) {
     batch_slots_[slot] = static_cast<std::int32_t>(i);
   }
 
+  // Batches in flight at once take turns over the lookup connections; the one whose turn it
+  // is has no query outstanding.
+  PgConnection& conn = lookups_.empty() ? db_ : *lookups_[submitted_ % lookups_.size()];
+  if (!table_was_empty_) {
+    // A pair with many lines is swept when its rows in the table are not many more: one
+    // sequential read of its keys and hashes, then lines of it are compared on the client.
+    std::vector<Pair*> touched;
+    for (Row& row : batch.rows) {
+      if (row.superseded) continue;
+      row.pair = &pair_of(batch, row);
+      ++row.pair->lines;
+      if (touched.empty() || touched.back() != row.pair)
+        if (std::find(touched.begin(), touched.end(), row.pair) == touched.end())
+          touched.push_back(row.pair);
+    }
+    for (Pair* pair : touched)
+      if (!pair->swept)
+        if (auto error = consider_sweep(*pair, conn)) return error;
+  }
+
   std::vector<Row*> fresh;
-  for (Row& row : batch.rows) {
+  constexpr std::size_t kAhead = 16;
+  for (std::size_t i = 0; i < std::min(kAhead, batch.rows.size()); ++i)
+    keys_.prefetch(batch.rows[i].id);
+  for (std::size_t i = 0; i < batch.rows.size(); ++i) {
+    if (i + kAhead < batch.rows.size()) keys_.prefetch(batch.rows[i + kAhead].id);
+    Row& row = batch.rows[i];
     if (row.superseded) continue;
     batch.live.push_back(&row);
     row.outcome = KeyState::kInserted;
-    row.seen_before = keys_.add(row.id, KeyState::kPending) != KeyState::kNone;
+    std::uint64_t stored_check = 0;
+    const KeyState before = keys_.see(row.id, stored_check);
+    row.seen_before = before >= KeyState::kPending;
     if (row.seen_before) {
-      // An earlier batch's line becomes the duplicate, this one replaces it. Only the load's
-      // own transaction sees what that line wrote.
+      // An earlier batch's line becomes the duplicate; this one is staged and decides at the
+      // end, when the key's last line is known.
       ++counts.duplicates;
-      batch.in_transaction.push_back(&row);
-    } else {
-      // A key new to this load is not in a table that was empty when the load began.
-      if (!table_was_empty_) fresh.push_back(&row);
+    } else if (before == KeyState::kStored) {
+      // A changed record is only likely to be in the table: its staged line settles it.
+      row.outcome = stored_check == row.check ? KeyState::kUnchanged : KeyState::kUpdated;
+    } else if (!table_was_empty_ && !row.pair->swept) {
+      // Only a lookup tells. (A key new to this load and to a table that was empty when the
+      // load began, or to its pair's swept keys, is new: it stays kInserted.)
+      fresh.push_back(&row);
     }
   }
   if (fresh.empty()) return std::nullopt;
@@ -466,7 +629,6 @@ std::optional<DbError> Loader::submit(Batch& batch) {
     batch.in_transaction.insert(batch.in_transaction.end(), fresh.begin(), fresh.end());
     return std::nullopt;
   }
-  // Batches in flight at once take turns over the connections, so none waits for another.
   batch.lookup = submitted_++ % lookups_.size();
   batch.outside = std::move(fresh);
   return send_lookup(*lookups_[batch.lookup], batch, batch.outside);
@@ -483,29 +645,25 @@ std::optional<DbError> Loader::complete(Batch& batch) {
     if (auto error = read_lookup(db_, batch.in_transaction)) return error;
   }
 
-  std::vector<Row*> changed;
+  // New keys go straight into the table. A changed record, and any line of a key that an
+  // earlier line had, are staged: whether the key's row is written depends on its last line,
+  // which only the end of the input tells. So a key whose lines change back and forth within
+  // the input is written once at most, and not at all when its last line matches the table.
   for (Row* row : batch.live) {
-    if (row->outcome == KeyState::kInserted) {
-      if (auto error = insert_row(batch, *row)) return error;
-    } else if (row->outcome == KeyState::kUpdated) {
-      changed.push_back(row);
-    }
+    if (row->seen_before || row->outcome != KeyState::kInserted) continue;
+    if (auto error = insert_row(batch, *row)) return error;
+    ++counts.inserted;
   }
-  if (!changed.empty())
-    if (auto error = update_rows(batch, changed)) return error;
-
   for (Row* row : batch.live) {
-    if (!row->seen_before) {
-      keys_.set(row->id, row->outcome);
-      if (row->outcome == KeyState::kInserted) ++counts.inserted;
-      if (row->outcome == KeyState::kUpdated) ++counts.updated;
-      if (row->outcome == KeyState::kUnchanged) ++counts.unchanged;
-    } else if (keys_.get(row->id) == KeyState::kUnchanged && row->outcome != KeyState::kUnchanged) {
-      // The key's first line matched the table, a later one did not: the key is updated.
-      keys_.set(row->id, KeyState::kUpdated);
-      --counts.unchanged;
-      ++counts.updated;
+    if (row->seen_before) {
+      if (auto error = stage_row(batch, *row, keys_.get(row->id))) return error;
+    } else if (row->outcome == KeyState::kUpdated) {
+      if (auto error = stage_row(batch, *row, KeyState::kUpdated)) return error;
+      ++changed_;
+    } else if (row->outcome == KeyState::kUnchanged) {
+      ++counts.unchanged;
     }
+    if (!row->seen_before) keys_.set(row->id, row->outcome);
   }
   batch.clear();
   if (events_.progress) events_.progress(counts);
@@ -561,46 +719,89 @@ std::optional<DbError> Loader::read_lookup(PgConnection& conn, std::vector<Row*>
   return std::nullopt;
 }
 
-std::optional<DbError> Loader::insert_row(const Batch& batch, const Row& row) {
-  if (options_.dry_run) return std::nullopt;
-  if (!copying_) {
-    if (auto error = db_.copy_start(fmt::format(
-            "COPY {} (region, source, key, record, record_hash, first_seen, changed_at, load_id) "
-            "FROM STDIN (FORMAT binary{})",
-            table_, table_was_empty_ ? ", FREEZE" : "")))
-      return error;
-    copying_ = true;
-    copy_buffer_.assign("PGCOPY\n\xff\r\n\0", 11);
-    put_int32(copy_buffer_, 0);  // flags
-    put_int32(copy_buffer_, 0);  // header extension length
+std::optional<DbError> Loader::start_copy(CopyTarget target) {
+  if (copying_ == target) return std::nullopt;
+  if (auto error = end_copy()) return error;
+  std::string sql;
+  if (target == CopyTarget::kTable) {
+    sql = fmt::format(
+        "COPY {} (region, source, key, record, record_hash, first_seen, changed_at, load_id) "
+        "FROM STDIN (FORMAT binary{})",
+        table_, truncated_ ? ", FREEZE" : "");
+  } else {
+    if (!stage_created_) {
+      if (auto error = db_.exec(
+              "CREATE TEMPORARY TABLE offpeak_stage (n bigint, first_state text, region text, "
+              "source text, key text, record jsonb, record_hash bytea) ON COMMIT DROP"))
+        return error;
+      stage_created_ = true;
+    }
+    sql = "COPY pg_temp.offpeak_stage FROM STDIN (FORMAT binary)";
   }
-  const auto field = [&](std::string_view value) {
-    put_int32(copy_buffer_, static_cast<std::int32_t>(value.size()));
-    copy_buffer_.append(value);
-  };
-  put_int16(copy_buffer_, 8);
-  field(batch.region(row));
-  field(batch.source(row));
-  field(batch.key(row));
-  // jsonb's binary form is a version byte, 1, and the text.
-  put_int32(copy_buffer_, static_cast<std::int32_t>(row.record_size + 1));
-  copy_buffer_ += '\x01';
-  copy_buffer_.append(batch.record(row));
-  field(view(row.hash));
-  for (const std::int64_t value : {now_, now_, result_.load_id}) {
-    put_int32(copy_buffer_, 8);
-    put_int64(copy_buffer_, value);
-  }
-  if (copy_buffer_.size() >= kCopyChunk) {
-    if (auto error = db_.copy_put(copy_buffer_)) return error;
-    copy_buffer_.clear();
-  }
+  if (auto error = db_.copy_start(sql)) return error;
+  copying_ = target;
+  copy_buffer_.assign("PGCOPY\n\xff\r\n\0", 11);
+  put_int32(copy_buffer_, 0);  // flags
+  put_int32(copy_buffer_, 0);  // header extension length
   return std::nullopt;
 }
 
+// Binary COPY fields.
+void put_field(std::string& out, std::string_view value) {
+  put_int32(out, static_cast<std::int32_t>(value.size()));
+  out.append(value);
+}
+void put_jsonb(std::string& out, std::string_view json) {
+  // jsonb's binary form is a version byte, 1, and the text.
+  put_int32(out, static_cast<std::int32_t>(json.size() + 1));
+  out += '\x01';
+  out.append(json);
+}
+void put_int64_field(std::string& out, std::int64_t value) {
+  put_int32(out, 8);
+  put_int64(out, value);
+}
+
+std::optional<DbError> Loader::put_copy_row() {
+  if (copy_buffer_.size() < kCopyChunk) return std::nullopt;
+  auto error = db_.copy_put(copy_buffer_);
+  copy_buffer_.clear();
+  return error;
+}
+
+std::optional<DbError> Loader::insert_row(const Batch& batch, const Row& row) {
+  if (options_.dry_run) return std::nullopt;
+  if (auto error = start_copy(CopyTarget::kTable)) return error;
+  put_int16(copy_buffer_, 8);
+  put_field(copy_buffer_, batch.region(row));
+  put_field(copy_buffer_, batch.source(row));
+  put_field(copy_buffer_, batch.key(row));
+  put_jsonb(copy_buffer_, batch.record(row));
+  put_field(copy_buffer_, view(row.hash));
+  for (const std::int64_t value : {now_, now_, result_.load_id})
+    put_int64_field(copy_buffer_, value);
+  return put_copy_row();
+}
+
+std::optional<DbError> Loader::stage_row(const Batch& batch, const Row& row, KeyState first) {
+  // A dry run stages too: the staged lines go with its rolled-back transaction.
+  if (auto error = start_copy(CopyTarget::kStage)) return error;
+  put_int16(copy_buffer_, 7);
+  put_int64_field(copy_buffer_, static_cast<std::int64_t>(++staged_));
+  put_field(copy_buffer_, first == KeyState::kInserted  ? "i"
+                          : first == KeyState::kUpdated ? "u"
+                                                        : "c");
+  put_field(copy_buffer_, batch.region(row));
+  put_field(copy_buffer_, batch.source(row));
+  put_field(copy_buffer_, batch.key(row));
+  put_jsonb(copy_buffer_, batch.record(row));
+  put_field(copy_buffer_, view(row.hash));
+  return put_copy_row();
+}
+
 std::optional<DbError> Loader::end_copy() {
-  if (!copying_) return std::nullopt;
-  copying_ = false;
+  if (copying_ == CopyTarget::kNone) return std::nullopt;
+  copying_ = CopyTarget::kNone;
   put_int16(copy_buffer_, -1);
   auto error = db_.copy_put(copy_buffer_);
   copy_buffer_.clear();
@@ -608,32 +809,57 @@ std::optional<DbError> Loader::end_copy() {
   return db_.copy_end();
 }
 
-std::optional<DbError> Loader::update_rows(const Batch& batch, const std::vector<Row*>& rows) {
-  if (options_.dry_run) return std::nullopt;
+std::optional<DbError> Loader::apply_staged() {
+  if (staged_ == 0) return std::nullopt;
   if (auto error = end_copy()) return error;
-  PgArrayBuilder regions(kTextOid), sources(kTextOid), keys(kTextOid), hashes(kByteaOid),
-      records(kTextOid);
-  for (const Row* row : rows) {
-    regions.add(batch.region(*row));
-    sources.add(batch.source(*row));
-    keys.add(batch.key(*row));
-    hashes.add(view(row->hash));
-    records.add(batch.record(*row));
-  }
+  // The last staged line of each key against its row: for keys whose first line was
+  // changed ('u') or unchanged ('c'), the row is as it was before the load; for keys the load
+  // inserted ('i'), as their first line made it.
+  const std::string last =
+      "WITH last AS (SELECT DISTINCT ON (region, source, key) * FROM pg_temp.offpeak_stage "
+      "ORDER BY region, source, key, n DESC) ";
+  const std::string join = "t.region = l.region AND t.source = l.source AND t.key = l.key";
+  PgResult tally;
+  if (auto error = db_.query(
+          last +
+              fmt::format("SELECT count(*) FILTER (WHERE t.key IS NOT NULL AND t.record_hash IS "
+                          "DISTINCT FROM l.record_hash AND l.first_state <> 'i'), "
+                          "count(*) FILTER (WHERE t.key IS NOT NULL AND t.record_hash IS DISTINCT "
+                          "FROM l.record_hash AND l.first_state = 'c'), "
+                          "count(*) FILTER (WHERE t.key IS NULL AND l.first_state <> 'i'), "
+                          "count(*) FILTER (WHERE t.key IS NULL AND l.first_state = 'c') "
+                          "FROM last AS l LEFT JOIN {} AS t ON {}",
+                          table_, join),
+          {}, &tally))
+    return error;
+  const auto number = [&](int column) {
+    return std::strtoull(PQgetvalue(tally.get(), 0, column), nullptr, 10);
+  };
+  // Keys first counted unchanged may turn out updated, or gone and inserted again; keys first
+  // staged as changed are counted now.
+  const std::uint64_t updated = number(0), updated_from_unchanged = number(1);
+  const std::uint64_t added = number(2), added_from_unchanged = number(3);
+  LoadCounts& counts = result_.counts;
+  counts.updated += updated;
+  counts.inserted += added;
+  counts.unchanged +=
+      changed_ - (updated - updated_from_unchanged) - (added - added_from_unchanged);
+  counts.unchanged -= updated_from_unchanged + added_from_unchanged;
+  if (options_.dry_run) return std::nullopt;
+
   const std::string load_id = std::to_string(result_.load_id);
-  const std::string sql = fmt::format(
-      "UPDATE {} AS t SET record = u.record::jsonb, record_hash = u.hash, changed_at = now(), "
-      "load_id = $6 "
-      "FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[]) "
-      "AS u(region, source, key, hash, record) "
-      "WHERE t.region = u.region AND t.source = u.source AND t.key = u.key",
-      table_);
-  return db_.query(sql, {{regions.finish(), kTextArrayOid, true},
-                         {sources.finish(), kTextArrayOid, true},
-                         {keys.finish(), kTextArrayOid, true},
-                         {hashes.finish(), kByteaArrayOid, true},
-                         {records.finish(), kTextArrayOid, true},
-                         {load_id}});
+  return db_.query(
+      last + fmt::format(
+                 ", written AS (UPDATE {0} AS t SET record = l.record, record_hash = "
+                 "l.record_hash, changed_at = now(), load_id = $1 FROM last AS l WHERE {1} AND "
+                 "t.record_hash IS DISTINCT FROM l.record_hash) "
+                 "INSERT INTO {0} (region, source, key, record, record_hash, first_seen, "
+                 "changed_at, load_id) "
+                 "SELECT l.region, l.source, l.key, l.record, l.record_hash, now(), now(), $1 "
+                 "FROM last AS l WHERE l.first_state <> 'i' AND "
+                 "NOT EXISTS (SELECT FROM {0} AS t WHERE {1})",
+                 table_, join),
+      {{load_id}});
 }
 
 LoadResult Loader::run(const std::vector<LoadInput>& inputs) {
@@ -658,6 +884,16 @@ LoadResult Loader::run(const std::vector<LoadInput>& inputs) {
   if (options_.dry_run)
     if (auto error = ensure_schema()) return fail(*error);
   if (auto error = begin_load()) return fail(*error);
+  // Knowing the input's size tells early how many lines each pair will have.
+  for (const LoadInput& input : inputs) {
+    struct stat st {};
+    if (fstat(input.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      input_size_ = 0;
+      break;
+    }
+    const off_t at = lseek(input.fd, 0, SEEK_CUR);
+    input_size_ += static_cast<std::uint64_t>(st.st_size - std::max<off_t>(at, 0));
+  }
 
   // While the server looks up the batches in flight, the next one is read and hashed; the
   // oldest completes only when a new one needs its place.
@@ -704,14 +940,18 @@ LoadResult Loader::run(const std::vector<LoadInput>& inputs) {
     if (failed_) break;
   }
   if (!failed_) {
+    input_done_ = true;
     if (auto error = rotate()) return fail(*error);
     while (!in_flight.empty())
       if (auto error = complete_oldest()) return fail(*error);
     if (auto error = end_copy()) return fail(*error);
+    if (!add_primary_key_.empty())
+      if (auto error = db_.exec(add_primary_key_)) return fail(*error);
+    if (auto error = apply_staged()) return fail(*error);
     if (auto error = finish_load()) return fail(*error);
   }
   // Nothing is kept from a failed load or a dry run.
-  if (copying_) db_.copy_abort();
+  if (copying_ != CopyTarget::kNone) db_.copy_abort();
   const bool commit = !failed_ && !options_.dry_run;
   if (auto error = db_.exec(commit ? "COMMIT" : "ROLLBACK"); error && commit) return fail(*error);
   return result_;

@@ -4,7 +4,7 @@
 # shellcheck disable=SC2034
 BUILD_PACKAGES="cmake ninja-build g++ pkg-config libcli11-dev libtomlplusplus-dev
 libhowardhinnant-date-dev libfmt-dev catch2 tzdata python3 libcurl4-openssl-dev libsimdjson-dev
-libpq-dev libssl-dev"
+libpq-dev libssl-dev libxxhash-dev"
 
 # Packages the tests need besides.
 # shellcheck disable=SC2034

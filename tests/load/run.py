@@ -231,6 +231,146 @@ def case_duplicates_within_input(env):
     check_equal(env.count(), 20002, "rows")
 
 
+def case_sweep_agrees_with_lookups(env):
+    """A pair with many lines in the input and not many more rows in the table is swept (its
+    keys and hashes read in one pass) and compared on the client; other pairs are looked up
+    key by key. Both decide as a model of the table does, from a file and from a pipe."""
+    def records(pair, n, start=0, version=0):
+        region, source = pair
+        return [((region, source, json.dumps([f"K{i:06d}"], separators=(",", ":"))),
+                 {"i": i, "v": version, "p": f"{region}/{source}"}) for i in range(start, start + n)]
+
+    def text_of(rows):
+        return "".join(line(r, s, json.loads(k), rec) for (r, s, k), rec in rows)
+
+    swept, small, large = ("xnys", "bars"), ("xlon", "fx"), ("xtks", "bars")
+    base = records(swept, 30000) + records(small, 200) + records(large, 40000)
+    s, _ = env.load_ok(env.file("base.ndjson", text_of(base)))
+    check_equal(counts_of(s), (70200, 70200, 0, 0, 0, 0), "first load")
+    table = dict(base)
+
+    # The swept pair: every tenth record changed, a thousand new keys, and the lines of a
+    # few keys repeated side by side, the last of each the one that counts. The small pair
+    # has too few lines for a sweep; the large one too many rows in the table for its lines.
+    reload = []
+    for key, record in records(swept, 30000):
+        i = record["i"]
+        if i % 10 == 0:
+            record = dict(record, v=1)
+        if i % 1000 == 5:
+            reload.append((key, dict(record, v=-1)))
+        reload.append((key, record))
+    reload += records(swept, 1000, start=30000, version=1)
+    reload += [(k, dict(r, v=1) if r["i"] % 10 == 3 else r) for k, r in records(small, 200)]
+    reload += [(k, dict(r, v=1) if r["i"] % 10 == 7 else r) for k, r in records(large, 4500)]
+
+    def expect(rows):
+        last = dict(rows)
+        inserted = sum(1 for k in last if k not in table)
+        updated = sum(1 for k, r in last.items() if k in table and table[k] != r)
+        unchanged = sum(1 for k, r in last.items() if table.get(k) == r)
+        return (len(rows), inserted, updated, unchanged, len(rows) - len(last), 0)
+
+    def index_scans():
+        env.tuple_counters()  # waits until the loader's backends have reported
+        return int(env.psql("SELECT idx_scan FROM pg_stat_user_indexes "
+                            "WHERE relname = 'records' AND schemaname = 'offpeak'"))
+
+    def check_table():
+        rows = env.rows("SELECT region, source, key, record::text, encode(record_hash, 'hex') "
+                        "FROM offpeak.records")
+        actual = {(r, s_, k): (json.loads(rec), h) for r, s_, k, rec, h in rows}
+        check_equal(len(actual), len(table), "rows")
+        for key, record in table.items():
+            stored = actual.get(key)
+            check(stored is not None, f"{key} is missing")
+            check_equal(stored[0], record, f"record of {key}")
+            check_equal(stored[1], hashlib.sha256(minified(record).encode()).hexdigest(),
+                        f"record_hash of {key}")
+
+    # From a file, whose size tells the loader early how many lines each pair has.
+    scans = index_scans()
+    expected = expect(reload)
+    s, _ = env.load_ok(env.file("reload.ndjson", text_of(reload)))
+    check_equal(counts_of(s), expected, "counts of the reload from a file")
+    table.update(dict(reload))
+    check_table()
+    # The small and large pairs' 4,700 lines are looked up, an index scan each, and the 3,500
+    # keys with changed lines take a few each as they are written; the swept pair's 31,000
+    # lines take none: looking them up would take the count past 35,000.
+    scans, before = index_scans(), scans
+    check(4700 + 3500 <= scans - before < 25000, f"{scans - before} index scans for the reload")
+
+    # From a pipe, whose size is not known: the same again, then other changes.
+    counters = env.tuple_counters()
+    s, _ = env.load_ok(stdin=text_of(reload))
+    check_equal(counts_of(s), expect(reload), "counts of the same reload from a pipe")
+    check_equal(env.tuple_counters(), counters, "n_tup_ins, n_tup_upd, n_tup_del after it")
+    again = [(k, dict(r, v=2) if r["i"] % 7 == 0 else r) for k, r in dict(reload).items()]
+    again += records(swept, 500, start=40000, version=2)
+    expected = expect(again)
+    s, _ = env.load_ok(stdin=text_of(again))
+    check_equal(counts_of(s), expected, "counts of a changed reload from a pipe")
+    table.update(dict(again))
+    check_table()
+
+
+def case_row_deleted_during_load(env):
+    """A row that another session deletes after the loader swept its pair, and whose record
+    then arrives changed, is inserted again rather than lost."""
+    env.load_ok(stdin=bars(30000))
+    changed = bars(30000).replace('"o": 25001.0', '"o": 0.5')
+    lines = changed.splitlines(keepends=True)
+    first, rest = "".join(lines[:20000]), "".join(lines[20000:])
+    check('"o": 0.5' in rest, "the changed line comes after the first batch")
+    loader = subprocess.Popen([env.loader, "--db", env.conninfo], stdin=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    loader.stdin.write(first.encode())
+    loader.stdin.flush()
+    time.sleep(1)  # the first batch is read and its pair swept; either way the row comes back
+    env.psql("""DELETE FROM offpeak.records WHERE key = '["S000","d00500"]'""")
+    loader.stdin.write(rest.encode())
+    loader.stdin.close()
+    err = loader.stderr.read().decode()
+    check_equal(loader.wait(timeout=TIMEOUT), 0, f"offpeak-load's exit ({err})")
+    check_equal(counts_of(summary(err)), (30000, 1, 0, 29999, 0, 0), "counts")
+    check_equal(env.psql("""SELECT record->>'o' FROM offpeak.records
+                            WHERE key = '["S000","d00500"]'"""), "0.5", "the row, back")
+    check_equal(env.count(), 30000, "rows")
+
+
+def case_far_duplicates_reload_writes_nothing(env):
+    """A key whose lines differ within the input, further apart than a batch, is written as
+    its last line says, once; loading the same input again writes nothing."""
+    text = (line("r", "s", [1], {"v": "early"}) + line("r", "s", [2], {"v": "kept"}) +
+            bars(20000) + line("r", "s", [1], {"v": "last"}) + line("r", "s", [2], {"v": "kept"}))
+    s, _ = env.load_ok(stdin=text)
+    check_equal(counts_of(s), (20004, 20002, 0, 0, 2, 0), "first load")
+    check_equal(env.rows("SELECT key, record->>'v' FROM offpeak.records WHERE region = 'r' "
+                         "ORDER BY key"), [["[1]", "last"], ["[2]", "kept"]], "last wins")
+    before = env.tuple_counters()
+    rows = env.rows("SELECT xmin, ctid FROM offpeak.records ORDER BY key")
+    for source in ("a pipe", "a file"):
+        s, _ = env.load_ok(*([env.file("in.ndjson", text)] if source == "a file" else []),
+                           stdin=text if source == "a pipe" else "")
+        check_equal(counts_of(s), (20004, 0, 0, 20002, 2, 0), f"reload from {source}")
+        check_equal(env.tuple_counters(), before, f"tuples written by the reload from {source}")
+        check_equal(env.rows("SELECT xmin, ctid FROM offpeak.records ORDER BY key"), rows,
+                    f"row versions after the reload from {source}")
+    # Back and forth: the first line differs from the table, the last matches it.
+    s, _ = env.load_ok(stdin=line("r", "s", [1], {"v": "other"}) + bars(20000) +
+                       line("r", "s", [1], {"v": "last"}))
+    check_equal(counts_of(s), (20002, 0, 0, 20001, 1, 0), "a key changed and changed back")
+    check_equal(env.tuple_counters(), before, "tuples written by it")
+    # The first line matches, the last does not: one update.
+    s, _ = env.load_ok(stdin=line("r", "s", [1], {"v": "last"}) + bars(20000) +
+                       line("r", "s", [1], {"v": "new"}))
+    check_equal(counts_of(s), (20002, 0, 1, 20000, 1, 0), "a key changed at its last line")
+    after = env.tuple_counters()
+    check_equal((after[0], int(after[1]) - int(before[1]), after[2]), (before[0], 1, "0"),
+                "one tuple updated")
+
+
 BAD_LINES = [
     ("not json", "not valid JSON"),
     ("[1,2]", "not a JSON object"),
@@ -423,6 +563,47 @@ def case_sigkill_midway(env):
     s, _ = env.load_ok(stdin=head + tail)
     check_equal(counts_of(s), (160000, 159000, 1000, 0, 0, 0), "the rerun completes")
     check_equal(env.count(), 160000, "rows")
+
+
+def case_first_load_into_empty_table(env):
+    """Into an empty table the rows go without the primary key's index, which is built again
+    before the load commits: it is there after a load, after a killed one, and a table that
+    foreign keys refer to (which cannot be truncated) loads as it is."""
+    primary_key = ("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                   "WHERE conrelid = 'market.bars'::regclass AND contype = 'p'")
+    env.load_ok("--table", "market.bars")  # creates the table
+    expected = [["bars_pkey", "PRIMARY KEY (region, source, key) INCLUDE (record_hash)"]]
+    check_equal(env.rows(primary_key), expected, "the primary key as created")
+
+    process = subprocess.Popen([env.loader, "--db", env.conninfo, "--table", "market.bars"],
+                               stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdin.write(bars(100000).encode())
+    process.stdin.flush()
+    deadline = time.monotonic() + 60
+    while env.psql("SELECT coalesce(sum(tuples_processed), 0) FROM pg_stat_progress_copy "
+                   f"WHERE datname = '{env.db}'") == "0":
+        check(time.monotonic() < deadline, "the load never started writing")
+        time.sleep(0.02)
+    process.kill()
+    process.wait()
+    env.tuple_counters("bars", "market")  # waits for its backend to go
+    check_equal(env.rows(primary_key), expected, "the primary key after a killed first load")
+    check_equal(env.count("market.bars"), 0, "rows after a killed first load")
+
+    s, _ = env.load_ok("--table", "market.bars", stdin=bars(20000) + bars(10, start=5))
+    check_equal(counts_of(s), (20010, 20000, 0, 0, 10, 0), "first load")
+    check_equal(env.rows(primary_key), expected, "the primary key after the first load")
+    check_equal(env.psql("SELECT indisvalid AND indisunique FROM pg_index "
+                         "WHERE indexrelid = 'market.bars_pkey'::regclass"), "t",
+                "the index is valid and unique")
+    s, _ = env.load_ok("--table", "market.bars", stdin=bars(20000))
+    check_equal(counts_of(s), (20000, 0, 0, 20000, 0, 0), "reload")
+
+    env.psql("TRUNCATE market.bars; CREATE TABLE market.notes (region text, source text, "
+             "key text, FOREIGN KEY (region, source, key) REFERENCES market.bars)")
+    s, _ = env.load_ok("--table", "market.bars", stdin=bars(100))
+    check_equal(counts_of(s), (100, 100, 0, 0, 0, 0), "first load of a referenced table")
+    check_equal(env.rows(primary_key), expected, "its primary key")
 
 
 def case_connection_lost_midway(env):
