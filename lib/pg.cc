@@ -78,6 +78,12 @@ std::string one_line(std::string_view message) {
     while (!part.empty() && (part.back() == ' ' || part.back() == '\r')) part.remove_suffix(1);
     if (!part.empty()) {
       if (!out.empty()) out += "; ";
+      // The server's labels have two spaces after them: "FATAL:  ...", "DETAIL:  ...".
+      for (auto label = part.find(":  "); label != std::string_view::npos;
+           label = part.find(":  ")) {
+        out += part.substr(0, label + 2);
+        part.remove_prefix(label + 3);
+      }
       out += part;
     }
     start = end + 1;

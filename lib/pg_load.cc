@@ -812,25 +812,42 @@ std::optional<DbError> Loader::end_copy() {
 std::optional<DbError> Loader::apply_staged() {
   if (staged_ == 0) return std::nullopt;
   if (auto error = end_copy()) return error;
-  // The last staged line of each key against its row: for keys whose first line was
-  // changed ('u') or unchanged ('c'), the row is as it was before the load; for keys the load
-  // inserted ('i'), as their first line made it.
-  const std::string last =
+  // The last staged line of each key against its row: for keys whose first line was changed
+  // ('u') or unchanged ('c'), the row is as it was before the load; for keys the load
+  // inserted ('i'), as their first line made it. Rows are written where the last line
+  // differs, and inserted where another session has deleted them meanwhile. The answer is
+  // what became of them: written, and of those first counted unchanged; inserted, and of
+  // those first counted unchanged. A dry run only compares.
+  std::string sql = fmt::format(
       "WITH last AS (SELECT DISTINCT ON (region, source, key) * FROM pg_temp.offpeak_stage "
-      "ORDER BY region, source, key, n DESC) ";
-  const std::string join = "t.region = l.region AND t.source = l.source AND t.key = l.key";
+      "ORDER BY region, source, key, n DESC), "
+      "missing AS (SELECT * FROM last AS l WHERE first_state <> 'i' AND "
+      "NOT EXISTS (SELECT FROM {0} AS t WHERE {1})), ",
+      table_, "t.region = l.region AND t.source = l.source AND t.key = l.key");
+  if (options_.dry_run) {
+    sql += fmt::format(
+        "written AS (SELECT l.first_state FROM last AS l JOIN {0} AS t ON {1} "
+        "WHERE t.record_hash <> l.record_hash) ",
+        table_, "t.region = l.region AND t.source = l.source AND t.key = l.key");
+  } else {
+    sql += fmt::format(
+        "written AS (UPDATE {0} AS t SET record = l.record, record_hash = l.record_hash, "
+        "changed_at = now(), load_id = $1 FROM last AS l WHERE {1} AND "
+        "t.record_hash <> l.record_hash RETURNING l.first_state), "
+        "added AS (INSERT INTO {0} (region, source, key, record, record_hash, first_seen, "
+        "changed_at, load_id) SELECT region, source, key, record, record_hash, now(), now(), $1 "
+        "FROM missing) ",
+        table_, "t.region = l.region AND t.source = l.source AND t.key = l.key");
+  }
+  sql +=
+      "SELECT (SELECT count(*) FILTER (WHERE first_state <> 'i') FROM written), "
+      "(SELECT count(*) FILTER (WHERE first_state = 'c') FROM written), "
+      "(SELECT count(*) FROM missing), "
+      "(SELECT count(*) FILTER (WHERE first_state = 'c') FROM missing)";
+  const std::string load_id = std::to_string(result_.load_id);
   PgResult tally;
   if (auto error = db_.query(
-          last +
-              fmt::format("SELECT count(*) FILTER (WHERE t.key IS NOT NULL AND t.record_hash IS "
-                          "DISTINCT FROM l.record_hash AND l.first_state <> 'i'), "
-                          "count(*) FILTER (WHERE t.key IS NOT NULL AND t.record_hash IS DISTINCT "
-                          "FROM l.record_hash AND l.first_state = 'c'), "
-                          "count(*) FILTER (WHERE t.key IS NULL AND l.first_state <> 'i'), "
-                          "count(*) FILTER (WHERE t.key IS NULL AND l.first_state = 'c') "
-                          "FROM last AS l LEFT JOIN {} AS t ON {}",
-                          table_, join),
-          {}, &tally))
+          sql, options_.dry_run ? std::vector<PgParam>{} : std::vector<PgParam>{{load_id}}, &tally))
     return error;
   const auto number = [&](int column) {
     return std::strtoull(PQgetvalue(tally.get(), 0, column), nullptr, 10);
@@ -845,21 +862,7 @@ std::optional<DbError> Loader::apply_staged() {
   counts.unchanged +=
       changed_ - (updated - updated_from_unchanged) - (added - added_from_unchanged);
   counts.unchanged -= updated_from_unchanged + added_from_unchanged;
-  if (options_.dry_run) return std::nullopt;
-
-  const std::string load_id = std::to_string(result_.load_id);
-  return db_.query(
-      last + fmt::format(
-                 ", written AS (UPDATE {0} AS t SET record = l.record, record_hash = "
-                 "l.record_hash, changed_at = now(), load_id = $1 FROM last AS l WHERE {1} AND "
-                 "t.record_hash IS DISTINCT FROM l.record_hash) "
-                 "INSERT INTO {0} (region, source, key, record, record_hash, first_seen, "
-                 "changed_at, load_id) "
-                 "SELECT l.region, l.source, l.key, l.record, l.record_hash, now(), now(), $1 "
-                 "FROM last AS l WHERE l.first_state <> 'i' AND "
-                 "NOT EXISTS (SELECT FROM {0} AS t WHERE {1})",
-                 table_, join),
-      {{load_id}});
+  return std::nullopt;
 }
 
 LoadResult Loader::run(const std::vector<LoadInput>& inputs) {
