@@ -13,8 +13,8 @@
 
 namespace offpeak {
 
-// What the load knows of a key. The states from kPending on are those of keys the input has
-// had: the last three are the outcome of the key's first line.
+// What the load knows of a key. kPending to kUnchanged are the states of keys the input has
+// had, the last three the outcome of the key's first line.
 enum class KeyState : std::uint8_t {
   kNone,       // nothing: not in the input so far, nor in a swept part of the table
   kStored,     // in the table, as a sweep read it, and not in the input so far
@@ -22,6 +22,7 @@ enum class KeyState : std::uint8_t {
   kInserted,   // new to the table
   kUpdated,    // changed: staged, to be written at the end if the key's last line says so
   kUnchanged,  // the same as the table's row
+  kUntracked,  // never kept: a line whose key the full table could not take
 };
 
 // A key's identity: 64 bits name it among the keys of the input and the table, 64 more go
@@ -52,35 +53,42 @@ inline std::uint64_t content_check(const KeyHash& key, std::string_view record_h
 // open addressing, so that a lookup reads one cache line: 11 to 21 bytes a key. Keys that a
 // sweep read from the table also have their content check, in a parallel array that exists
 // only once a sweep has happened. Two keys of one id (about one chance in 10^6 in a load of a
-// million keys against a table of ten million) only cost time: the second one is looked up
-// inside the transaction, or its update finds no row and it is inserted.
+// million keys against a table of ten million) only cost time: the second one is staged as a
+// repeated line, or as a changed record whose row turns out missing, and settled at the end.
+//
+// The table never takes more than its limit, growing included: when a key would take it past
+// the limit, the key is not kept (kUntracked), and the caller decides it another way.
 class KeyTable {
  public:
-  KeyTable() : slots_(std::size_t{1} << 16) {}
+  static constexpr std::size_t kDefaultMaxBytes = std::size_t{48} << 20;
 
-  // Makes room for `more` keys at once, so that a sweep grows the table only once.
-  void reserve(std::size_t more) {
+  explicit KeyTable(std::size_t max_bytes = kDefaultMaxBytes)
+      : max_bytes_(max_bytes), slots_(kFirstSlots) {}
+
+  // Makes room for `more` keys with content checks at once, so that a sweep grows the table
+  // once; false, changing nothing, when that would pass the limit.
+  [[nodiscard]] bool reserve_stored(std::size_t more) {
     std::size_t capacity = slots_.size();
     while ((size_ + more) * 4 > capacity * 3) capacity *= 2;
-    if (capacity != slots_.size()) rehash(capacity);
+    if (!fits(capacity, true)) return false;
+    if (capacity != slots_.size() || checks_.empty()) rehash(capacity, true);
+    return true;
   }
 
-  // A key a sweep found in the table, with its content check; ignored when the input has
-  // had the key already.
+  // A key a sweep found in the table, with its content check, after reserve_stored made room
+  // for it; ignored when the input has had the key already.
   void store(std::uint64_t id, std::uint64_t check) {
-    if (checks_.empty()) checks_.resize(slots_.size());
     const std::size_t slot = insert(id, KeyState::kStored);
-    if (state(slots_[slot]) == KeyState::kStored) checks_[slot] = check;
+    if (slot != kNoSlot && state(slots_[slot]) == KeyState::kStored) checks_[slot] = check;
   }
 
   // A line of the input has the key: returns what was known before, and makes it kPending
   // when that was kNone or kStored. With kStored, `check` gets the stored content check.
+  // kUntracked: the key was unknown, and the table is full.
   KeyState see(std::uint64_t id, std::uint64_t& check) {
     const std::size_t slot = find(id);
-    if (slots_[slot] == 0) {
-      insert(id, KeyState::kPending);
-      return KeyState::kNone;
-    }
+    if (slots_[slot] == 0)
+      return insert(id, KeyState::kPending) == kNoSlot ? KeyState::kUntracked : KeyState::kNone;
     const KeyState before = state(slots_[slot]);
     if (before == KeyState::kStored) {
       check = checks_[slot];
@@ -109,11 +117,21 @@ class KeyTable {
   }
 
  private:
+  static constexpr std::size_t kFirstSlots = std::size_t{1} << 16;
+  static constexpr std::size_t kNoSlot = ~std::size_t{0};
+
   // An entry is never 0, which marks an empty slot: its state is never kNone.
   static std::uint64_t encode(std::uint64_t id, KeyState s) {
     return (id & ~std::uint64_t{7}) | static_cast<std::uint64_t>(s);
   }
   static KeyState state(std::uint64_t entry) { return static_cast<KeyState>(entry & 7); }
+
+  // Whether the table may have `capacity` slots, with checks or without, counting the old
+  // arrays that a rehash holds while it fills the new ones.
+  [[nodiscard]] bool fits(std::size_t capacity, bool with_checks) const {
+    const std::size_t old = slots_.size() * (checks_.empty() ? 8 : 16);
+    return capacity * (with_checks ? 16 : 8) + old <= max_bytes_;
+  }
 
   // The slot of the id, or the empty slot where it belongs.
   [[nodiscard]] std::size_t find(std::uint64_t id) const {
@@ -125,12 +143,14 @@ class KeyTable {
     return slot;
   }
 
-  // The slot of the id, added with `s` when missing.
+  // The slot of the id, added with `s` when missing; kNoSlot when there is no room.
   std::size_t insert(std::uint64_t id, KeyState s) {
     std::size_t slot = find(id);
     if (slots_[slot] != 0) return slot;
     if ((size_ + 1) * 4 > slots_.size() * 3) {
-      rehash(slots_.size() * 2);
+      const std::size_t capacity = slots_.size() * 2;
+      if (!fits(capacity, !checks_.empty())) return kNoSlot;
+      rehash(capacity, !checks_.empty());
       slot = find(id);
     }
     slots_[slot] = encode(id, s);
@@ -138,18 +158,19 @@ class KeyTable {
     return slot;
   }
 
-  void rehash(std::size_t capacity) {
-    std::vector<std::uint64_t> old_slots(capacity), old_checks(checks_.empty() ? 0 : capacity);
+  void rehash(std::size_t capacity, bool with_checks) {
+    std::vector<std::uint64_t> old_slots(capacity), old_checks(with_checks ? capacity : 0);
     old_slots.swap(slots_);
     old_checks.swap(checks_);
     for (std::size_t i = 0; i < old_slots.size(); ++i) {
       if (old_slots[i] == 0) continue;
       const std::size_t slot = find(old_slots[i]);
       slots_[slot] = old_slots[i];
-      if (!checks_.empty()) checks_[slot] = old_checks[i];
+      if (!old_checks.empty()) checks_[slot] = old_checks[i];
     }
   }
 
+  std::size_t max_bytes_;
   std::vector<std::uint64_t> slots_;
   std::vector<std::uint64_t> checks_;
   std::size_t size_ = 0;

@@ -96,6 +96,7 @@ struct Row {
   std::uint32_t offset = 0;  // region, source, key and record follow each other in the arena
   std::uint32_t region_size = 0, source_size = 0, key_size = 0, record_size = 0;
   bool superseded = false;   // a later line of this batch has the same key
+  bool untracked = false;    // its key did not fit in the table of keys: settled at the end
   bool seen_before = false;  // an earlier batch had the key
   KeyState outcome = KeyState::kNone;
 };
@@ -152,6 +153,7 @@ class Loader {
         lookups_(lookups),
         options_(options),
         events_(events),
+        keys_(options.key_memory),
         batches_(std::max<std::size_t>(lookups.size(), 1) + 1) {}
 
   LoadResult run(const std::vector<LoadInput>& inputs);
@@ -165,7 +167,7 @@ class Loader {
   void add_line(Batch& batch, const NdjsonRecord& record);
   Pair& pair_of(const Batch& batch, const Row& row);
   [[nodiscard]] std::optional<DbError> consider_sweep(Pair& pair, PgConnection& conn);
-  [[nodiscard]] std::optional<DbError> sweep(Pair& pair, PgConnection& conn, std::uint64_t rows);
+  [[nodiscard]] std::optional<DbError> sweep(Pair& pair, PgConnection& conn);
   [[nodiscard]] std::optional<DbError> submit(Batch& batch);
   [[nodiscard]] std::optional<DbError> complete(Batch& batch);
   [[nodiscard]] std::optional<DbError> send_lookup(PgConnection& conn, const Batch& batch,
@@ -209,8 +211,9 @@ class Loader {
   CopyTarget copying_ = CopyTarget::kNone;
   std::string copy_buffer_;
   bool stage_created_ = false;
-  std::uint64_t staged_ = 0;   // lines staged so far, which numbers them
-  std::uint64_t changed_ = 0;  // keys whose first line was staged as changed: not yet counted
+  std::uint64_t staged_ = 0;     // lines staged so far, which numbers them
+  std::uint64_t changed_ = 0;    // keys whose first line was staged as changed: not yet counted
+  std::uint64_t untracked_ = 0;  // lines staged with no key state: not yet counted
 };
 
 std::optional<DbError> Loader::resolve_table() {
@@ -480,11 +483,11 @@ std::optional<DbError> Loader::consider_sweep(Pair& pair, PgConnection& conn) {
                               {{pair.region}, {pair.source}, {limit_text}}, &count))
     return error;
   const std::uint64_t rows = std::strtoull(PQgetvalue(count.get(), 0, 0), nullptr, 10);
-  if (rows >= limit) return std::nullopt;
-  return sweep(pair, conn, rows);
+  if (rows >= limit || !keys_.reserve_stored(rows)) return std::nullopt;
+  return sweep(pair, conn);
 }
 
-std::optional<DbError> Loader::sweep(Pair& pair, PgConnection& conn, std::uint64_t rows) {
+std::optional<DbError> Loader::sweep(Pair& pair, PgConnection& conn) {
   // COPY takes no parameters: the pair reaches its query as settings, which are parameters
   // of their own statement. On the load's own connection they last as long as its
   // transaction.
@@ -493,7 +496,6 @@ std::optional<DbError> Loader::sweep(Pair& pair, PgConnection& conn, std::uint64
                               "set_config('offpeak.sweep_source', $2, $3)",
                               {{pair.region}, {pair.source}, {own ? "true" : "false"}}))
     return error;
-  keys_.reserve(rows);
 
   // The binary COPY's rows, each (key, record_hash), arrive one piece at a time; a row cut
   // between pieces waits in `pending` for the rest.
@@ -608,8 +610,12 @@ std::optional<DbError> Loader::submit(Batch& batch) {
     row.outcome = KeyState::kInserted;
     std::uint64_t stored_check = 0;
     const KeyState before = keys_.see(row.id, stored_check);
-    row.seen_before = before >= KeyState::kPending;
-    if (row.seen_before) {
+    row.seen_before = before >= KeyState::kPending && before <= KeyState::kUnchanged;
+    if (before == KeyState::kUntracked) {
+      // With the table of keys full, whether the key is new, or has come before, only the
+      // end tells.
+      row.untracked = true;
+    } else if (row.seen_before) {
       // An earlier batch's line becomes the duplicate; this one is staged and decides at the
       // end, when the key's last line is known.
       ++counts.duplicates;
@@ -650,11 +656,16 @@ std::optional<DbError> Loader::complete(Batch& batch) {
   // which only the end of the input tells. So a key whose lines change back and forth within
   // the input is written once at most, and not at all when its last line matches the table.
   for (Row* row : batch.live) {
-    if (row->seen_before || row->outcome != KeyState::kInserted) continue;
+    if (row->seen_before || row->untracked || row->outcome != KeyState::kInserted) continue;
     if (auto error = insert_row(batch, *row)) return error;
     ++counts.inserted;
   }
   for (Row* row : batch.live) {
+    if (row->untracked) {
+      if (auto error = stage_row(batch, *row, KeyState::kUntracked)) return error;
+      ++untracked_;
+      continue;
+    }
     if (row->seen_before) {
       if (auto error = stage_row(batch, *row, keys_.get(row->id))) return error;
     } else if (row->outcome == KeyState::kUpdated) {
@@ -788,9 +799,10 @@ std::optional<DbError> Loader::stage_row(const Batch& batch, const Row& row, Key
   if (auto error = start_copy(CopyTarget::kStage)) return error;
   put_int16(copy_buffer_, 7);
   put_int64_field(copy_buffer_, static_cast<std::int64_t>(++staged_));
-  put_field(copy_buffer_, first == KeyState::kInserted  ? "i"
-                          : first == KeyState::kUpdated ? "u"
-                                                        : "c");
+  put_field(copy_buffer_, first == KeyState::kInserted    ? "i"
+                          : first == KeyState::kUpdated   ? "u"
+                          : first == KeyState::kUnchanged ? "c"
+                                                          : "n");
   put_field(copy_buffer_, batch.region(row));
   put_field(copy_buffer_, batch.source(row));
   put_field(copy_buffer_, batch.key(row));
@@ -813,22 +825,23 @@ std::optional<DbError> Loader::apply_staged() {
   if (staged_ == 0) return std::nullopt;
   if (auto error = end_copy()) return error;
   // The last staged line of each key against its row: for keys whose first line was changed
-  // ('u') or unchanged ('c'), the row is as it was before the load; for keys the load
-  // inserted ('i'), as their first line made it. Rows are written where the last line
-  // differs, and inserted where another session has deleted them meanwhile. The answer is
-  // what became of them: written, and of those first counted unchanged; inserted, and of
-  // those first counted unchanged. A dry run only compares.
+  // ('u') or unchanged ('c'), and keys the load did not keep ('n'), the row is as it was
+  // before the load, or missing; for keys the load inserted ('i'), as their first line made it.
+  // Rows are written where the last line differs, and inserted where missing. The answer is
+  // what became of the keys of each kind, and how many the load did not keep. A dry run only
+  // compares.
+  const std::string_view join = "t.region = l.region AND t.source = l.source AND t.key = l.key";
   std::string sql = fmt::format(
       "WITH last AS (SELECT DISTINCT ON (region, source, key) * FROM pg_temp.offpeak_stage "
       "ORDER BY region, source, key, n DESC), "
       "missing AS (SELECT * FROM last AS l WHERE first_state <> 'i' AND "
       "NOT EXISTS (SELECT FROM {0} AS t WHERE {1})), ",
-      table_, "t.region = l.region AND t.source = l.source AND t.key = l.key");
+      table_, join);
   if (options_.dry_run) {
     sql += fmt::format(
         "written AS (SELECT l.first_state FROM last AS l JOIN {0} AS t ON {1} "
         "WHERE t.record_hash <> l.record_hash) ",
-        table_, "t.region = l.region AND t.source = l.source AND t.key = l.key");
+        table_, join);
   } else {
     sql += fmt::format(
         "written AS (UPDATE {0} AS t SET record = l.record, record_hash = l.record_hash, "
@@ -837,13 +850,16 @@ std::optional<DbError> Loader::apply_staged() {
         "added AS (INSERT INTO {0} (region, source, key, record, record_hash, first_seen, "
         "changed_at, load_id) SELECT region, source, key, record, record_hash, now(), now(), $1 "
         "FROM missing) ",
-        table_, "t.region = l.region AND t.source = l.source AND t.key = l.key");
+        table_, join);
   }
   sql +=
-      "SELECT (SELECT count(*) FILTER (WHERE first_state <> 'i') FROM written), "
+      "SELECT (SELECT count(*) FILTER (WHERE first_state = 'u') FROM written), "
       "(SELECT count(*) FILTER (WHERE first_state = 'c') FROM written), "
-      "(SELECT count(*) FROM missing), "
-      "(SELECT count(*) FILTER (WHERE first_state = 'c') FROM missing)";
+      "(SELECT count(*) FILTER (WHERE first_state = 'n') FROM written), "
+      "(SELECT count(*) FILTER (WHERE first_state = 'u') FROM missing), "
+      "(SELECT count(*) FILTER (WHERE first_state = 'c') FROM missing), "
+      "(SELECT count(*) FILTER (WHERE first_state = 'n') FROM missing), "
+      "(SELECT count(*) FILTER (WHERE first_state = 'n') FROM last)";
   const std::string load_id = std::to_string(result_.load_id);
   PgResult tally;
   if (auto error = db_.query(
@@ -852,16 +868,17 @@ std::optional<DbError> Loader::apply_staged() {
   const auto number = [&](int column) {
     return std::strtoull(PQgetvalue(tally.get(), 0, column), nullptr, 10);
   };
-  // Keys first counted unchanged may turn out updated, or gone and inserted again; keys first
-  // staged as changed are counted now.
-  const std::uint64_t updated = number(0), updated_from_unchanged = number(1);
-  const std::uint64_t added = number(2), added_from_unchanged = number(3);
+  const std::uint64_t written_u = number(0), written_c = number(1), written_n = number(2);
+  const std::uint64_t missing_u = number(3), missing_c = number(4), missing_n = number(5);
+  const std::uint64_t keys_n = number(6);
+  // Keys first staged as changed, and keys not kept, are counted now; keys first counted
+  // unchanged may turn out updated, or deleted meanwhile and inserted again.
   LoadCounts& counts = result_.counts;
-  counts.updated += updated;
-  counts.inserted += added;
-  counts.unchanged +=
-      changed_ - (updated - updated_from_unchanged) - (added - added_from_unchanged);
-  counts.unchanged -= updated_from_unchanged + added_from_unchanged;
+  counts.updated += written_u + written_c + written_n;
+  counts.inserted += missing_u + missing_c + missing_n;
+  counts.unchanged += (changed_ - written_u - missing_u) + (keys_n - written_n - missing_n);
+  counts.unchanged -= written_c + missing_c;
+  counts.duplicates += untracked_ - keys_n;
   return std::nullopt;
 }
 

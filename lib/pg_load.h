@@ -22,6 +22,8 @@ struct LoadOptions {
   bool keep_rejects = false;              // bad lines go to events.reject and the good ones load
   std::uint64_t max_rejects = 1000;  // with keep_rejects: more bad lines than this load nothing
   bool dry_run = false;              // compare and count, write nothing
+  // The most the table of keys seen may take; lines of keys past it are decided at the end.
+  std::size_t key_memory = std::size_t{48} << 20;
 };
 
 // What became of the input lines; lines = inserted + updated + unchanged + duplicates + rejected.

@@ -374,6 +374,58 @@ def case_far_duplicates_reload_writes_nothing(env):
                 "one tuple updated")
 
 
+def case_full_key_table(env):
+    """Past the memory the table of keys may take (made small here), lines of keys it could
+    not take are staged and settled at the end, and every count and row is as the model says:
+    on a first load, an identical reload that writes nothing, and a reload with changes."""
+    memory = {**os.environ, "OFFPEAK_LOAD_KEY_MEMORY": "600000"}  # 49,152 keys, no growth
+
+    def load(text):
+        result = subprocess.run([env.loader, "--db", env.conninfo], input=text.encode(),
+                                capture_output=True, timeout=TIMEOUT, env=memory)
+        err = result.stderr.decode()
+        check_equal(result.returncode, 0, f"offpeak-load's exit ({err})")
+        return counts_of(summary(err))
+
+    def rows(n, version, start=0):
+        return [(json.dumps([f"K{i:06d}"], separators=(",", ":")), {"i": i, "v": version})
+                for i in range(start, start + n)]
+
+    def text_of(rows_):
+        return "".join(line("r", "s", json.loads(k), rec) for k, rec in rows_)
+
+    table = {}
+
+    def expect(rows_):
+        last = dict(rows_)
+        return (len(rows_), sum(1 for k in last if k not in table),
+                sum(1 for k, r in last.items() if k in table and table[k] != r),
+                sum(1 for k, r in last.items() if table.get(k) == r), len(rows_) - len(last), 0)
+
+    def check_table():
+        actual = {k: json.loads(r) for k, r in
+                  env.rows("SELECT key, record::text FROM offpeak.records")}
+        check_equal(len(actual), len(table), "rows")
+        check(actual == table, "the table is as the model says")
+
+    # Keys before and past the first 49,152 repeat, changing and not, in the same batch
+    # (16,384 lines) and in later ones.
+    first = rows(80000, 0)
+    first += [(k, dict(r, v=1)) for k, r in rows(80000, 0)[::97]]
+    first += [(k, dict(r, v=0)) for k, r in rows(80000, 0)[::89]]
+    check_equal(load(text_of(first)), expect(first), "first load")
+    table.update(dict(first))
+    check_table()
+    counters = env.tuple_counters()
+    check_equal(load(text_of(first)), expect(first), "identical reload")
+    check_equal(env.tuple_counters(), counters, "tuples written by the identical reload")
+    again = [(k, dict(r, v=2) if r["i"] % 7 == 0 else r) for k, r in dict(first).items()]
+    again += rows(3000, 3, start=60000) + [(k, dict(r, v=4)) for k, r in again[::1000]]
+    check_equal(load(text_of(again)), expect(again), "a reload with changes")
+    table.update(dict(again))
+    check_table()
+
+
 BAD_LINES = [
     ("not json", "not valid JSON"),
     ("[1,2]", "not a JSON object"),

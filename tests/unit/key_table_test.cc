@@ -45,8 +45,30 @@ TEST_CASE("KeyTable keeps the state of each key the input has had") {
   CHECK(keys.get((42 << 3) | 5) == KeyState::kInserted);
 }
 
+TEST_CASE("KeyTable keeps to its limit and says which keys it could not take") {
+  // 65,536 slots of 8 bytes to start with; growing to 131,072 takes 1 MiB with the old half
+  // MiB beside it, which 1.5 MiB allows, and holds 98,304 keys; growing again would not fit.
+  KeyTable keys(std::size_t{3} << 19);
+  const auto id = [](std::uint64_t i) { return hash_key(std::to_string(i), 0, 0).id; };
+  std::uint64_t check = 0;
+  for (std::uint64_t i = 0; i < 98304; ++i) REQUIRE(keys.see(id(i), check) == KeyState::kNone);
+  CHECK(keys.see(id(98304), check) == KeyState::kUntracked);
+  CHECK(keys.see(id(98304), check) == KeyState::kUntracked);
+  CHECK(keys.get(id(98304)) == KeyState::kNone);
+  // The keys it has stay known, and their states can change.
+  CHECK(keys.see(id(5), check) == KeyState::kPending);
+  keys.set(id(5), KeyState::kUnchanged);
+  CHECK(keys.get(id(5)) == KeyState::kUnchanged);
+  // No room for a sweep's keys either: checks double the bytes a slot takes.
+  CHECK_FALSE(keys.reserve_stored(1));
+  KeyTable roomy(std::size_t{3} << 20);
+  CHECK(roomy.reserve_stored(98304));
+  CHECK_FALSE(roomy.reserve_stored(98305));
+}
+
 TEST_CASE("KeyTable gives a swept key's check to the first line that has it") {
   KeyTable keys;
+  REQUIRE(keys.reserve_stored(2));
   keys.store(8, 1111);
   CHECK(keys.get(8) == KeyState::kStored);
   std::uint64_t check = 0;
@@ -67,10 +89,11 @@ TEST_CASE("KeyTable keeps states and checks as it grows") {
   KeyTable keys;
   const auto id = [](std::uint64_t i) { return hash_key(std::to_string(i), 0, 0).id; };
   constexpr std::uint64_t n = 300000;  // several doublings past the first 65536 slots
+  REQUIRE(keys.reserve_stored(n / 2));
   for (std::uint64_t i = 0; i < n; i += 2) keys.store(id(i), i * 3);
   std::uint64_t check = 0;
   for (std::uint64_t i = 1; i < n; i += 2) CHECK(keys.see(id(i), check) == KeyState::kNone);
-  keys.reserve(n);
+  CHECK(keys.reserve_stored(n));
   for (std::uint64_t i = 0; i < n; ++i) {
     if (i % 2 == 0) {
       check = 0;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -160,9 +161,15 @@ int main(int argc, char** argv) {
     const std::string text = reject_json(file, line, reason);
     return std::fwrite(text.data(), 1, text.size(), rejects) == text.size();
   };
-  const LoadResult result = load_ndjson(
-      *db, lookups, inputs,
-      {options.table, rejects != nullptr, options.max_rejects, options.dry_run}, events);
+  LoadOptions load_options{options.table, rejects != nullptr, options.max_rejects, options.dry_run};
+  // For tests only: a small table of keys fills up after a few thousand lines.
+  if (const char* bytes = std::getenv("OFFPEAK_LOAD_KEY_MEMORY")) {
+    std::size_t value = 0;
+    const std::string_view text(bytes);
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec == std::errc{} && end == text.data() + text.size()) load_options.key_memory = value;
+  }
+  const LoadResult result = load_ndjson(*db, lookups, inputs, load_options, events);
   progress.clear();
   if (rejects != nullptr && (std::fclose(rejects) != 0) && result.status == LoadStatus::kLoaded)
     return error(kExitIoErr, fmt::format("--reject-file: cannot write {}", options.reject_file));

@@ -1,0 +1,71 @@
+// What config.cc and source_config.cc share in checking regions.toml: how they place and count
+// diagnostics, and the reader of [defaults] and [[regions.ID.sources]] that RegionReader calls.
+
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include "calendar.h"
+#include "diagnostics.h"
+#include "source.h"
+
+namespace offpeak::config_detail {
+
+// Where a TOML node starts, for diagnostics.
+[[nodiscard]] SourcePos position(const std::string& path, const toml::source_region& source);
+
+[[nodiscard]] size_t count_errors(const std::vector<Diagnostic>& diagnostics);
+
+// A region id or a source name: letters, digits, '-' and '_'.
+[[nodiscard]] bool valid_id(std::string_view id);
+
+// "unknown key" with the nearest known key as a hint.
+[[nodiscard]] std::string unknown_key(std::string_view key,
+                                      std::span<const std::string_view> known);
+
+// Checks [defaults] and [[regions.ID.sources]] tables into Source values. A source starts
+// as a copy of the defaults, so each key it sets overrides theirs (headers one by one).
+class SourceReader {
+ public:
+  SourceReader(const std::string& path, std::vector<Diagnostic>& diagnostics)
+      : path_(path), diagnostics_(diagnostics) {}
+
+  // [defaults]: the limits, headers and user agent every source inherits.
+  void read_defaults(const toml::node& node);
+
+  // The region's `sources` array, appended to `region.sources`.
+  void read_sources(const toml::node& node, Region& region);
+
+ private:
+  std::optional<Source> read_source(const toml::table& table, const Region& region);
+  void read_format(const toml::table& table, Source& source);
+  void read_url(const toml::table& table, const Region& region, Source& source);
+  void read_shape(const toml::table& table, Source& source);
+  void read_key(const toml::table& table, Source& source);
+  void read_paginate(const toml::table& table, Source& source);
+  void check_page_variable(const Source& source, const toml::node& where);
+  void read_headers(const toml::node& node, Source& source);
+  void check_header_templates(const toml::table& table, const Region& region, const Source& source);
+  void read_limits(const toml::table& table, Source& source);
+
+  SourcePos pos_of(const toml::source_region& source) const { return position(path_, source); }
+  size_t error_count() const { return count_errors(diagnostics_); }
+
+  // A problem with `key` of the current source (or of [defaults]).
+  void error(const toml::source_region& at, std::string_view key, std::string message);
+
+  const std::string& path_;
+  std::vector<Diagnostic>& diagnostics_;
+  Source defaults_;
+  std::string region_id_;
+  std::string label_;               // "source \"bars\"", or "sources[2]" until its name is known
+  std::vector<std::string> names_;  // of the region's sources so far
+};
+
+}  // namespace offpeak::config_detail
