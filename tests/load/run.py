@@ -114,6 +114,20 @@ class Env:
         check(code == 0, f"offpeak-load {' '.join(args)} exited {code}: {err}")
         return summary(err), out
 
+    def start_writing(self, text, *args):
+        """offpeak-load ARGS with `text` on its standard input, still open, once the server
+        shows it writing rows (COPY progress)."""
+        process = subprocess.Popen([self.loader, "--db", self.conninfo, *args],
+                                   stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        process.stdin.write(text.encode())
+        process.stdin.flush()
+        deadline = time.monotonic() + 60
+        while self.psql("SELECT coalesce(sum(tuples_processed), 0) FROM pg_stat_progress_copy "
+                        f"WHERE datname = '{self.db}'") == "0":
+            check(time.monotonic() < deadline, "the load never started writing")
+            time.sleep(0.02)
+        return process
+
     def table(self, table="offpeak.records"):
         return self.rows(f"SELECT region, source, key, record::text, encode(record_hash, 'hex'), "
                          f"first_seen, changed_at, load_id FROM {table} ORDER BY 1, 2, 3")
@@ -599,16 +613,7 @@ def case_sigkill_midway(env):
     # few.
     data = bars(160000, price=2.0)
     head, tail = data[:len(data) // 2], data[len(data) // 2:]
-    process = subprocess.Popen([env.loader, "--db", env.conninfo], stdin=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
-    process.stdin.write(head.encode())
-    process.stdin.flush()
-    # Wait until it is writing rows: the server's COPY progress shows them.
-    deadline = time.monotonic() + 60
-    while env.psql("SELECT coalesce(sum(tuples_processed), 0) FROM pg_stat_progress_copy "
-                   f"WHERE datname = '{env.db}'") == "0":
-        check(time.monotonic() < deadline, "the load never started writing")
-        time.sleep(0.02)
+    process = env.start_writing(head)
     process.kill()
     process.wait()
     check_equal(process.returncode, -signal.SIGKILL, "killed")
@@ -630,15 +635,7 @@ def case_first_load_into_empty_table(env):
     expected = [["bars_pkey", "PRIMARY KEY (region, source, key) INCLUDE (record_hash)"]]
     check_equal(env.rows(primary_key), expected, "the primary key as created")
 
-    process = subprocess.Popen([env.loader, "--db", env.conninfo, "--table", "market.bars"],
-                               stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    process.stdin.write(bars(100000).encode())
-    process.stdin.flush()
-    deadline = time.monotonic() + 60
-    while env.psql("SELECT coalesce(sum(tuples_processed), 0) FROM pg_stat_progress_copy "
-                   f"WHERE datname = '{env.db}'") == "0":
-        check(time.monotonic() < deadline, "the load never started writing")
-        time.sleep(0.02)
+    process = env.start_writing(bars(100000), "--table", "market.bars")
     process.kill()
     process.wait()
     env.tuple_counters("bars", "market")  # waits for its backend to go
@@ -663,15 +660,7 @@ def case_first_load_into_empty_table(env):
 
 def case_connection_lost_midway(env):
     data = bars(160000)
-    process = subprocess.Popen([env.loader, "--db", env.conninfo], stdin=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
-    process.stdin.write(data[:len(data) // 2].encode())
-    process.stdin.flush()
-    deadline = time.monotonic() + 60
-    while env.psql("SELECT coalesce(sum(tuples_processed), 0) FROM pg_stat_progress_copy "
-                   f"WHERE datname = '{env.db}'") == "0":
-        check(time.monotonic() < deadline, "the load never started writing")
-        time.sleep(0.02)
+    process = env.start_writing(data[:len(data) // 2])
     env.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
              f"WHERE application_name = 'offpeak-load' AND datname = '{env.db}'")
     try:
