@@ -53,8 +53,9 @@ inline std::uint64_t content_check(const KeyHash& key, std::string_view record_h
 // open addressing, so that a lookup reads one cache line: 11 to 21 bytes a key. Keys that a
 // sweep read from the table also have their content check, in a parallel array that exists
 // only once a sweep has happened. Two keys of one id (about one chance in 10^6 in a load of a
-// million keys against a table of ten million) only cost time: the second one is staged as a
-// repeated line, or as a changed record whose row turns out missing, and settled at the end.
+// million keys against a table of ten million) are still written as their lines say: the
+// second one is staged, as a repeated line or as a changed record, and settled at the end by
+// its text. Only the counts may then put a line under the wrong heading.
 //
 // The table never takes more than its limit, growing included: when a key would take it past
 // the limit, the key is not kept (kUntracked), and the caller decides it another way.

@@ -435,7 +435,7 @@ void Loader::add_line(Batch& batch, const NdjsonRecord& record) {
   const std::string_view whole(batch.arena.data() + row.offset,
                                std::size_t{row.region_size} + row.source_size + row.key_size);
   const KeyHash key = hash_key(whole, row.region_size, row.source_size);
-  row.id = key.id;
+  row.id = key.id & options_.key_id_mask;
   row.hash = sha_.digest({record.record});
   row.check = content_check(key, view(row.hash));
   batch.rows.push_back(row);
@@ -540,8 +540,9 @@ std::optional<DbError> Loader::sweep(Pair& pair, PgConnection& conn) {
       whole.resize(prefix);
       whole.append(pending, at + 6, key_size);
       const KeyHash key = hash_key(whole, pair.region.size(), pair.source.size());
-      found.emplace_back(key.id, content_check(key, std::string_view(pending).substr(
-                                                        at + 10 + key_size, hash_size)));
+      found.emplace_back(
+          key.id & options_.key_id_mask,
+          content_check(key, std::string_view(pending).substr(at + 10 + key_size, hash_size)));
       if (found.size() == 32) store();
       at += 10 + key_size + hash_size;
     }
@@ -827,16 +828,17 @@ std::optional<DbError> Loader::apply_staged() {
   // The last staged line of each key against its row: for keys whose first line was changed
   // ('u') or unchanged ('c'), and keys the load did not keep ('n'), the row is as it was
   // before the load, or missing; for keys the load inserted ('i'), as their first line made it.
-  // Rows are written where the last line differs, and inserted where missing. The answer is
-  // what became of the keys of each kind, and how many the load did not keep. A dry run only
-  // compares.
+  // Rows are written where the last line differs, and inserted where missing: an 'i' key is
+  // missing only when its id was another key's, and its lines were taken for repeats (a dry
+  // run inserts none). The answer is what became of the keys of each kind, and how many the
+  // load did not keep. A dry run only compares.
   const std::string_view join = "t.region = l.region AND t.source = l.source AND t.key = l.key";
   std::string sql = fmt::format(
       "WITH last AS (SELECT DISTINCT ON (region, source, key) * FROM pg_temp.offpeak_stage "
       "ORDER BY region, source, key, n DESC), "
-      "missing AS (SELECT * FROM last AS l WHERE first_state <> 'i' AND "
+      "missing AS (SELECT * FROM last AS l WHERE {2}"
       "NOT EXISTS (SELECT FROM {0} AS t WHERE {1})), ",
-      table_, join);
+      table_, join, options_.dry_run ? "first_state <> 'i' AND " : "");
   if (options_.dry_run) {
     sql += fmt::format(
         "written AS (SELECT l.first_state FROM last AS l JOIN {0} AS t ON {1} "
@@ -859,26 +861,34 @@ std::optional<DbError> Loader::apply_staged() {
       "(SELECT count(*) FILTER (WHERE first_state = 'u') FROM missing), "
       "(SELECT count(*) FILTER (WHERE first_state = 'c') FROM missing), "
       "(SELECT count(*) FILTER (WHERE first_state = 'n') FROM missing), "
-      "(SELECT count(*) FILTER (WHERE first_state = 'n') FROM last)";
+      "(SELECT count(*) FILTER (WHERE first_state = 'n') FROM last), "
+      "(SELECT count(*) FILTER (WHERE first_state = 'i') FROM missing)";
   const std::string load_id = std::to_string(result_.load_id);
   PgResult tally;
   if (auto error = db_.query(
           sql, options_.dry_run ? std::vector<PgParam>{} : std::vector<PgParam>{{load_id}}, &tally))
     return error;
-  const auto number = [&](int column) {
+  const auto number = [&](int column) -> std::uint64_t {
     return std::strtoull(PQgetvalue(tally.get(), 0, column), nullptr, 10);
   };
-  const std::uint64_t written_u = number(0), written_c = number(1), written_n = number(2);
-  const std::uint64_t missing_u = number(3), missing_c = number(4), missing_n = number(5);
-  const std::uint64_t keys_n = number(6);
+  const auto written_u = number(0), written_c = number(1), written_n = number(2);
+  const auto missing_u = number(3), missing_c = number(4), missing_n = number(5);
+  const auto keys_n = number(6), missing_i = number(7);
   // Keys first staged as changed, and keys not kept, are counted now; keys first counted
-  // unchanged may turn out updated, or deleted meanwhile and inserted again.
+  // unchanged may turn out updated, or deleted meanwhile and inserted again. Only keys that
+  // share an id can make the unchanged count fall below zero, their lines having been taken
+  // for repeats: those are moved back from the duplicates, and the counts still add up.
   LoadCounts& counts = result_.counts;
   counts.updated += written_u + written_c + written_n;
-  counts.inserted += missing_u + missing_c + missing_n;
-  counts.unchanged += (changed_ - written_u - missing_u) + (keys_n - written_n - missing_n);
-  counts.unchanged -= written_c + missing_c;
-  counts.duplicates += untracked_ - keys_n;
+  counts.inserted += missing_u + missing_c + missing_n + missing_i;
+  const std::int64_t unchanged = static_cast<std::int64_t>(counts.unchanged + changed_ + keys_n) -
+                                 static_cast<std::int64_t>(written_u + missing_u + written_n +
+                                                           missing_n + written_c + missing_c);
+  const std::int64_t duplicates = static_cast<std::int64_t>(counts.duplicates + untracked_) -
+                                  static_cast<std::int64_t>(keys_n + missing_i) +
+                                  std::min<std::int64_t>(unchanged, 0);
+  counts.unchanged = static_cast<std::uint64_t>(std::max<std::int64_t>(unchanged, 0));
+  counts.duplicates = static_cast<std::uint64_t>(std::max<std::int64_t>(duplicates, 0));
   return std::nullopt;
 }
 

@@ -24,6 +24,8 @@ struct LoadOptions {
   bool dry_run = false;              // compare and count, write nothing
   // The most the table of keys seen may take; lines of keys past it are decided at the end.
   std::size_t key_memory = std::size_t{48} << 20;
+  // For tests: fewer bits of each key's id, so that many keys share one.
+  std::uint64_t key_id_mask = ~std::uint64_t{0};
 };
 
 // What became of the input lines; lines = inserted + updated + unchanged + duplicates + rejected.

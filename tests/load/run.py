@@ -440,6 +440,51 @@ def case_full_key_table(env):
     check_table()
 
 
+def case_shared_key_ids(env):
+    """With key ids cut to a few bits (OFFPEAK_LOAD_KEY_BITS), so that hundreds of keys share
+    each id, every row is still written as the input's last line of its key says, on a first
+    load, reloads from a file (swept) and a pipe, and an identical reload writes nothing."""
+    shared = {**os.environ, "OFFPEAK_LOAD_KEY_BITS": "12"}  # 512 ids, as the table keeps them
+
+    def load(*args, stdin=""):
+        result = subprocess.run([env.loader, "--db", env.conninfo, *args], input=stdin.encode(),
+                                capture_output=True, timeout=TIMEOUT, env=shared)
+        err = result.stderr.decode()
+        check_equal(result.returncode, 0, f"offpeak-load's exit ({err})")
+        return summary(err)
+
+    def text_of(rows_):
+        return "".join(line("r", "s", json.loads(k), rec) for k, rec in rows_)
+
+    table = {}
+
+    def check_table(what):
+        actual = {k: json.loads(r) for k, r in
+                  env.rows("SELECT key, record::text FROM offpeak.records")}
+        check_equal(len(actual), len(table), f"rows after {what}")
+        check(actual == table, f"the table is as the model says after {what}")
+
+    keys = [json.dumps([f"K{i:06d}"], separators=(",", ":")) for i in range(40000)]
+    first = [(k, {"v": 0}) for k in keys[:30000]] + [(k, {"v": 1}) for k in keys[:30000:101]]
+    s = load(stdin=text_of(first))
+    check_equal((s["lines"], s["inserted"]), (len(first), 30000), "first load")
+    table.update(dict(first))
+    check_table("the first load")
+    again = [(k, {"v": 2} if i % 7 == 0 else table[k]) for i, k in enumerate(keys[:30000])]
+    again += [(k, {"v": 3}) for k in keys[30000:]] + [(k, {"v": 4}) for k in keys[:40000:997]]
+    s = load(env.file("again.ndjson", text_of(again)))
+    check_equal(s["lines"], len(again), "lines of a reload with changes")
+    table.update(dict(again))
+    check_table("a reload with changes from a file")
+    counters = env.tuple_counters()
+    s = load(stdin=text_of(again))
+    check_equal((s["inserted"], s["updated"]), (0, 0), "an identical reload")
+    check_equal(env.tuple_counters(), counters, "tuples written by an identical reload")
+    last = [(k, {"v": 5}) for k in keys[::3]] + [(k, table[k]) for k in keys[::3]]
+    load(stdin=text_of(last))
+    check_equal(env.tuple_counters(), counters, "tuples written by keys changed and back")
+
+
 BAD_LINES = [
     ("not json", "not valid JSON"),
     ("[1,2]", "not a JSON object"),

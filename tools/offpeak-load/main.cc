@@ -162,13 +162,19 @@ int main(int argc, char** argv) {
     return std::fwrite(text.data(), 1, text.size(), rejects) == text.size();
   };
   LoadOptions load_options{options.table, rejects != nullptr, options.max_rejects, options.dry_run};
-  // For tests only: a small table of keys fills up after a few thousand lines.
-  if (const char* bytes = std::getenv("OFFPEAK_LOAD_KEY_MEMORY")) {
-    std::size_t value = 0;
-    const std::string_view text(bytes);
+  // For tests only: a small table of keys fills up after a few thousand lines, and ids of
+  // few bits make keys share them.
+  const auto test_setting = [](const char* name, std::uint64_t& value) {
+    const char* setting = std::getenv(name);
+    if (setting == nullptr) return false;
+    const std::string_view text(setting);
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec == std::errc{} && end == text.data() + text.size()) load_options.key_memory = value;
-  }
+    return ec == std::errc{} && end == text.data() + text.size();
+  };
+  if (std::uint64_t bytes = 0; test_setting("OFFPEAK_LOAD_KEY_MEMORY", bytes))
+    load_options.key_memory = bytes;
+  if (std::uint64_t bits = 0; test_setting("OFFPEAK_LOAD_KEY_BITS", bits) && bits < 64)
+    load_options.key_id_mask = (std::uint64_t{1} << bits) - 1;
   const LoadResult result = load_ndjson(*db, lookups, inputs, load_options, events);
   progress.clear();
   if (rejects != nullptr && (std::fclose(rejects) != 0) && result.status == LoadStatus::kLoaded)
