@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import json
 import os
+import pty
 import re
 import shutil
 import signal
@@ -483,6 +484,35 @@ def case_shared_key_ids(env):
     last = [(k, {"v": 5}) for k in keys[::3]] + [(k, table[k]) for k in keys[::3]]
     load(stdin=text_of(last))
     check_equal(env.tuple_counters(), counters, "tuples written by keys changed and back")
+
+
+def case_progress_on_a_terminal(env):
+    """A live progress line appears only when stderr is a terminal, and is erased before the
+    summary; with stderr a file or a pipe there is none."""
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen([env.loader, "--db", env.conninfo], stdin=subprocess.PIPE,
+                               stderr=secondary)
+    os.close(secondary)
+    process.stdin.write(bars(40000).encode())
+    process.stdin.close()
+    output = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the terminal is gone with the process
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(primary)
+    check_equal(process.wait(timeout=TIMEOUT), 0, "exit status")
+    text = output.decode()
+    check(re.search(r"\r\x1b\[Koffpeak-load: \d+ lines, \d+\.\d MB read\.\.\.", text),
+          f"a progress line: {text!r}")
+    check(re.search(r"\r\x1b\[Koffpeak-load: loaded 40000 lines: 40000 inserted", text),
+          f"erased before the summary: {text!r}")
+    _, _, err = env.load(stdin=bars(40000))
+    check("\x1b[K" not in err and "MB read" not in err, f"no progress into a pipe: {err!r}")
 
 
 BAD_LINES = [
