@@ -41,8 +41,10 @@ inline KeyHash hash_key(std::string_view whole, std::size_t region_size, std::si
 }
 
 // What decides that a stored record is the same as a line's: the first 64 bits of its
-// SHA-256, mixed with 64 bits of the key's own hash. A line is wrongly taken as unchanged
-// only when its key's id and this check both match another key's, about one chance in 2^120.
+// SHA-256, mixed with 64 more bits of the key's own hash. A changed record passes for the
+// stored one only when those 64 bits of the two SHA-256s agree (one chance in 2^64), and a
+// line passes for another key's row only when the id and this check both match (about one
+// chance in 2^120).
 inline std::uint64_t content_check(const KeyHash& key, std::string_view record_hash) {
   std::uint64_t prefix = 0;
   std::memcpy(&prefix, record_hash.data(), std::min(record_hash.size(), sizeof prefix));
