@@ -4,11 +4,16 @@
 # shellcheck disable=SC2034
 BUILD_PACKAGES="cmake ninja-build g++ pkg-config libcli11-dev libtomlplusplus-dev
 libhowardhinnant-date-dev libfmt-dev catch2 tzdata python3 libcurl4-openssl-dev libsimdjson-dev
-libpq-dev libssl-dev libxxhash-dev"
+libpq-dev libssl-dev libxxhash-dev help2man"
+
+# Packages the main job (scripts/run) needs besides: PostgreSQL for its throwaway database,
+# and flock, which offpeak-cron locks regions with.
+# shellcheck disable=SC2034
+RUN_PACKAGES="postgresql postgresql-common util-linux"
 
 # Packages the tests need besides.
 # shellcheck disable=SC2034
-TEST_PACKAGES="shellcheck postgresql postgresql-common"
+TEST_PACKAGES="shellcheck postgresql postgresql-common util-linux systemd"
 
 # ensure_packages PKG...: installs those that are not installed yet, with apt-get.
 ensure_packages() {

@@ -900,23 +900,24 @@ CASES = {name[len("case_"):].replace("_", "-"): fn
          for name, fn in sorted(globals().items()) if name.startswith("case_")}
 
 
-def main():
+def run_cases(cases, make_env):
+    """The command line of this script and of those that reuse its cases' harness."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin-dir")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("cases", nargs="*")
     args = parser.parse_args()
     if args.list:
-        print("\n".join(CASES))
+        print("\n".join(cases))
         return 0
     if not any(os.environ.get(v) for v in ("PGHOST", "PGPORT", "PGDATABASE", "PGSERVICE")):
         # No server named: start a throwaway one for this run.
         os.execvp("pg_virtualenv", ["pg_virtualenv", sys.executable] + sys.argv)
     failed = 0
-    for name in args.cases or CASES:
-        env = Env(args.bin_dir, name)
+    for name in args.cases or cases:
+        env = make_env(args.bin_dir, name)
         try:
-            CASES[name](env)
+            cases[name](env)
             print(f"ok: {name}")
         except Failure as e:
             print(f"FAILED: {name}: {e}")
@@ -927,4 +928,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cases(CASES, Env))

@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""Tests cron/offpeak-cron end to end: real PostgreSQL, the loopback test server, real locks.
+
+    run.py --bin-dir DIR CASE...    run the named cases (see CASES), each in its own database
+    run.py --list                   print the case names
+
+Each tick runs the script as cron would, with OFFPEAK_BIN_DIR pointing at the build, a
+config written for the case, and --at fixing the time the tick plans for. The server and
+the database are found as tests/load/run.py finds them (it runs itself under pg_virtualenv
+when libpq's environment names no server).
+"""
+
+import fcntl
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCRIPT = os.path.join(ROOT, "cron", "offpeak-cron")
+
+_spec = importlib.util.spec_from_file_location("load_run", os.path.join(ROOT, "tests", "load", "run.py"))
+load_run = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(load_run)
+Failure, check, check_equal = load_run.Failure, load_run.check, load_run.check_equal
+
+TIMEOUT = 120
+
+# Regions on UTC with the day's session 09:00-17:00: off-peak from 17:00 to 09:00 the next
+# trading day. 2026-12-01 is a Tuesday.
+EVENING = "2026-12-01T20:00:00Z"
+WINDOW = "2026-12-01T17:00:00Z"
+
+
+def region(name, url, budget="30m", timezone="UTC", sessions='["09:00-17:00"]', **source):
+    source = {"name": "bars", "url": url, "records": "/results", "key": '["T", "t"]', **source}
+    fields = "".join(f"{k} = {v}\n" if k in ("key", "paginate") else f'{k} = "{v}"\n'
+                     for k, v in source.items())
+    return (f'[regions.{name}]\ntimezone = "{timezone}"\nsessions = {sessions}\n'
+            f'budget = "{budget}"\n\n[[regions.{name}.sources]]\n{fields}\n')
+
+
+class Env(load_run.Env):
+    """A database, the loopback test server, a state folder and a config for the ticks."""
+
+    def __init__(self, bin_dir, name):
+        super().__init__(bin_dir, name)
+        self.bin_dir = os.path.abspath(bin_dir)
+        self.state = os.path.join(self.work, "state")
+        self.server = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "http", "server.py")],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.url = self.server.stdout.readline().decode().strip()
+        check(self.url.startswith("http://"), "tests/http/server.py did not start")
+
+    def close(self):
+        self.server.stdin.close()
+        self.server.wait(timeout=10)
+        super().close()
+
+    def config(self, *regions, retries=5):
+        self.config_path = self.file("regions.toml", f"[defaults]\nretries = {retries}\n\n" + "".join(regions))
+
+    def tick(self, at, *args, **settings):
+        """One run of offpeak-cron --at AT; returns (exit status, stderr, seconds)."""
+        env = dict(os.environ, OFFPEAK_BIN_DIR=self.bin_dir, OFFPEAK_STATE_DIR=self.state,
+                   OFFPEAK_CONFIG=self.config_path, PGDATABASE=self.db, OFFPEAK_RETRY_BASE_MS="0")
+        env.update(settings)
+        started = time.monotonic()
+        result = subprocess.run([SCRIPT, "--at", at, *args], capture_output=True, text=True,
+                                timeout=TIMEOUT, env=env, cwd=self.work)
+        return result.returncode, result.stderr, time.monotonic() - started
+
+    def tick_ok(self, at, *args, **settings):
+        code, err, _ = self.tick(at, *args, **settings)
+        check(code == 0, f"offpeak-cron --at {at} exited {code}:\n{err}")
+        return err
+
+    def done(self, name):
+        path = os.path.join(self.state, f"{name}.done")
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            return f.readline().strip()
+
+    def loads(self):
+        return int(self.psql("SELECT count(*) FROM offpeak.loads"))
+
+    def rows_of(self, name):
+        return int(self.psql(f"SELECT count(*) FROM offpeak.records WHERE region = '{name}'"))
+
+
+def cron_lines(stderr):
+    return [l for l in stderr.splitlines() if l.startswith("offpeak-cron: ")]
+
+
+def check_metrics(path):
+    """The file is Prometheus text format: promtool says so when it is installed."""
+    check(os.path.exists(path), f"no metrics file {path}")
+    promtool = shutil.which("promtool")
+    with open(path) as f:
+        text = f.read()
+    if promtool:
+        result = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                                text=True, timeout=TIMEOUT)
+        check(result.returncode == 0, f"promtool check metrics {path}: {result.stdout}{result.stderr}")
+    sample = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? -?[0-9.e+-]+$')
+    for line in text.splitlines():
+        check(line.startswith("# ") or sample.match(line), f"{path}: not a sample: {line!r}")
+    return text
+
+
+# ----------------------------------------------------------------------------------------
+# Cases
+
+
+def case_two_ticks_in_one_window_load_once(env):
+    """The first tick in a window runs the pipeline and marks the window done; the second
+    does nothing; the next window runs again, and its load changes no row."""
+    env.config(region("east", f"{env.url}/polygon", paginate='{ type = "json_link", next = "/next_url" }'))
+    metrics = os.path.join(env.work, "metrics")
+    err = env.tick_ok(EVENING, OFFPEAK_METRICS_DIR=metrics)
+    check(any("region=east status=ok" in l for l in cron_lines(err)), f"no ok line in:\n{err}")
+    check_equal(env.done("east"), f"east@{WINDOW}", "east.done after the first tick")
+    rows = env.rows_of("east")
+    check(rows > 2, f"{rows} rows loaded")
+    check_equal(env.loads(), 1, "loads after the first tick")
+
+    err = env.tick_ok("2026-12-01T20:10:00Z", OFFPEAK_METRICS_DIR=metrics)
+    check_equal(env.loads(), 1, "loads after a second tick in the same window")
+    check(any("status=idle" in l for l in cron_lines(err)), f"the second tick did something:\n{err}")
+
+    for name in ("offpeak-scrape-east.prom", "offpeak-load-east.prom"):
+        check_metrics(os.path.join(metrics, name))
+
+    before = env.tuple_counters()
+    env.tick_ok("2026-12-02T20:00:00Z")
+    check_equal(env.done("east"), "east@2026-12-02T17:00:00Z", "east.done in the next window")
+    check_equal(env.loads(), 2, "loads after the next window's tick")
+    check_equal(env.rows("SELECT inserted, updated FROM offpeak.loads ORDER BY id DESC LIMIT 1"),
+                [["0", "0"]], "the next window's load")
+    check_equal(env.tuple_counters(), before, "n_tup_ins, n_tup_upd, n_tup_del")
+
+
+def case_failed_scrape_is_retried_next_tick(env):
+    """A scrape that fails (503 after its one retry) leaves the window open, although the load
+    of its empty output succeeded: pipefail. The next tick runs it again and marks it done."""
+    env.config(region("flaky", f"{env.url}/503-twice?case=cron"), retries=1)
+    code, err, _ = env.tick(EVENING)
+    check_equal(code, 75, f"the failed tick's exit ({err})")
+    check(any("region=flaky status=failed exit=75 scrape_exit=75 load_exit=0" in l
+              for l in cron_lines(err)), f"no failure line in:\n{err}")
+    check_equal(env.done("flaky"), None, "flaky.done after the failure")
+    check_equal(env.rows_of("flaky"), 0, "rows after the failure")
+
+    env.tick_ok("2026-12-01T20:10:00Z")
+    check_equal(env.done("flaky"), f"flaky@{WINDOW}", "flaky.done after the retry")
+    check(env.rows_of("flaky") > 0, "no rows after the retry")
+
+
+def case_held_lock_skips_the_region(env):
+    """A region whose lock an earlier run holds is skipped (75) and left for the next tick;
+    the other regions of the tick run."""
+    env.config(region("east", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=""),
+               region("north", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=""))
+    os.makedirs(env.state)
+    with open(os.path.join(env.state, "east.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        code, err, _ = env.tick(EVENING)
+    check_equal(code, 75, f"exit with a held lock ({err})")
+    check(any("region=east status=skipped reason=locked" in l for l in cron_lines(err)),
+          f"no skipped line in:\n{err}")
+    check_equal((env.rows_of("east"), env.done("east")), (0, None), "east while locked")
+    check_equal((env.rows_of("north"), env.done("north")), (3, f"north@{WINDOW}"), "north")
+    env.tick_ok("2026-12-01T20:10:00Z")
+    check_equal((env.rows_of("east"), env.done("east")), (3, f"east@{WINDOW}"), "east once free")
+
+
+def case_region_outside_its_window_is_not_touched(env):
+    """Regions trading at the tick, or off-peak with less than their budget left, are not
+    run: their sources answer 401, which would fail the tick if they were fetched."""
+    env.config(region("east", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=""),
+               region("west", f"{env.url}/401", timezone="America/Los_Angeles",
+                      sessions='["09:30-16:00"]'),
+               region("short", f"{env.url}/401", budget="13h30m"))
+    err = env.tick_ok(EVENING)
+    check_equal([re.sub(r" seconds=\d+", "", l) for l in cron_lines(err)],
+                ["offpeak-cron: region=east status=ok"], "offpeak-cron's lines")
+    check_equal(env.rows("SELECT DISTINCT region FROM offpeak.records"), [["east"]], "regions loaded")
+    check_equal((env.done("west"), env.done("short")), (None, None), "done files of the others")
+
+
+def case_window_end_stops_the_scrape(env):
+    """A tick with 4 s of the window left, whose source stalls, stops at the window's end:
+    the scrape fails with 75 and the window is not marked done."""
+    env.config(region("late", f"{env.url}/stall", budget="0m"))
+    code, err, seconds = env.tick("2026-12-02T08:59:56Z")
+    check_equal(code, 75, f"exit of a tick past its window ({err})")
+    check(seconds < 20, f"the tick took {seconds:.1f} s; the window had 4 s left")
+    check("deadline" in err, f"no word of the deadline in:\n{err}")
+    check_equal(env.done("late"), None, "late.done")
+
+
+def case_json_logs(env):
+    """OFFPEAK_LOG_FORMAT=json: every line on stderr, the script's and the tools', is a
+    JSON object."""
+    env.config(region("east", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=""))
+    err = env.tick_ok(EVENING, OFFPEAK_LOG_FORMAT="json")
+    objects = []
+    for l in err.splitlines():
+        try:
+            objects.append(json.loads(l))
+        except ValueError:
+            raise Failure(f"not a JSON line: {l!r}")
+    tools = {o.get("tool") for o in objects}
+    check({"offpeak-cron", "offpeak-scrape", "offpeak-load"} <= tools, f"tools logged: {tools}")
+    check({"tool": "offpeak-cron", "region": "east", "status": "ok"}.items()
+          <= next(o for o in objects if o.get("tool") == "offpeak-cron").items(),
+          f"offpeak-cron's line: {objects}")
+
+
+def case_usage_errors(env):
+    env.config(region("east", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=""))
+    for args in (["--jobs", "0"], ["--bogus"], ["--jobs"]):
+        code, err, _ = env.tick(EVENING, *args)
+        check_equal(code, 64, f"exit of {args} ({err})")
+        check("Try 'offpeak-cron --help'" in err, f"no hint in {err!r}")
+    code, err, _ = env.tick(EVENING, OFFPEAK_BIN_DIR=env.work)
+    check_equal(code, 69, f"exit without the tools ({err})")
+    check("OFFPEAK_BIN_DIR" in err, f"the error does not say what to set: {err!r}")
+    result = subprocess.run([SCRIPT, "--help"], capture_output=True, text=True, timeout=TIMEOUT)
+    check_equal((result.returncode, result.stdout.startswith("Usage: offpeak-cron")), (0, True),
+                "--help")
+
+
+def case_install_units_and_man_pages(env):
+    """cmake --install lays out the tools, the script, the units (ExecStart in the prefix,
+    clean under systemd-analyze verify) and the man pages; the installed script finds the
+    tools beside it."""
+    prefix = os.path.join(env.work, "prefix")
+    result = subprocess.run(["cmake", "--install", env.bin_dir, "--prefix", prefix],
+                            capture_output=True, text=True, timeout=TIMEOUT)
+    check(result.returncode == 0, f"cmake --install: {result.stdout}{result.stderr}")
+    tools = ["offpeak-plan", "offpeak-scrape", "offpeak-load", "offpeak-cron"]
+    for tool in tools:
+        check(os.access(os.path.join(prefix, "bin", tool), os.X_OK), f"bin/{tool}")
+        with open(os.path.join(prefix, "share", "man", "man1", f"{tool}.1")) as f:
+            page = f.read()
+        check(".SH DESCRIPTION" in page and "\\-\\-help" in page, f"{tool}.1 lacks its help")
+    for name in ("regions.toml", "crontab.example", "offpeak.env.example"):
+        check(os.path.exists(os.path.join(prefix, "share", "offpeak", name)), f"share/offpeak/{name}")
+    units = os.path.join(prefix, "lib", "systemd", "system")
+    with open(os.path.join(units, "offpeak.service")) as f:
+        check(f"ExecStart={prefix}/bin/offpeak-cron\n" in f.read(), "ExecStart of the installed unit")
+    result = subprocess.run(["systemd-analyze", "verify", os.path.join(units, "offpeak.service"),
+                             os.path.join(units, "offpeak.timer")],
+                            capture_output=True, text=True, timeout=TIMEOUT)
+    check_equal((result.returncode, result.stdout + result.stderr), (0, ""), "systemd-analyze verify")
+
+    env.config(region("east", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=""))
+    env_script = dict(os.environ, OFFPEAK_STATE_DIR=env.state, OFFPEAK_CONFIG=env.config_path)
+    env_script.pop("OFFPEAK_BIN_DIR", None)
+    result = subprocess.run([os.path.join(prefix, "bin", "offpeak-cron"), "--at", EVENING],
+                            capture_output=True, text=True, timeout=TIMEOUT,
+                            env=dict(env_script, PGDATABASE=env.db))
+    check(result.returncode == 0, f"the installed offpeak-cron exited {result.returncode}: {result.stderr}")
+    check_equal(env.rows_of("east"), 3, "rows loaded by the installed script")
+
+
+CASES = {name[len("case_"):].replace("_", "-"): fn
+         for name, fn in sorted(globals().items()) if name.startswith("case_")}
+
+
+def main():
+    return load_run.run_cases(CASES, Env)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
