@@ -8,7 +8,7 @@ libpq-dev libssl-dev libxxhash-dev"
 
 # Packages the tests need besides.
 # shellcheck disable=SC2034
-TEST_PACKAGES="shellcheck postgresql postgresql-common"
+TEST_PACKAGES="shellcheck postgresql postgresql-common prometheus"
 
 # ensure_packages PKG...: installs those that are not installed yet, with apt-get.
 ensure_packages() {
