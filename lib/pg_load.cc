@@ -79,7 +79,10 @@ constexpr std::int64_t kPgEpochMicros = 946684800LL * 1000000;
 // rows in the table have been swept into the key table.
 struct Pair {
   std::string region, source;
-  std::uint64_t lines = 0;
+  LoadCounts counts;            // what became of the pair's lines
+  std::uint64_t changed = 0;    // keys first staged as changed: not yet counted
+  std::uint64_t untracked = 0;  // lines staged with no key state: not yet counted
+  std::uint64_t lines = 0;      // lines not superseded within their batch, which a sweep weighs
   std::uint64_t next_look = 0;  // consider a sweep when the expected lines reach this
   bool swept = false;
 };
@@ -165,7 +168,7 @@ class Loader {
   [[nodiscard]] std::optional<DbError> set_primary_key_aside();
   [[nodiscard]] std::optional<DbError> finish_load();
   void add_line(Batch& batch, const NdjsonRecord& record);
-  Pair& pair_of(const Batch& batch, const Row& row);
+  Pair& pair_of(std::string_view region, std::string_view source);
   [[nodiscard]] std::optional<DbError> consider_sweep(Pair& pair, PgConnection& conn);
   [[nodiscard]] std::optional<DbError> sweep(Pair& pair, PgConnection& conn);
   [[nodiscard]] std::optional<DbError> submit(Batch& batch);
@@ -180,6 +183,8 @@ class Loader {
                                                  KeyState first);
   [[nodiscard]] std::optional<DbError> end_copy();
   [[nodiscard]] std::optional<DbError> apply_staged();
+  // The totals as the sums of the pairs' counts, once these are final.
+  void sum_pairs();
   // A bad line; false when the load must stop reading.
   bool bad_line(std::string_view file, const InputLine& line, std::string reason);
 
@@ -211,9 +216,7 @@ class Loader {
   CopyTarget copying_ = CopyTarget::kNone;
   std::string copy_buffer_;
   bool stage_created_ = false;
-  std::uint64_t staged_ = 0;     // lines staged so far, which numbers them
-  std::uint64_t changed_ = 0;    // keys whose first line was staged as changed: not yet counted
-  std::uint64_t untracked_ = 0;  // lines staged with no key state: not yet counted
+  std::uint64_t staged_ = 0;  // lines staged so far, which numbers them
 };
 
 std::optional<DbError> Loader::resolve_table() {
@@ -399,6 +402,10 @@ std::optional<DbError> Loader::finish_load() {
 
 bool Loader::bad_line(std::string_view file, const InputLine& line, std::string reason) {
   ++result_.counts.rejected;
+  // A bad line's region and source cannot be trusted: its pair is the empty one.
+  Pair& unknown = pair_of("", "");
+  ++unknown.counts.lines;
+  ++unknown.counts.rejected;
   if (options_.keep_rejects) {
     if (events_.reject && !events_.reject(file, line, reason)) {
       result_.status = LoadStatus::kRejectFailed;
@@ -438,11 +445,12 @@ void Loader::add_line(Batch& batch, const NdjsonRecord& record) {
   row.id = key.id & options_.key_id_mask;
   row.hash = sha_.digest({record.record});
   row.check = content_check(key, view(row.hash));
+  row.pair = &pair_of(record.region, record.source);
+  ++row.pair->counts.lines;
   batch.rows.push_back(row);
 }
 
-Pair& Loader::pair_of(const Batch& batch, const Row& row) {
-  const std::string_view region = batch.region(row), source = batch.source(row);
+Pair& Loader::pair_of(std::string_view region, std::string_view source) {
   if (last_pair_ == nullptr || last_pair_->region != region || last_pair_->source != source) {
     auto name = std::make_pair(std::string(region), std::string(source));
     auto found = pairs_.find(name);
@@ -575,6 +583,7 @@ std::optional<DbError> Loader::submit(Batch& batch) {
     if (batch_slots_[slot] >= 0) {
       batch.rows[batch_slots_[slot]].superseded = true;
       ++counts.duplicates;
+      ++row.pair->counts.duplicates;  // the same key, so the same pair
     }
     batch_slots_[slot] = static_cast<std::int32_t>(i);
   }
@@ -588,7 +597,6 @@ std::optional<DbError> Loader::submit(Batch& batch) {
     std::vector<Pair*> touched;
     for (Row& row : batch.rows) {
       if (row.superseded) continue;
-      row.pair = &pair_of(batch, row);
       ++row.pair->lines;
       if (touched.empty() || touched.back() != row.pair)
         if (std::find(touched.begin(), touched.end(), row.pair) == touched.end())
@@ -620,6 +628,7 @@ std::optional<DbError> Loader::submit(Batch& batch) {
       // An earlier batch's line becomes the duplicate; this one is staged and decides at the
       // end, when the key's last line is known.
       ++counts.duplicates;
+      ++row.pair->counts.duplicates;
     } else if (before == KeyState::kStored) {
       // A changed record is only likely to be in the table: its staged line settles it.
       row.outcome = stored_check == row.check ? KeyState::kUnchanged : KeyState::kUpdated;
@@ -660,20 +669,22 @@ std::optional<DbError> Loader::complete(Batch& batch) {
     if (row->seen_before || row->untracked || row->outcome != KeyState::kInserted) continue;
     if (auto error = insert_row(batch, *row)) return error;
     ++counts.inserted;
+    ++row->pair->counts.inserted;
   }
   for (Row* row : batch.live) {
     if (row->untracked) {
       if (auto error = stage_row(batch, *row, KeyState::kUntracked)) return error;
-      ++untracked_;
+      ++row->pair->untracked;
       continue;
     }
     if (row->seen_before) {
       if (auto error = stage_row(batch, *row, keys_.get(row->id))) return error;
     } else if (row->outcome == KeyState::kUpdated) {
       if (auto error = stage_row(batch, *row, KeyState::kUpdated)) return error;
-      ++changed_;
+      ++row->pair->changed;
     } else if (row->outcome == KeyState::kUnchanged) {
       ++counts.unchanged;
+      ++row->pair->counts.unchanged;
     }
     if (!row->seen_before) keys_.set(row->id, row->outcome);
   }
@@ -831,7 +842,7 @@ std::optional<DbError> Loader::apply_staged() {
   // Rows are written where the last line differs, and inserted where missing: an 'i' key is
   // missing only when its id was another key's, and its lines were taken for repeats (a dry
   // run inserts none). The answer is what became of the keys of each kind, and how many the
-  // load did not keep. A dry run only compares.
+  // load did not keep, for each (region, source). A dry run only compares.
   const std::string_view join = "t.region = l.region AND t.source = l.source AND t.key = l.key";
   std::string sql = fmt::format(
       "WITH last AS (SELECT DISTINCT ON (region, source, key) * FROM pg_temp.offpeak_stage "
@@ -841,55 +852,79 @@ std::optional<DbError> Loader::apply_staged() {
       table_, join, options_.dry_run ? "first_state <> 'i' AND " : "");
   if (options_.dry_run) {
     sql += fmt::format(
-        "written AS (SELECT l.first_state FROM last AS l JOIN {0} AS t ON {1} "
+        "written AS (SELECT l.region, l.source, l.first_state FROM last AS l JOIN {0} AS t ON {1} "
         "WHERE t.record_hash <> l.record_hash) ",
         table_, join);
   } else {
     sql += fmt::format(
         "written AS (UPDATE {0} AS t SET record = l.record, record_hash = l.record_hash, "
         "changed_at = now(), load_id = $1 FROM last AS l WHERE {1} AND "
-        "t.record_hash <> l.record_hash RETURNING l.first_state), "
+        "t.record_hash <> l.record_hash RETURNING l.region, l.source, l.first_state), "
         "added AS (INSERT INTO {0} (region, source, key, record, record_hash, first_seen, "
         "changed_at, load_id) SELECT region, source, key, record, record_hash, now(), now(), $1 "
         "FROM missing) ",
         table_, join);
   }
   sql +=
-      "SELECT (SELECT count(*) FILTER (WHERE first_state = 'u') FROM written), "
-      "(SELECT count(*) FILTER (WHERE first_state = 'c') FROM written), "
-      "(SELECT count(*) FILTER (WHERE first_state = 'n') FROM written), "
-      "(SELECT count(*) FILTER (WHERE first_state = 'u') FROM missing), "
-      "(SELECT count(*) FILTER (WHERE first_state = 'c') FROM missing), "
-      "(SELECT count(*) FILTER (WHERE first_state = 'n') FROM missing), "
-      "(SELECT count(*) FILTER (WHERE first_state = 'n') FROM last), "
-      "(SELECT count(*) FILTER (WHERE first_state = 'i') FROM missing)";
+      "SELECT region, source, "
+      "count(*) FILTER (WHERE kind = 'w' AND first_state = 'u'), "
+      "count(*) FILTER (WHERE kind = 'w' AND first_state = 'c'), "
+      "count(*) FILTER (WHERE kind = 'w' AND first_state = 'n'), "
+      "count(*) FILTER (WHERE kind = 'm' AND first_state = 'u'), "
+      "count(*) FILTER (WHERE kind = 'm' AND first_state = 'c'), "
+      "count(*) FILTER (WHERE kind = 'm' AND first_state = 'n'), "
+      "count(*) FILTER (WHERE kind = 'l' AND first_state = 'n'), "
+      "count(*) FILTER (WHERE kind = 'm' AND first_state = 'i') "
+      "FROM (SELECT 'w' AS kind, region, source, first_state FROM written "
+      "UNION ALL SELECT 'm', region, source, first_state FROM missing "
+      "UNION ALL SELECT 'l', region, source, first_state FROM last) AS k "
+      "GROUP BY region, source";
   const std::string load_id = std::to_string(result_.load_id);
   PgResult tally;
   if (auto error = db_.query(
           sql, options_.dry_run ? std::vector<PgParam>{} : std::vector<PgParam>{{load_id}}, &tally))
     return error;
-  const auto number = [&](int column) -> std::uint64_t {
-    return std::strtoull(PQgetvalue(tally.get(), 0, column), nullptr, 10);
-  };
-  const auto written_u = number(0), written_c = number(1), written_n = number(2);
-  const auto missing_u = number(3), missing_c = number(4), missing_n = number(5);
-  const auto keys_n = number(6), missing_i = number(7);
-  // Keys first staged as changed, and keys not kept, are counted now; keys first counted
-  // unchanged may turn out updated, or deleted meanwhile and inserted again. Only keys that
-  // share an id can make the unchanged count fall below zero, their lines having been taken
-  // for repeats: those are moved back from the duplicates, and the counts still add up.
-  LoadCounts& counts = result_.counts;
-  counts.updated += written_u + written_c + written_n;
-  counts.inserted += missing_u + missing_c + missing_n + missing_i;
-  const std::int64_t unchanged = static_cast<std::int64_t>(counts.unchanged + changed_ + keys_n) -
-                                 static_cast<std::int64_t>(written_u + missing_u + written_n +
-                                                           missing_n + written_c + missing_c);
-  const std::int64_t duplicates = static_cast<std::int64_t>(counts.duplicates + untracked_) -
-                                  static_cast<std::int64_t>(keys_n + missing_i) +
-                                  std::min<std::int64_t>(unchanged, 0);
-  counts.unchanged = static_cast<std::uint64_t>(std::max<std::int64_t>(unchanged, 0));
-  counts.duplicates = static_cast<std::uint64_t>(std::max<std::int64_t>(duplicates, 0));
+  for (int row = 0; row < PQntuples(tally.get()); ++row) {
+    const auto number = [&](int column) -> std::uint64_t {
+      return std::strtoull(PQgetvalue(tally.get(), row, column + 2), nullptr, 10);
+    };
+    const auto written_u = number(0), written_c = number(1), written_n = number(2);
+    const auto missing_u = number(3), missing_c = number(4), missing_n = number(5);
+    const auto keys_n = number(6), missing_i = number(7);
+    Pair& pair = pair_of(PQgetvalue(tally.get(), row, 0), PQgetvalue(tally.get(), row, 1));
+    // Keys first staged as changed, and keys not kept, are counted now; keys first counted
+    // unchanged may turn out updated, or deleted meanwhile and inserted again. Only keys that
+    // share an id can make the unchanged count fall below zero, their lines having been taken
+    // for repeats: those are moved back from the duplicates, and the counts still add up.
+    LoadCounts& counts = pair.counts;
+    counts.updated += written_u + written_c + written_n;
+    counts.inserted += missing_u + missing_c + missing_n + missing_i;
+    const std::int64_t unchanged =
+        static_cast<std::int64_t>(counts.unchanged + pair.changed + keys_n) -
+        static_cast<std::int64_t>(written_u + missing_u + written_n + missing_n + written_c +
+                                  missing_c);
+    const std::int64_t duplicates = static_cast<std::int64_t>(counts.duplicates + pair.untracked) -
+                                    static_cast<std::int64_t>(keys_n + missing_i) +
+                                    std::min<std::int64_t>(unchanged, 0);
+    counts.unchanged = static_cast<std::uint64_t>(std::max<std::int64_t>(unchanged, 0));
+    counts.duplicates = static_cast<std::uint64_t>(std::max<std::int64_t>(duplicates, 0));
+    pair.changed = pair.untracked = 0;
+  }
   return std::nullopt;
+}
+
+void Loader::sum_pairs() {
+  LoadCounts totals;
+  for (const auto& [name, pair] : pairs_) {
+    totals.lines += pair.counts.lines;
+    totals.inserted += pair.counts.inserted;
+    totals.updated += pair.counts.updated;
+    totals.unchanged += pair.counts.unchanged;
+    totals.duplicates += pair.counts.duplicates;
+    totals.rejected += pair.counts.rejected;
+  }
+  totals.bytes = result_.counts.bytes;
+  result_.counts = totals;
 }
 
 LoadResult Loader::run(const std::vector<LoadInput>& inputs) {
@@ -978,8 +1013,11 @@ LoadResult Loader::run(const std::vector<LoadInput>& inputs) {
     if (!add_primary_key_.empty())
       if (auto error = db_.exec(add_primary_key_)) return fail(*error);
     if (auto error = apply_staged()) return fail(*error);
+    sum_pairs();
     if (auto error = finish_load()) return fail(*error);
   }
+  for (const auto& [name, pair] : pairs_)
+    result_.pairs.push_back({pair.region, pair.source, pair.counts});
   // Nothing is kept from a failed load or a dry run.
   if (copying_ != CopyTarget::kNone) db_.copy_abort();
   const bool commit = !failed_ && !options_.dry_run;
@@ -988,6 +1026,41 @@ LoadResult Loader::run(const std::vector<LoadInput>& inputs) {
 }
 
 }  // namespace
+
+MetricsFile load_metrics(const LoadResult* result, int exit, double now, double run_seconds) {
+  MetricsFile m;
+  m.gauge("offpeak_load_last_run_timestamp_seconds", "When the last load ended, in Unix time.");
+  m.gauge(kLoadLastSuccess,
+          "When a load last committed, in Unix time: unlabelled for the run, labelled for the "
+          "pairs it had lines of.");
+  m.gauge("offpeak_load_duration_seconds", "How long the last load took.");
+  m.gauge("offpeak_load_exit_code",
+          "The last load's exit status (0 loaded, 65 bad lines, 69 or 75 database, 74 I/O).");
+  m.gauge("offpeak_load_lines", "Input lines of the pair in the last load.");
+  m.gauge("offpeak_load_inserted", "Rows the last load inserted.");
+  m.gauge("offpeak_load_updated", "Rows the last load updated.");
+  m.gauge("offpeak_load_unchanged", "Lines of the last load that matched their row.");
+  m.gauge("offpeak_load_duplicates",
+          "Lines of the last load that a later line of their key replaced.");
+  m.gauge("offpeak_load_rejected", "Bad lines of the last load, under region=\"\" source=\"\".");
+  m.set("offpeak_load_last_run_timestamp_seconds", {}, now);
+  m.set("offpeak_load_duration_seconds", {}, run_seconds);
+  m.set("offpeak_load_exit_code", {}, exit);
+  if (exit != kExitOk || result == nullptr) return m;
+  m.set(kLoadLastSuccess, {}, now);
+  for (const PairCounts& p : result->pairs) {
+    const Labels labels = {{"region", p.region}, {"source", p.source}};
+    // Empty labels are no labels to Prometheus: bad lines' pair has the run's last_success.
+    if (!p.region.empty() || !p.source.empty()) m.set(kLoadLastSuccess, labels, now);
+    m.set("offpeak_load_lines", labels, static_cast<double>(p.counts.lines));
+    m.set("offpeak_load_inserted", labels, static_cast<double>(p.counts.inserted));
+    m.set("offpeak_load_updated", labels, static_cast<double>(p.counts.updated));
+    m.set("offpeak_load_unchanged", labels, static_cast<double>(p.counts.unchanged));
+    m.set("offpeak_load_duplicates", labels, static_cast<double>(p.counts.duplicates));
+    m.set("offpeak_load_rejected", labels, static_cast<double>(p.counts.rejected));
+  }
+  return m;
+}
 
 LoadResult load_ndjson(PgConnection& db, const std::vector<PgConnection*>& lookups,
                        const std::vector<LoadInput>& inputs, const LoadOptions& options,

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "metrics.h"
 #include "ndjson_input.h"
 #include "pg.h"
 
@@ -39,6 +40,14 @@ struct LoadCounts {
   std::uint64_t bytes = 0;  // input read so far, for progress
 };
 
+// What became of the lines of one (region, source) of the input. Bad lines count under
+// region "" and source "": what they say cannot be trusted.
+struct PairCounts {
+  std::string region;
+  std::string source;
+  LoadCounts counts;  // without bytes
+};
+
 struct BadLine {
   std::string file;  // "" for standard input
   std::uint64_t line = 0;
@@ -66,7 +75,8 @@ enum class LoadStatus {
 
 struct LoadResult {
   LoadStatus status = LoadStatus::kLoaded;
-  LoadCounts counts;
+  LoadCounts counts;               // the pairs' sums
+  std::vector<PairCounts> pairs;   // by region, then source
   std::int64_t load_id = 0;        // the offpeak.loads row
   std::vector<BadLine> bad_lines;  // the first kReportedBadLines, with kBadLines
   DbError db_error;                // with kDbError and kBadTable
@@ -74,6 +84,14 @@ struct LoadResult {
 };
 
 inline constexpr std::size_t kReportedBadLines = 10;
+
+// The metric a failed load carries over from the file it replaces.
+inline constexpr std::string_view kLoadLastSuccess = "offpeak_load_last_success_timestamp_seconds";
+
+// --metrics-file: when the run ended and how, and, after a load (`result` given and `exit`
+// 0), each pair's counts labelled region and source. `now` is Unix seconds.
+[[nodiscard]] MetricsFile load_metrics(const LoadResult* result, int exit, double now,
+                                       double run_seconds);
 
 // Loads NDJSON lines into the table in one transaction on `db`, with its offpeak.loads row,
 // creating the schema on first use. Inserts new keys, updates changed records and writes

@@ -342,6 +342,7 @@ class Engine {
   // A transfer finished: the page is had, failed for good, or waits for its retry.
   void finished(SourceRun& run, Slot& slot, HttpResponse response) {
     run.summary.bytes += response.body.size();
+    ++run.summary.responses[response.status > 0 ? std::to_string(response.status) : "error"];
     const Verdict verdict = judge(response);
     if (verdict.ok) {
       slot.state = Slot::kDone;
@@ -372,7 +373,7 @@ class Engine {
                              seconds_text(*wait));
       return;
     }
-    message(run, Severity::kWarning,
+    message(run, Severity::kWarning, "retry",
             fmt::format("{}; retry {} of {} in {}", what, slot.attempts, run.source->retries,
                         seconds_text(*wait)));
     run.summary.retries++;
@@ -402,7 +403,7 @@ class Engine {
       const PageRecords& page = *result.page;
       for (const auto& skipped : page.skipped) {
         if (run.summary.skipped++ < kSkippedShown)
-          message(run, Severity::kWarning,
+          message(run, Severity::kWarning, "skipped",
                   fmt::format("{}: record skipped: {}", slot.shown_url, skipped));
       }
       if (page.found == 0 && s.paginate.kind == PageKind::kPage) {
@@ -454,7 +455,7 @@ class Engine {
         return true;
       }
       if (index + 1 >= s.max_pages) {
-        message(run, Severity::kWarning,
+        message(run, Severity::kWarning, "stopped at max_pages",
                 fmt::format("stopped at max_pages ({}); the source has more pages", s.max_pages));
         run.summary.status = "stopped at max_pages";
         finish(run);
@@ -469,8 +470,10 @@ class Engine {
     return true;
   }
 
-  void message(const SourceRun& run, Severity severity, const std::string& text) {
-    if (events_.message) events_.message(severity, run.source->name, run.builder->mask()(text));
+  void message(const SourceRun& run, Severity severity, std::string_view status,
+               const std::string& text) {
+    if (events_.message)
+      events_.message(severity, run.source->name, status, run.builder->mask()(text));
   }
 
   void finish(SourceRun& run) {
@@ -486,7 +489,7 @@ class Engine {
   }
 
   void fail(SourceRun& run, ExitCode exit, const std::string& why) {
-    message(run, Severity::kError, why);
+    message(run, Severity::kError, status_word(exit), why);
     run.summary.exit = exit;
     run.summary.status = status_word(exit);
     finish(run);
@@ -564,13 +567,66 @@ std::string describe_first_requests(const ScrapeOptions& options) {
   return out;
 }
 
-std::string format_summary(std::string_view region, const SourceSummary& s) {
-  std::string skipped = s.skipped ? fmt::format(" ({} skipped)", s.skipped) : "";
-  return fmt::format(
-      "{}/{}: {}: {} page{}, {} request{}, {} retr{}, {} bytes, {} record{}{}, {:.2f} s", region,
-      s.name, s.status, s.pages, s.pages == 1 ? "" : "s", s.requests, s.requests == 1 ? "" : "s",
-      s.retries, s.retries == 1 ? "y" : "ies", s.bytes, s.records, s.records == 1 ? "" : "s",
-      skipped, s.seconds);
+LogLine summary_log(std::string_view region, const SourceSummary& s) {
+  LogLine line;
+  line.add("region", region)
+      .add("source", s.name)
+      .add("status", s.status)
+      .add("pages", s.pages)
+      .add("requests", s.requests)
+      .add("retries", s.retries)
+      .add("bytes", s.bytes)
+      .add("records", s.records)
+      .add("skipped", s.skipped)
+      .add("seconds", s.seconds, 2);
+  return line;
+}
+
+MetricsFile scrape_metrics(std::string_view region, const std::vector<std::string>& sources,
+                           const ScrapeReport* report, int exit, double now, double run_seconds) {
+  MetricsFile m;
+  m.gauge("offpeak_scrape_last_run_timestamp_seconds", "When the last run ended, in Unix time.");
+  m.gauge(kScrapeLastSuccess, "When the source last finished without error, in Unix time.");
+  m.gauge("offpeak_scrape_duration_seconds", "How long the source took in the last run.");
+  m.gauge("offpeak_scrape_exit_code",
+          "The source's exit status in the last run (0 ok, 75 temporary, 65 bad data, 69 "
+          "unavailable, 74 output, 78 config).");
+  m.gauge("offpeak_scrape_records", "Records written in the last run.");
+  m.gauge("offpeak_scrape_pages", "Pages whose records were written in the last run.");
+  m.gauge("offpeak_scrape_bytes", "Body bytes received in the last run, decoded.");
+  m.gauge("offpeak_scrape_retries", "Retries in the last run.");
+  m.gauge("offpeak_scrape_requests",
+          "Finished requests of the last run by HTTP status, \"error\" for none.");
+  const Labels of_region = {{"region", std::string(region)}};
+  if (sources.empty()) {
+    m.set("offpeak_scrape_last_run_timestamp_seconds", of_region, now);
+    m.set("offpeak_scrape_duration_seconds", of_region, run_seconds);
+    m.set("offpeak_scrape_exit_code", of_region, exit);
+    return m;
+  }
+  for (const std::string& name : sources) {
+    const Labels labels = {{"region", std::string(region)}, {"source", name}};
+    const SourceSummary* s = nullptr;
+    if (report)
+      for (const SourceSummary& summary : report->sources)
+        if (summary.name == name) s = &summary;
+    const int source_exit = s ? s->exit : exit;
+    m.set("offpeak_scrape_last_run_timestamp_seconds", labels, now);
+    if (source_exit == kExitOk) m.set(kScrapeLastSuccess, labels, now);
+    m.set("offpeak_scrape_duration_seconds", labels, s ? s->seconds : run_seconds);
+    m.set("offpeak_scrape_exit_code", labels, source_exit);
+    if (!s) continue;
+    m.set("offpeak_scrape_records", labels, static_cast<double>(s->records));
+    m.set("offpeak_scrape_pages", labels, static_cast<double>(s->pages));
+    m.set("offpeak_scrape_bytes", labels, static_cast<double>(s->bytes));
+    m.set("offpeak_scrape_retries", labels, static_cast<double>(s->retries));
+    for (const auto& [code, count] : s->responses) {
+      Labels with_code = labels;
+      with_code.emplace_back("code", code);
+      m.set("offpeak_scrape_requests", with_code, static_cast<double>(count));
+    }
+  }
+  return m;
 }
 
 ExitCode worse(ExitCode a, ExitCode b) { return rank(b) > rank(a) ? b : a; }

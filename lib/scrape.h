@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +11,8 @@
 #include "calendar.h"
 #include "diagnostics.h"
 #include "fetch.h"
+#include "log.h"
+#include "metrics.h"
 #include "retry.h"
 #include "source.h"
 #include "timestamp.h"
@@ -37,6 +40,8 @@ struct SourceSummary {
   std::uint64_t bytes = 0;  // decoded body bytes received
   std::uint64_t records = 0;
   std::uint64_t skipped = 0;  // records left out, e.g. for a missing key field
+  // Finished transfers by HTTP status ("200", "503"), or "error" for those with none.
+  std::map<std::string, std::int64_t> responses;
   ExitCode exit = kExitOk;
   std::string status = "running";
   double seconds = 0;
@@ -46,8 +51,11 @@ struct SourceSummary {
 struct ScrapeEvents {
   // Writes whole output lines; false when they could not be written, which ends the run.
   std::function<bool(std::string_view lines)> write;
-  // An error or warning about source `source`, secrets already masked.
-  std::function<void(Severity severity, std::string_view source, std::string_view message)> message;
+  // An error or warning about source `source`, secrets already masked. `status` says what
+  // it is: "retry", "skipped", the status a failure gives the source, ...
+  std::function<void(Severity severity, std::string_view source, std::string_view status,
+                     std::string_view message)>
+      message;
   // The figures so far, after every finished transfer.
   std::function<void(const std::vector<SourceSummary>& sources)> progress;
 };
@@ -70,8 +78,22 @@ struct ScrapeReport {
 // --dry-run: each source's first request as it would be sent, secrets shown as ***.
 [[nodiscard]] std::string describe_first_requests(const ScrapeOptions& options);
 
-// "xnys/bars: ok: 3 pages, 3 requests, 0 retries, 1234 bytes, 15 records, 0.02 s".
-[[nodiscard]] std::string format_summary(std::string_view region, const SourceSummary& s);
+// A source's summary: region=xnys source=bars status=ok pages=3 requests=3 retries=0
+// bytes=1234 records=15 skipped=0 seconds=0.02.
+[[nodiscard]] LogLine summary_log(std::string_view region, const SourceSummary& s);
+
+// The metric a failed run carries over from the file it replaces.
+inline constexpr std::string_view kScrapeLastSuccess =
+    "offpeak_scrape_last_success_timestamp_seconds";
+
+// --metrics-file: each source's figures, labelled region and source, from `report`, or
+// without it (the run stopped before fetching) just when it ran and how it ended. A run
+// that stopped before it knew its sources has samples labelled region alone. `now` is
+// Unix seconds.
+[[nodiscard]] MetricsFile scrape_metrics(std::string_view region,
+                                         const std::vector<std::string>& sources,
+                                         const ScrapeReport* report, int exit, double now,
+                                         double run_seconds);
 
 // The worse of two exit codes: a failure that needs a person (69, 65, 78) beats one that
 // a later run may not see (75), which beats success.

@@ -13,7 +13,8 @@ RUN_PACKAGES="postgresql postgresql-common util-linux"
 
 # Packages the tests need besides.
 # shellcheck disable=SC2034
-TEST_PACKAGES="shellcheck postgresql postgresql-common util-linux systemd"
+# prometheus brings promtool, which checks the metrics files the tools write.
+TEST_PACKAGES="shellcheck postgresql postgresql-common util-linux systemd prometheus"
 
 # ensure_packages PKG...: installs those that are not installed yet, with apt-get.
 ensure_packages() {

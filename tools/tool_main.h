@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include "diagnostics.h"
+#include "log.h"
 #include "timestamp.h"
 
 namespace offpeak {
@@ -28,17 +29,81 @@ class HelpFormatter : public CLI::Formatter {
   }
 };
 
+// Where a tool's messages go: stderr, one line each, as people read them (text) or as JSON
+// objects (--log-format json), in which form everything on stderr is a JSON object.
+class Log {
+ public:
+  Log(std::string_view tool, LogFormat format) : tool_(tool), format_(format) {}
+
+  [[nodiscard]] LogFormat format() const { return format_; }
+
+  // An event: logfmt or JSON.
+  void write(const LogLine& line) const {
+    std::cerr << (format_ == LogFormat::kJson ? line.json(tool_, std::chrono::system_clock::now())
+                                              : line.text(tool_))
+              << '\n';
+  }
+
+  // "TOOL: error: FILE:LINE:COL: ...", or its fields as JSON.
+  void diagnostic(const Diagnostic& d) const {
+    if (format_ == LogFormat::kJson) return write(diagnostic_log(d));
+    std::cerr << format_diagnostic(tool_, d) << '\n';
+  }
+
+  // "TOOL: error: MESSAGE", or {"level":"error","exit":CODE,"msg":MESSAGE}; returns `code`.
+  int error(int code, std::string_view message) const {
+    if (format_ == LogFormat::kJson) {
+      write(LogLine(LogLevel::kError).add("exit", code).add("msg", message));
+    } else {
+      std::cerr << format_message(tool_, Severity::kError, message) << '\n';
+    }
+    return code;
+  }
+
+  // A usage error and where to read more; returns the exit code for it.
+  int usage_error(std::string_view message) const {
+    if (format_ == LogFormat::kJson) return error(kExitUsage, message);
+    std::cerr << format_message(tool_, Severity::kError, message) << '\n'
+              << "Try '" << tool_ << " --help' for more information.\n";
+    return kExitUsage;
+  }
+
+ private:
+  std::string_view tool_;
+  LogFormat format_;
+};
+
 // Prints a usage error and where to read more; returns the exit code for it.
-inline int report_usage_error(std::string_view tool, std::string_view message) {
-  std::cerr << format_message(tool, Severity::kError, message) << '\n'
-            << "Try '" << tool << " --help' for more information.\n";
-  return kExitUsage;
+inline int report_usage_error(std::string_view tool, std::string_view message,
+                              LogFormat format = LogFormat::kText) {
+  return Log(tool, format).usage_error(message);
 }
 
 // Prints an error; returns `code`.
 inline int report_error(std::string_view tool, int code, std::string_view message) {
-  std::cerr << format_message(tool, Severity::kError, message) << '\n';
-  return code;
+  return Log(tool, LogFormat::kText).error(code, message);
+}
+
+// The --log-format the command line asks for, looked at before it is parsed, so that even
+// its usage errors come in that form; text when it names none or an invalid one.
+inline LogFormat log_format_in_args(int argc, char** argv) {
+  LogFormat format = LogFormat::kText;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") break;
+    std::optional<LogFormat> named;
+    if (arg == "--log-format" && i + 1 < argc) named = parse_log_format(argv[i + 1]);
+    if (arg.starts_with("--log-format=")) named = parse_log_format(arg.substr(13));
+    if (named) format = *named;
+  }
+  return format;
+}
+
+// Adds --log-format text|json; an invalid value is a usage error.
+inline void add_log_format_option(CLI::App& app, std::string& value) {
+  app.add_option("--log-format", value, "Messages on stderr as text (default) or json")
+      ->type_name("text|json")
+      ->check(CLI::IsMember({"text", "json"}));
 }
 
 // Gives `app` the help layout, `footer` and a --version flag, as every tool has them.
@@ -50,7 +115,8 @@ inline void set_up_app(CLI::App& app, std::string_view tool, std::string footer)
 
 // Parses the command line: nothing when the tool should go on, else its exit code (0 after
 // --help or --version, 64 after a usage error, which is reported).
-inline std::optional<int> parse_args(CLI::App& app, std::string_view tool, int argc, char** argv) {
+inline std::optional<int> parse_args(CLI::App& app, std::string_view tool, int argc, char** argv,
+                                     LogFormat format = LogFormat::kText) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -58,7 +124,7 @@ inline std::optional<int> parse_args(CLI::App& app, std::string_view tool, int a
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return report_usage_error(tool, e.what());
+    return report_usage_error(tool, e.what(), format);
   }
   return std::nullopt;
 }

@@ -23,7 +23,11 @@ nobody reads), `server` (`yes`: start tests/http/server.py for the case; %URL% i
 URL in the output reads %URL% again), `vary` (a regular expression for output that changes
 from run to run, such as timings: each match reads %VARIES%). `--- file NAME` sections are written
 into a fresh working directory the tool runs in; `stdin` is fed to it; `stdout` and
-`stderr` are what it must print, exactly. A section whose text does not end in a newline
+`stderr` are what it must print, exactly; `--- file-out NAME` is what file NAME of the
+working directory must hold afterwards (vary applies; a NAME written beforehand by a
+`--- file` section is the file as it was before the run). A file-out whose name ends in
+.prom must also be valid Prometheus text format: `promtool check metrics` says so, or
+without promtool, a small checker here. A section whose text does not end in a newline
 is marked `--- stdout (no newline at end)`. Missing stdout or stderr sections mean the
 tool must print nothing there.
 
@@ -39,6 +43,7 @@ import difflib
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,8 +94,9 @@ class Case:
                 return text
         return None
 
-    def render(self, stdout, stderr, exit_code):
+    def render(self, stdout, stderr, exit_code, files_out=None):
         """The case file with these results as its expectations."""
+        files_out = files_out or {}
         header = []
         for line in self.header:
             if line.startswith("exit:"):
@@ -103,6 +109,8 @@ class Case:
         for name, text in self.sections:
             if name in results:
                 continue
+            if name.startswith("file-out "):
+                text = files_out.get(name[9:], text)
             out += section_text(name, text)
         for name in ("stdout", "stderr"):
             if results[name]:
@@ -149,6 +157,44 @@ def run_case(case, bin_dir):
             server.stop()
 
 
+METRIC_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
+SAMPLE = re.compile(rf"^({METRIC_NAME})(\{{(?:{LABEL}(?:,{LABEL})*,?)?\}})? "
+                    r"([-+]?(?:[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?|Inf|NaN))( -?[0-9]+)?$")
+
+
+def check_metrics(text):
+    """Problems of a Prometheus text-format file: promtool's, or where it is missing, those a
+    small checker finds (HELP and TYPE before each metric's samples, names, labels, values)."""
+    promtool = shutil.which("promtool")
+    if promtool:
+        result = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
+                                capture_output=True, timeout=TIMEOUT_SECONDS)
+        return [] if result.returncode == 0 else [result.stdout.decode() + result.stderr.decode()]
+    problems, helped, typed = [], set(), set()
+    if text and not text.endswith("\n"):
+        problems.append("no newline at the end")
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.startswith("# HELP ") or line.startswith("# TYPE "):
+            parts = line.split(" ", 3)
+            if len(parts) < 4 or not re.fullmatch(METRIC_NAME, parts[2]):
+                problems.append(f"line {n}: bad {parts[1]} line: {line}")
+                continue
+            if parts[1] == "TYPE" and parts[3] not in ("gauge", "counter", "untyped",
+                                                       "histogram", "summary"):
+                problems.append(f"line {n}: unknown type: {line}")
+            (helped if parts[1] == "HELP" else typed).add(parts[2])
+        elif line.startswith("#"):
+            continue
+        else:
+            match = SAMPLE.match(line)
+            if not match:
+                problems.append(f"line {n}: not a sample: {line!r}")
+            elif match.group(1) not in helped or match.group(1) not in typed:
+                problems.append(f"line {n}: no HELP and TYPE before: {line}")
+    return problems
+
+
 def run_tool(case, bin_dir, url):
     def fill(text):
         text = text.replace("%ROOT%", ROOT)
@@ -187,9 +233,20 @@ def run_tool(case, bin_dir, url):
                 timeout=TIMEOUT_SECONDS,
             )
         except subprocess.TimeoutExpired:
-            return None, None, f"timed out after {TIMEOUT_SECONDS} s"
+            return None, None, f"timed out after {TIMEOUT_SECONDS} s", None
         finally:
             os.close(redirect)
+        files_out = {}
+        for name, _ in case.sections:
+            if name.startswith("file-out "):
+                try:
+                    with open(os.path.join(work, name[9:]), encoding="utf-8") as f:
+                        files_out[name[9:]] = f.read()
+                except FileNotFoundError:
+                    files_out[name[9:]] = "(missing)\n"
+                problems = check_metrics(files_out[name[9:]]) if name.endswith(".prom") else []
+                if problems:
+                    return None, None, f"{name[9:]} is not valid: " + "; ".join(problems), None
     vary = case.keys.get("vary")
 
     def decode(b):
@@ -198,7 +255,8 @@ def run_tool(case, bin_dir, url):
             text = text.replace(url, "%URL%")
         return re.sub(vary, "%VARIES%", text, flags=re.M) if vary else text
 
-    return decode(result.stdout), decode(result.stderr), result.returncode
+    return decode(result.stdout), decode(result.stderr), result.returncode, \
+        {name: decode(text.encode()) for name, text in files_out.items()}
 
 
 def main():
@@ -212,13 +270,13 @@ def main():
     failed = 0
     for path in options.cases:
         case = Case(path)
-        stdout, stderr, exit_code = run_case(case, options.bin_dir)
+        stdout, stderr, exit_code, files_out = run_case(case, options.bin_dir)
         if stdout is None:
             print(f"FAIL {path}: {exit_code}")
             failed += 1
             continue
         expected = open(path, encoding="utf-8").read()
-        actual = case.render(stdout, stderr, exit_code)
+        actual = case.render(stdout, stderr, exit_code, files_out)
         if "exit" not in case.keys and not update:
             print(f"FAIL {path}: the case has no `exit:` line")
             failed += 1

@@ -26,10 +26,26 @@ import threading
 import time
 
 TIMEOUT = 120  # seconds any one command may take
+COUNTS = ["lines", "inserted", "updated", "unchanged", "duplicates", "rejected"]
+LOGFMT_VALUE = r'(?:[^ "=]+|"(?:[^"\\]|\\.)*")'
 SUMMARY = re.compile(
-    r"^offpeak-load: loaded (\d+) lines: (\d+) inserted, (\d+) updated, (\d+) unchanged, "
-    r"(\d+) duplicate, (\d+) rejected \((load (\d+)|dry run, nothing written)\) in \d+\.\d s$"
+    r"^offpeak-load: status=ok lines=(\d+) inserted=(\d+) updated=(\d+) unchanged=(\d+) "
+    r"duplicates=(\d+) rejected=(\d+) (load_id=(\d+)|dry_run=true) table=" + LOGFMT_VALUE +
+    r" seconds=\d+\.\d$"
 )
+PAIR = re.compile(
+    r"^offpeak-load: region=(" + LOGFMT_VALUE + r") source=(" + LOGFMT_VALUE + r") status=ok "
+    r"lines=(\d+) inserted=(\d+) updated=(\d+) unchanged=(\d+) duplicates=(\d+) "
+    r"rejected=(\d+)$"
+)
+
+
+def logfmt_value(text):
+    """A logfmt value as offpeak's tools write it: bare, or quoted with \\ and \" escaped."""
+    if not text.startswith('"'):
+        return text
+    return re.sub(r'\\(.)', lambda m: {"n": "\n", "r": "\r", "t": "\t"}.get(m.group(1), m.group(1)),
+                  text[1:-1])
 
 
 class Failure(Exception):
@@ -150,15 +166,32 @@ class Env:
 
 
 def summary(stderr):
-    lines = [l for l in stderr.splitlines() if l.startswith("offpeak-load: loaded")]
+    """The summary's counts, and under "pairs" each (region, source) line's, checked to add
+    up: each pair's lines are its other counts' sum, and the totals the pairs' sums."""
+    lines = [l for l in stderr.splitlines() if l.startswith("offpeak-load: status=")]
     check(len(lines) == 1, f"expected one summary line in:\n{stderr}")
     match = SUMMARY.match(lines[0])
     check(match, f"summary line has the wrong form: {lines[0]!r}")
-    names = ["lines", "inserted", "updated", "unchanged", "duplicates", "rejected"]
-    counts = {n: int(match.group(i + 1)) for i, n in enumerate(names)}
+    counts = {n: int(match.group(i + 1)) for i, n in enumerate(COUNTS)}
     counts["load"] = int(match.group(8)) if match.group(8) else None
-    check(counts["lines"] == sum(counts[n] for n in names[1:]),
+    check(counts["lines"] == sum(counts[n] for n in COUNTS[1:]),
           f"counts do not reconcile: {lines[0]}")
+    pairs = {}
+    for l in stderr.splitlines():
+        if not l.startswith("offpeak-load: region="):
+            continue
+        m = PAIR.match(l)
+        check(m, f"pair line has the wrong form: {l!r}")
+        pair = (logfmt_value(m.group(1)), logfmt_value(m.group(2)))
+        check(pair not in pairs, f"pair {pair} twice in:\n{stderr}")
+        pairs[pair] = {n: int(m.group(i + 3)) for i, n in enumerate(COUNTS)}
+        check(pairs[pair]["lines"] == sum(pairs[pair][n] for n in COUNTS[1:]),
+              f"pair counts do not reconcile: {l}")
+    for n in COUNTS:
+        check_equal(sum(p[n] for p in pairs.values()), counts[n], f"the pairs' sum of {n}")
+    check(stderr.splitlines().index(lines[0]) == len(stderr.splitlines()) - 1,
+          f"the summary comes last:\n{stderr}")
+    counts["pairs"] = pairs
     return counts
 
 
@@ -486,6 +519,212 @@ def case_shared_key_ids(env):
     check_equal(env.tuple_counters(), counters, "tuples written by keys changed and back")
 
 
+PAIRS = [("xnys", "bars"), ("xnys", "quotes"), ("xlon", "bars"), ("xlon", 'end of day "eod"')]
+
+
+def pair_model(table, lines):
+    """What the loader must report per (region, source) for `lines` (tuples of region,
+    source, key and record, or a string for a bad line) loaded into `table` (key -> record),
+    and the table afterwards: a key's last line wins, its earlier lines are duplicates."""
+    counts, last = {}, {}
+    for i, l in enumerate(lines):
+        pair = ("", "") if isinstance(l, str) else l[:2]
+        c = counts.setdefault(pair, dict.fromkeys(COUNTS, 0))
+        c["lines"] += 1
+        if isinstance(l, str):
+            c["rejected"] += 1
+            continue
+        if l[:3] in last:
+            c["duplicates"] += 1
+        last[l[:3]] = l[3]
+    after = dict(table)
+    for key, record in last.items():
+        c = counts[key[:2]]
+        c["inserted" if key not in table else
+          "unchanged" if table[key] == record else "updated"] += 1
+        after[key] = record
+    return counts, after
+
+
+def pair_text(lines):
+    return "".join(l + "\n" if isinstance(l, str) else line(l[0], l[1], l[2], l[3])
+                   for l in lines)
+
+
+def case_counts_per_pair(env):
+    """Each (region, source) of the input gets its own counts, which add up to its lines and
+    to the totals: on a first load (bad lines under the empty pair, duplicates near and
+    across batches), a reload from a file (swept pairs) and one from a pipe (lookups). With
+    key ids of 12 bits, shared across pairs, the lines, rejects and first inserts per pair
+    still hold, and so does the table."""
+    def keyed(pair, n, start=0):
+        return [(*pair, [f"K{i:05d}"], {"v": 0, "p": pair[1]}) for i in range(start, start + n)]
+
+    first = []
+    for i in range(7000):  # the pairs interleaved, some more often than others
+        pair = PAIRS[i % 4] if i % 5 else PAIRS[0]
+        first.append((*pair, [f"K{i:05d}"], {"v": 0, "p": pair[1]}))
+    first += [(*l[:3], {"v": 1}) for l in first[:7000:13]]  # duplicates, a batch later
+    first = first[:3000] + [(*l[:3], {"v": 9}) for l in first[:3000:500]] + first[3000:]
+    first += [(*l[:3], {"v": 0, "p": l[1]}) for l in first[4000:7000:250]]  # back to as was
+    first.insert(10, "not json")
+    first.insert(5000, '{"region":"xnys","source":"bars","key":[1]}')
+    first = first * 3  # 3 copies: the last wins, beyond the first batch of 16384 lines
+    first = [l if isinstance(l, str) else (*l[:3], {**l[3], "c": 2 if n >= len(first) * 2 // 3
+                                                   else 0})
+             for n, l in enumerate(first)]
+
+    again = []
+    for i, l in enumerate(first[len(first) * 2 // 3:]):
+        if isinstance(l, str) or l[1] == "quotes":
+            continue  # one pair is absent from the reload
+        again.append((*l[:3], {**l[3], "v": 5}) if i % 7 == 0 else l)
+    again += [(*PAIRS[3], [f"N{i:05d}"], {"v": 3}) for i in range(300)]
+    again += [(*l[:3], {"v": 6}) for l in again[:2000:100]]
+    again.append("[]")
+
+    piped = [l if i % 11 else (*l[:3], {"v": 8}) for i, l in enumerate(again[:5000])]
+    piped += [l for l in again[:1000:50]]  # back to the file's lines: duplicates, unchanged
+
+    for table_name, bits in (("offpeak.per_pair", None), ("offpeak.per_pair_shared", "12")):
+        run_env = {**os.environ, **({"OFFPEAK_LOAD_KEY_BITS": bits} if bits else {})}
+
+        def load(*args, stdin=""):
+            result = subprocess.run([env.loader, "--db", env.conninfo, "--table", table_name,
+                                     "--reject-file", "r.ndjson", *args], cwd=env.work,
+                                    input=stdin.encode(), capture_output=True, timeout=TIMEOUT,
+                                    env=run_env)
+            err = result.stderr.decode()
+            check_equal(result.returncode, 0, f"offpeak-load's exit ({err})")
+            return summary(err)
+
+        def check_run(what, s, expected, after):
+            pairs = {p: c for p, c in s["pairs"].items()}
+            check_equal(set(pairs), set(expected), f"pairs of {what} ({table_name})")
+            for pair in expected:
+                if bits:
+                    for n in ("lines", "rejected"):
+                        check_equal(pairs[pair][n], expected[pair][n], f"{n} of {pair} in {what}")
+                else:
+                    check_equal(pairs[pair], expected[pair], f"counts of {pair} in {what}")
+            rows = env.rows(f"SELECT region, source, key, record::text FROM {table_name}")
+            check_equal(len(rows), len(after), f"rows after {what} ({table_name})")
+            actual = {(r, s_, k): json.loads(rec) for r, s_, k, rec in rows}
+            model = {(r, s_, json.dumps(k, separators=(",", ":"))): rec
+                     for (r, s_, k), rec in ((key[:2] + (json.loads(key[2]),), rec)
+                                             for key, rec in after.items())}
+            check(actual == model, f"the table is as the model says after {what} ({table_name})")
+
+        def as_model(lines):
+            return [l if isinstance(l, str) else
+                    (*l[:2], json.dumps(l[2], separators=(",", ":")), l[3]) for l in lines]
+
+        table = {}
+        expected, after = pair_model(table, as_model(first))
+        s = load(stdin=pair_text(first))
+        check_run("the first load", s, expected, after)
+        if bits:
+            for pair in expected:
+                check_equal(s["pairs"][pair]["inserted"], expected[pair]["inserted"],
+                            f"inserted of {pair} in the first load")
+        table = after
+        expected, after = pair_model(table, as_model(again))
+        s = load(env.file("again.ndjson", pair_text(again)))
+        check_run("a reload from a file", s, expected, after)
+        table = after
+        expected, after = pair_model(table, as_model(piped))
+        s = load(stdin=pair_text(piped))
+        check_run("a reload from a pipe", s, expected, after)
+        s = load(stdin=pair_text(piped))
+        for pair, c in s["pairs"].items():
+            check_equal((c["inserted"], c["updated"]), (0, 0), f"{pair} in an identical reload")
+
+
+def metrics_of(path):
+    """The samples of a metrics file, {(name, ((label, value), ...)): value}, once it is
+    checked as Prometheus text format (by promtool, or tests/golden/run.py's checker)."""
+    import importlib.util
+    golden = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "golden", "run.py")
+    spec = importlib.util.spec_from_file_location("golden_run", golden)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    problems = module.check_metrics(text)
+    check(not problems, f"{path} is not valid: {problems}\n{text}")
+    samples = {}
+    for l in text.splitlines():
+        if l.startswith("#"):
+            continue
+        m = module.SAMPLE.match(l)
+        labels = tuple((k, logfmt_value(v)) for k, v in
+                       re.findall(r'([a-zA-Z_]\w*)=("(?:[^"\\]|\\.)*")', m.group(2) or ""))
+        samples[(m.group(1), labels)] = float(m.group(3))
+    return samples
+
+
+def case_metrics_file(env):
+    """--metrics-file: the run's figures and each pair's counts after a load; after failed
+    loads (bad lines, no database) the exit code, and last_success carried over."""
+    path = os.path.join(env.work, "load.prom")
+    text = bars(30) + line("xlon", 'a "q"\\b', ["K"], {"v": 1}) + "not json\n"
+    before = time.time()
+    code, _, err = env.load("--metrics-file", path, "--reject-file", "r.ndjson", stdin=text)
+    check_equal(code, 0, f"exit ({err})")
+    m = metrics_of(path)
+    check(oct(os.stat(path).st_mode & 0o777) == "0o644", "mode 0644")
+    check_equal(sorted(os.listdir(env.work)), ["load.prom", "r.ndjson"], "no temporary file left")
+    xnys = (("region", "xnys"), ("source", "bars"))
+    xlon = (("region", "xlon"), ("source", 'a "q"\\b'))
+    bad = (("region", ""), ("source", ""))
+    for name, labels, value in [
+            ("offpeak_load_exit_code", (), 0), ("offpeak_load_lines", xnys, 30),
+            ("offpeak_load_inserted", xnys, 30), ("offpeak_load_updated", xnys, 0),
+            ("offpeak_load_unchanged", xnys, 0), ("offpeak_load_duplicates", xnys, 0),
+            ("offpeak_load_rejected", xnys, 0), ("offpeak_load_lines", xlon, 1),
+            ("offpeak_load_inserted", xlon, 1), ("offpeak_load_lines", bad, 1),
+            ("offpeak_load_rejected", bad, 1), ("offpeak_load_inserted", bad, 0)]:
+        check_equal(m.get((name, labels)), value, f"{name}{labels}")
+    success = {k: v for k, v in m.items() if k[0] == "offpeak_load_last_success_timestamp_seconds"}
+    check_equal(sorted(k[1] for k in success), sorted([(), xnys, xlon]), "last_success samples")
+    for v in success.values():
+        check(before <= v <= time.time(), f"last_success {v} is the run's end")
+    check_equal(m[("offpeak_load_last_run_timestamp_seconds", ())], success[(
+        "offpeak_load_last_success_timestamp_seconds", ())], "last run = last success")
+    check(0 < m[("offpeak_load_duration_seconds", ())] < TIMEOUT, "duration")
+
+    code, _, err = env.load("--metrics-file", path, stdin=bars(3) + "not json\n")
+    check_equal(code, 65, f"exit with a bad line ({err})")
+    failed = metrics_of(path)
+    check_equal(failed[("offpeak_load_exit_code", ())], 65, "exit code of a failed load")
+    check_equal({k: v for k, v in failed.items() if k[0].endswith("last_success_timestamp_seconds")},
+                success, "last_success carried over")
+    check(not any(k[0] == "offpeak_load_lines" for k in failed), "no counts of a failed load")
+    check(failed[("offpeak_load_last_run_timestamp_seconds", ())] >
+          m[("offpeak_load_last_run_timestamp_seconds", ())], "a newer last run")
+
+    code, _, err = env.load("--db", "host=/nonexistent dbname=x connect_timeout=2",
+                            "--metrics-file", path, stdin=bars(3), db=False)
+    check(code in (69, 75), f"exit without a database ({code}: {err})")
+    down = metrics_of(path)
+    check_equal(down[("offpeak_load_exit_code", ())], code, "exit code without a database")
+    check_equal({k: v for k, v in down.items() if k[0].endswith("last_success_timestamp_seconds")},
+                success, "last_success carried over again")
+
+    code, _, err = env.load("--metrics-file", path, "--log-format", "json", "--dry-run",
+                            stdin=bars(3))
+    check_equal(code, 0, f"dry run ({err})")
+    check_equal(metrics_of(path), down, "a dry run leaves the metrics file alone")
+    events = [json.loads(l) for l in err.splitlines()]
+    check_equal([(e["tool"], e["level"], e.get("region"), e["lines"]) for e in events],
+                [("offpeak-load", "info", "xnys", 3), ("offpeak-load", "info", None, 3)],
+                "JSON log lines")
+    check_equal(events[1]["dry_run"], True, "dry_run in the JSON summary")
+    check(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", events[1]["time"]), "time")
+    check(isinstance(events[1]["seconds"], float), "seconds a number")
+
+
 def case_progress_on_a_terminal(env):
     """A live progress line appears only when stderr is a terminal, and is erased before the
     summary; with stderr a file or a pipe there is none."""
@@ -509,7 +748,8 @@ def case_progress_on_a_terminal(env):
     text = output.decode()
     check(re.search(r"\r\x1b\[Koffpeak-load: \d+ lines, \d+\.\d MB read\.\.\.", text),
           f"a progress line: {text!r}")
-    check(re.search(r"\r\x1b\[Koffpeak-load: loaded 40000 lines: 40000 inserted", text),
+    check(re.search(r"\r\x1b\[Koffpeak-load: region=xnys source=bars status=ok lines=40000 "
+                    r"inserted=40000 ", text),
           f"erased before the summary: {text!r}")
     _, _, err = env.load(stdin=bars(40000))
     check("\x1b[K" not in err and "MB read" not in err, f"no progress into a pipe: {err!r}")
@@ -874,7 +1114,7 @@ key = ["symbol", "date"]
             # Both ends must succeed, as `set -o pipefail` would demand.
             check_equal(scrape.returncode, 0, f"offpeak-scrape's exit ({scrape_err})")
             check_equal(load.returncode, 0, f"offpeak-load's exit ({load.stderr.decode()})")
-            scraped = sum(int(m) for m in re.findall(r"(\d+) records", scrape_err))
+            scraped = sum(int(m) for m in re.findall(r" records=(\d+) ", scrape_err))
             return scraped, summary(load.stderr.decode())
 
         scraped, first = pipeline()

@@ -88,6 +88,7 @@ struct Run {
   std::map<std::string, std::string> env;
   std::string out;
   std::vector<std::string> messages;
+  std::vector<std::string> statuses;  // of the messages
   bool fail_writes = false;
   int writes = 0;
 
@@ -130,7 +131,8 @@ struct Run {
       return true;
     };
     events.message = [this](offpeak::Severity severity, std::string_view source,
-                            std::string_view message) {
+                            std::string_view status, std::string_view message) {
+      statuses.emplace_back(status);
       messages.push_back(fmt::format("{}: {}: {}",
                                      severity == offpeak::Severity::kError ? "error" : "warning",
                                      source, message));
@@ -221,6 +223,8 @@ TEST_CASE("503 twice, then 200: two retries after backoff waits, records written
   REQUIRE(run.messages.size() == 2);
   CHECK(run.messages[0].starts_with("warning: s: http://h/x: HTTP 503; retry 1 of 5 in "));
   CHECK(run.messages[1].starts_with("warning: s: http://h/x: HTTP 503; retry 2 of 5 in "));
+  CHECK(run.statuses == std::vector<std::string>{"retry", "retry"});
+  CHECK(report.sources[0].responses == std::map<std::string, std::int64_t>{{"200", 1}, {"503", 2}});
   // Full jitter under a 1 s then 2 s ceiling, plus three 10 ms transfers.
   CHECK(t.clock - start <= 3s + 30ms);
 }
@@ -407,8 +411,12 @@ TEST_CASE("the summary line and the worst exit code") {
   s.records = 15;
   s.skipped = 2;
   s.seconds = 0.5;
-  CHECK(offpeak::format_summary("xnys", s) ==
-        "xnys/bars: ok: 1 page, 2 requests, 1 retry, 1234 bytes, 15 records (2 skipped), 0.50 s");
+  CHECK(offpeak::summary_log("xnys", s).text("t") ==
+        "t: region=xnys source=bars status=ok pages=1 requests=2 retries=1 bytes=1234 "
+        "records=15 skipped=2 seconds=0.50");
+  s.status = "temporary failure";
+  CHECK(offpeak::summary_log("xnys", s).text("t").starts_with(
+      "t: region=xnys source=bars status=\"temporary failure\" pages=1 "));
   using offpeak::worse;
   CHECK(worse(offpeak::kExitOk, offpeak::kExitTempFail) == offpeak::kExitTempFail);
   CHECK(worse(offpeak::kExitDataErr, offpeak::kExitTempFail) == offpeak::kExitDataErr);

@@ -20,6 +20,8 @@
 
 #include "diagnostics.h"
 #include "json_text.h"
+#include "log.h"
+#include "metrics.h"
 #include "ndjson_input.h"
 #include "pg.h"
 #include "pg_load.h"
@@ -39,6 +41,8 @@ struct Options {
   std::uint64_t max_rejects = 1000;
   bool dry_run = false;
   bool json = false;
+  std::string log_format = "text";
+  std::string metrics_file;
   std::vector<std::string> files;
 };
 
@@ -55,6 +59,23 @@ and service files.
 The table (offpeak.records by default), the offpeak.loads ledger and the offpeak schema
 are created on first use.
 
+Messages go to stderr as key=value text: one line per (region, source) of the input, then
+the summary,
+  offpeak-load: region=xnys source=bars status=ok lines=15 inserted=3 updated=1 unchanged=11 \
+    duplicates=0 rejected=0
+  offpeak-load: status=ok lines=15 inserted=3 updated=1 unchanged=11 duplicates=0 rejected=0 \
+    load_id=7 table=offpeak.records seconds=0.1
+(dry_run=true instead of load_id with --dry-run; bad lines count under region="" source="").
+With --log-format json each is a JSON object, {"time":...,"tool":...,"level":..., the same
+fields}, and so are errors.
+
+--metrics-file FILE writes Prometheus metrics for node_exporter's textfile collector at the
+end of every load but a usage error or --dry-run, replacing FILE atomically:
+offpeak_load_{last_run_timestamp_seconds,last_success_timestamp_seconds,duration_seconds,
+exit_code} for the run, and offpeak_load_{lines,inserted,updated,unchanged,duplicates,
+rejected} and last_success per pair after a load; last_success carries over from FILE when
+a load fails.
+
 Exit status: 0 loaded, 64 usage error, 65 bad input lines (nothing loaded), 69 database
 unavailable, 74 input or output error, 75 database unreachable or gone (try again),
 78 configuration error.
@@ -64,14 +85,10 @@ Examples:
   offpeak-load --table market.bars --reject-file bad.ndjson bars.ndjson
   offpeak-load --dry-run --json today.ndjson | jq .updated)";
 
-int usage_error(std::string_view message) { return report_usage_error(kTool, message); }
-
-int error(int code, std::string_view message) { return report_error(kTool, code, message); }
-
 // The live progress line, at most a few times a second, only for a person watching.
 class Progress {
  public:
-  Progress() : enabled_(isatty(STDERR_FILENO) == 1) {}
+  explicit Progress(bool enabled) : enabled_(enabled && isatty(STDERR_FILENO) == 1) {}
   ~Progress() { clear(); }
 
   void update(const LoadCounts& counts) {
@@ -117,7 +134,32 @@ int main(int argc, char** argv) {
   app.add_flag("--json", options.json, "Print the summary as one JSON object on standard output");
   app.add_option("FILE", options.files, "Input files (default: standard input; - for it too)");
 
-  if (const auto code = parse_args(app, kTool, argc, argv)) return *code;
+  add_log_format_option(app, options.log_format);
+  app.add_option("--metrics-file", options.metrics_file,
+                 "Write Prometheus metrics here at the end of the load")
+      ->type_name("FILE");
+
+  if (const auto code = parse_args(app, kTool, argc, argv, log_format_in_args(argc, argv)))
+    return *code;
+  const Log log(kTool, parse_log_format(options.log_format).value_or(LogFormat::kText));
+  const auto usage_error = [&](std::string_view message) { return log.usage_error(message); };
+
+  // Every load that gets past its arguments ends here: the metrics file, then the exit code.
+  const LoadResult* loaded = nullptr;
+  const auto end_run = [&](int code) {
+    if (options.metrics_file.empty() || options.dry_run) return code;
+    const auto now = std::chrono::system_clock::now();
+    const double run_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    MetricsFile metrics = load_metrics(
+        loaded, code, std::chrono::duration<double>(now.time_since_epoch()).count(), run_seconds);
+    if (const auto problem = replace_metrics_file(metrics, options.metrics_file, kLoadLastSuccess))
+      log.write(LogLine(LogLevel::kWarning).add("msg", "--metrics-file: " + *problem));
+    return code;
+  };
+  const auto error = [&](int code, std::string_view message) {
+    return end_run(log.error(code, message));
+  };
 
   // Every input opens before the database is touched: a typo costs no connection.
   std::vector<LoadInput> inputs;
@@ -154,7 +196,7 @@ int main(int argc, char** argv) {
     lookup_connections.push_back(std::move(lookup));
   }
 
-  Progress progress;
+  Progress progress(log.format() == LogFormat::kText);
   LoadEvents events;
   events.progress = [&](const LoadCounts& counts) { progress.update(counts); };
   events.reject = [&](std::string_view file, const InputLine& line, std::string_view reason) {
@@ -176,6 +218,7 @@ int main(int argc, char** argv) {
   if (std::uint64_t bits = 0; test_setting("OFFPEAK_LOAD_KEY_BITS", bits) && bits < 64)
     load_options.key_id_mask = (std::uint64_t{1} << bits) - 1;
   const LoadResult result = load_ndjson(*db, lookups, inputs, load_options, events);
+  loaded = &result;
   progress.clear();
   if (rejects != nullptr && (std::fclose(rejects) != 0) && result.status == LoadStatus::kLoaded)
     return error(kExitIoErr, fmt::format("--reject-file: cannot write {}", options.reject_file));
@@ -186,13 +229,11 @@ int main(int argc, char** argv) {
       break;
     case LoadStatus::kBadLines:
       for (const BadLine& bad : result.bad_lines)
-        std::cerr << format_diagnostic(kTool, {Severity::kError,
-                                               {bad.file.empty() ? "<stdin>" : bad.file,
-                                                static_cast<int>(bad.line), 0},
-                                               "",
-                                               "",
-                                               bad.reason})
-                  << '\n';
+        log.diagnostic({Severity::kError,
+                        {bad.file.empty() ? "<stdin>" : bad.file, static_cast<int>(bad.line), 0},
+                        "",
+                        "",
+                        bad.reason});
       return error(kExitDataErr,
                    fmt::format("{} bad line{} in {} lines; nothing loaded (with --reject-file FILE "
                                "the good lines load and the bad ones go to FILE)",
@@ -216,12 +257,30 @@ int main(int argc, char** argv) {
 
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  const std::string load =
-      options.dry_run ? "dry run, nothing written" : fmt::format("load {}", result.load_id);
-  std::cerr << fmt::format(
-      "{}: loaded {} lines: {} inserted, {} updated, {} unchanged, {} duplicate, {} rejected "
-      "({}) in {:.1f} s\n",
-      kTool, c.lines, c.inserted, c.updated, c.unchanged, c.duplicates, c.rejected, load, seconds);
+  const auto add_counts = [](LogLine& line, const LoadCounts& counts) {
+    line.add("status", "ok")
+        .add("lines", counts.lines)
+        .add("inserted", counts.inserted)
+        .add("updated", counts.updated)
+        .add("unchanged", counts.unchanged)
+        .add("duplicates", counts.duplicates)
+        .add("rejected", counts.rejected);
+  };
+  for (const PairCounts& pair : result.pairs) {
+    LogLine line;
+    line.add("region", pair.region).add("source", pair.source);
+    add_counts(line, pair.counts);
+    log.write(line);
+  }
+  LogLine summary;
+  add_counts(summary, c);
+  if (options.dry_run) {
+    summary.add("dry_run", true);
+  } else {
+    summary.add("load_id", std::int64_t{result.load_id});
+  }
+  summary.add("table", options.table).add("seconds", seconds, 1);
+  log.write(summary);
   if (options.json) {
     const std::string json = fmt::format(
         "{{\"lines\":{},\"inserted\":{},\"updated\":{},\"unchanged\":{},\"duplicates\":{},"
@@ -233,5 +292,5 @@ int main(int argc, char** argv) {
     if (std::fflush(stdout) != 0 || std::ferror(stdout))
       return error(kExitIoErr, "cannot write to standard output (the load is committed)");
   }
-  return kExitOk;
+  return end_run(kExitOk);
 }

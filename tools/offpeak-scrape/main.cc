@@ -24,6 +24,8 @@
 #include "diagnostics.h"
 #include "duration.h"
 #include "fetch.h"
+#include "log.h"
+#include "metrics.h"
 #include "scrape.h"
 #include "timestamp.h"
 #include "tool_main.h"
@@ -41,12 +43,25 @@ struct Options {
   bool dry_run = false;
   std::string deadline;
   std::string region;
+  std::string log_format = "text";
+  std::string metrics_file;
 };
 
 constexpr const char* kFooter = R"(Output: one JSON object per record on stdout,
   {"region":R,"source":S,"key":[...],"fetched_at":"...Z","record":{...}}
 with each page's records written whole, in page order. Errors, warnings and one summary
-line per source go to stderr; a progress line too when stderr is a terminal.
+line per source go to stderr as key=value text,
+  offpeak-scrape: region=xnys source=bars status=ok pages=3 requests=3 retries=0 bytes=1234 \
+    records=15 skipped=0 seconds=0.02
+  offpeak-scrape: level=warning region=xnys source=bars status=retry msg="..."
+or with --log-format json as one JSON object a line, {"time":...,"tool":...,"level":...,
+the same fields}; a progress line too when stderr is a terminal and the format is text.
+
+--metrics-file FILE writes Prometheus metrics for node_exporter's textfile collector at the
+end of every run but a usage error or --dry-run, replacing FILE atomically: per source
+offpeak_scrape_{last_run_timestamp_seconds,last_success_timestamp_seconds,duration_seconds,
+exit_code,records,pages,bytes,retries,requests{code}}; last_success carries over from
+FILE when a source fails.
 --dry-run prints each source's first request instead, secrets shown as ***.
 
 TIME is RFC 3339 (2026-03-08T06:30:00Z) or "now"; DUR is a duration like 90s, 45m, 1h30m.
@@ -70,10 +85,6 @@ Examples:
   offpeak-scrape xnys | jq -c 'select(.source == "bars") | .record'
   offpeak-scrape --dry-run --source bars xnys
   offpeak-scrape --deadline 20m xlon > xlon.ndjson)";
-
-int usage_error(std::string_view message) { return report_usage_error(kTool, message); }
-
-int error(int code, std::string_view message) { return report_error(kTool, code, message); }
 
 // Writes all of `data` to stdout, unbuffered: each page's lines go out as one piece.
 bool write_stdout(std::string_view data, int& error_number) {
@@ -148,7 +159,36 @@ int main(int argc, char** argv) {
       ->required()
       ->type_name("");
 
-  if (const auto code = parse_args(app, kTool, argc, argv)) return *code;
+  add_log_format_option(app, options.log_format);
+  app.add_option("--metrics-file", options.metrics_file,
+                 "Write Prometheus metrics here at the end of the run")
+      ->type_name("FILE");
+
+  if (const auto code = parse_args(app, kTool, argc, argv, log_format_in_args(argc, argv)))
+    return *code;
+  const Log log(kTool, parse_log_format(options.log_format).value_or(LogFormat::kText));
+  const auto usage_error = [&](std::string_view message) { return log.usage_error(message); };
+
+  // Every run that gets past its arguments ends here: the metrics file, then the exit code.
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<std::string> source_names;
+  const ScrapeReport* report = nullptr;
+  const auto end_run = [&](int code) {
+    if (options.metrics_file.empty()) return code;
+    const auto now = std::chrono::system_clock::now();
+    const double run_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    MetricsFile metrics =
+        scrape_metrics(options.region, source_names, report, code,
+                       std::chrono::duration<double>(now.time_since_epoch()).count(), run_seconds);
+    if (const auto problem =
+            replace_metrics_file(metrics, options.metrics_file, kScrapeLastSuccess))
+      log.write(LogLine(LogLevel::kWarning).add("msg", "--metrics-file: " + *problem));
+    return code;
+  };
+  const auto error = [&](int code, std::string_view message) {
+    return end_run(log.error(code, message));
+  };
 
   const auto at = parse_time_arg(options.at);
   if (!at)
@@ -179,8 +219,8 @@ int main(int argc, char** argv) {
                  "no config file: give --config FILE, set OFFPEAK_CONFIG, or create "
                  "./regions.toml or /etc/offpeak/regions.toml");
   const ConfigResult loaded = load_config(path);
-  for (const Diagnostic& d : loaded.diagnostics) std::cerr << format_diagnostic(kTool, d) << '\n';
-  if (has_errors(loaded.diagnostics)) return kExitConfig;
+  for (const Diagnostic& d : loaded.diagnostics) log.diagnostic(d);
+  if (has_errors(loaded.diagnostics)) return end_run(kExitConfig);
 
   const Region* region = loaded.config.find_region(options.region);
   if (!region) return usage_error(fmt::format("no region \"{}\" in {}", options.region, path));
@@ -210,18 +250,19 @@ int main(int argc, char** argv) {
         std::find(options.sources.begin(), options.sources.end(), s.name) != options.sources.end())
       scrape.sources.push_back(&s);
   }
+  for (const Source* s : scrape.sources) source_names.push_back(s->name);
 
   // Every unset ${VAR} of every source, before anything is fetched.
   const auto problems = check_requests(scrape);
-  for (const Diagnostic& d : problems) std::cerr << format_diagnostic(kTool, d) << '\n';
-  if (has_errors(problems)) return kExitConfig;
+  for (const Diagnostic& d : problems) log.diagnostic(d);
+  if (has_errors(problems)) return end_run(kExitConfig);
 
   std::signal(SIGPIPE, SIG_IGN);
   int write_errno = 0;
   if (options.dry_run) {
     if (!write_stdout(describe_first_requests(scrape), write_errno))
-      return error(kExitIoErr,
-                   fmt::format("cannot write to standard output: {}", std::strerror(write_errno)));
+      return log.error(kExitIoErr, fmt::format("cannot write to standard output: {}",
+                                               std::strerror(write_errno)));
     return kExitOk;
   }
 
@@ -251,24 +292,27 @@ int main(int argc, char** argv) {
   }
   scrape.seed = std::random_device{}();
 
-  Progress progress(region->id, isatty(STDERR_FILENO) == 1);
+  Progress progress(region->id, isatty(STDERR_FILENO) == 1 && log.format() == LogFormat::kText);
   ScrapeEvents events;
   events.write = [&](std::string_view lines) { return write_stdout(lines, write_errno); };
-  events.message = [&](Severity severity, std::string_view source, std::string_view message) {
+  events.message = [&](Severity severity, std::string_view source, std::string_view status,
+                       std::string_view message) {
     progress.clear();
-    std::cerr << format_message(kTool, severity,
-                                fmt::format("{}/{}: {}", region->id, source, message))
-              << '\n';
+    log.write(LogLine(severity == Severity::kError ? LogLevel::kError : LogLevel::kWarning)
+                  .add("region", region->id)
+                  .add("source", source)
+                  .add("status", status)
+                  .add("msg", message));
   };
   events.progress = [&](const std::vector<SourceSummary>& sources) { progress.show(sources); };
 
   const auto transport = make_curl_transport();
-  const ScrapeReport report = run_scrape(*transport, scrape, events);
+  const ScrapeReport result = run_scrape(*transport, scrape, events);
+  report = &result;
   progress.clear();
-  if (report.output_failed)
+  if (result.output_failed)
     return error(kExitIoErr, fmt::format("cannot write to standard output: {}; stopped",
                                          std::strerror(write_errno)));
-  for (const SourceSummary& s : report.sources)
-    std::cerr << kTool << ": " << format_summary(region->id, s) << '\n';
-  return report.exit;
+  for (const SourceSummary& s : result.sources) log.write(summary_log(region->id, s));
+  return end_run(result.exit);
 }

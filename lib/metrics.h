@@ -1,0 +1,62 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace offpeak {
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// One sample of a metric: NAME{LABELS} VALUE.
+struct Sample {
+  std::string name;
+  Labels labels;
+  double value = 0;
+};
+
+// A metrics file in Prometheus' text exposition format, as node_exporter's textfile
+// collector reads it: every metric a gauge, with its HELP and TYPE lines, then its samples.
+class MetricsFile {
+ public:
+  // Declares gauge `name`; its samples come out in the order of the declarations.
+  void gauge(std::string_view name, std::string_view help);
+  // A sample of a declared gauge; one with the same labels replaces it.
+  void set(std::string_view name, const Labels& labels, double value);
+  [[nodiscard]] bool has(std::string_view name, const Labels& labels) const;
+  [[nodiscard]] std::string text() const;
+
+ private:
+  struct Family {
+    std::string name, help;
+    std::vector<Sample> samples;
+  };
+  std::vector<Family> families_;
+};
+
+// A label value with \\, \" and \n escaped, as the format asks.
+[[nodiscard]] std::string escape_label_value(std::string_view value);
+
+// The samples of metric `name` in a metrics file's text; lines that do not parse are left
+// out, so a damaged file gives what can still be read.
+[[nodiscard]] std::vector<Sample> parse_samples(std::string_view text, std::string_view name);
+
+// Carries the previous file's samples of `name` over into `file`, those whose labels the
+// run did not set: how last_success survives failed runs. A missing or unreadable old file
+// carries nothing.
+void carry_over(MetricsFile& file, std::string_view name, const std::string& old_path);
+
+// Carries `carried` over from the file at `path`, then replaces it with `file`: a run's
+// end. Nothing, or what went wrong.
+[[nodiscard]] std::optional<std::string> replace_metrics_file(MetricsFile& file,
+                                                              const std::string& path,
+                                                              std::string_view carried);
+
+// Writes `text` to `path` atomically: a temporary ".NAME.XXXXXX" in the same directory,
+// mode 0644, synced, then renamed over `path`. Nothing, or what went wrong.
+[[nodiscard]] std::optional<std::string> write_atomically(const std::string& path,
+                                                          std::string_view text);
+
+}  // namespace offpeak
