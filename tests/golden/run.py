@@ -15,6 +15,8 @@ A case file is a header, then sections:
     ...
     --- stderr
     ...
+    --- written NAME
+    ...
 
 Header keys: `args` (shell words; %ROOT% is the source tree), `tool` (default
 offpeak-plan), `exit` (the expected exit code), `env` (NAME=VALUE words to set),
@@ -25,7 +27,8 @@ from run to run, such as timings: each match reads %VARIES%). `--- file NAME` se
 into a fresh working directory the tool runs in; `stdin` is fed to it; `stdout` and
 `stderr` are what it must print, exactly. A section whose text does not end in a newline
 is marked `--- stdout (no newline at end)`. Missing stdout or stderr sections mean the
-tool must print nothing there.
+tool must print nothing there. A `--- written NAME` section is what the file NAME of the
+working directory must hold when the tool has finished (%MISSING% when there is none).
 
 The tool runs with TZ set to a zone far from UTC, OFFPEAK_CONFIG unset and LC_ALL=C,
 so a case passes only when the output does not depend on the machine.
@@ -89,7 +92,10 @@ class Case:
                 return text
         return None
 
-    def render(self, stdout, stderr, exit_code):
+    def written_names(self):
+        return [name[8:] for name, _ in self.sections if name.startswith("written ")]
+
+    def render(self, stdout, stderr, exit_code, written):
         """The case file with these results as its expectations."""
         header = []
         for line in self.header:
@@ -103,6 +109,8 @@ class Case:
         for name, text in self.sections:
             if name in results:
                 continue
+            if name.startswith("written "):
+                text = written[name[8:]]
             out += section_text(name, text)
         for name in ("stdout", "stderr"):
             if results[name]:
@@ -187,9 +195,17 @@ def run_tool(case, bin_dir, url):
                 timeout=TIMEOUT_SECONDS,
             )
         except subprocess.TimeoutExpired:
-            return None, None, f"timed out after {TIMEOUT_SECONDS} s"
+            return None, None, f"timed out after {TIMEOUT_SECONDS} s", None
         finally:
             os.close(redirect)
+        written = {}
+        for name in case.written_names():
+            file_path = os.path.join(work, name)
+            if os.path.isfile(file_path):
+                with open(file_path, encoding="utf-8", errors="replace") as f:
+                    written[name] = f.read()
+            else:
+                written[name] = "%MISSING%\n"
     vary = case.keys.get("vary")
 
     def decode(b):
@@ -198,7 +214,7 @@ def run_tool(case, bin_dir, url):
             text = text.replace(url, "%URL%")
         return re.sub(vary, "%VARIES%", text, flags=re.M) if vary else text
 
-    return decode(result.stdout), decode(result.stderr), result.returncode
+    return decode(result.stdout), decode(result.stderr), result.returncode, written
 
 
 def main():
@@ -212,13 +228,13 @@ def main():
     failed = 0
     for path in options.cases:
         case = Case(path)
-        stdout, stderr, exit_code = run_case(case, options.bin_dir)
+        stdout, stderr, exit_code, written = run_case(case, options.bin_dir)
         if stdout is None:
             print(f"FAIL {path}: {exit_code}")
             failed += 1
             continue
         expected = open(path, encoding="utf-8").read()
-        actual = case.render(stdout, stderr, exit_code)
+        actual = case.render(stdout, stderr, exit_code, written)
         if "exit" not in case.keys and not update:
             print(f"FAIL {path}: the case has no `exit:` line")
             failed += 1
