@@ -46,8 +46,9 @@ struct Region {
   std::map<date::local_days, std::chrono::minutes> late_opens;
   std::chrono::seconds offpeak_after_close{0};
   std::chrono::seconds offpeak_before_open{0};
-  std::vector<Source> sources;  // HTTP sources offpeak-scrape fetches, in config order
-  SourcePos pos;                // where the region's table is defined
+  std::chrono::seconds budget{0};  // how long the region's scrape needs inside a window
+  std::vector<Source> sources;     // HTTP sources offpeak-scrape fetches, in config order
+  SourcePos pos;                   // where the region's table is defined
 
   [[nodiscard]] bool is_trading_day(date::local_days day) const;
 };

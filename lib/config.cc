@@ -87,7 +87,7 @@ using std::chrono::minutes;
 constexpr std::array<std::string_view, 7> kWeekdayNames{"Sun", "Mon", "Tue", "Wed",
                                                         "Thu", "Fri", "Sat"};
 
-constexpr std::array<std::string_view, 10> kRegionKeys{"timezone",
+constexpr std::array<std::string_view, 11> kRegionKeys{"timezone",
                                                        "sessions",
                                                        "weekdays",
                                                        "holidays",
@@ -96,6 +96,7 @@ constexpr std::array<std::string_view, 10> kRegionKeys{"timezone",
                                                        "offpeak",
                                                        "offpeak_after_close",
                                                        "offpeak_before_open",
+                                                       "budget",
                                                        "sources"};
 
 // A value parsed from text, or why it could not be.
@@ -183,6 +184,7 @@ class RegionReader {
       region_.offpeak_after_close = read_duration(*node, "offpeak_after_close");
     if (const auto* node = table.get("offpeak_before_open"))
       region_.offpeak_before_open = read_duration(*node, "offpeak_before_open");
+    if (const auto* node = table.get("budget")) region_.budget = read_duration(*node, "budget");
     if (const auto* node = table.get("early_closes"))
       read_day_times(*node, "early_closes", region_.early_closes);
     if (const auto* node = table.get("late_opens"))

@@ -1,7 +1,8 @@
 // What offpeak-plan reports: the regions off-peak now, and the windows over a stretch of
 // time, as lines for scripts, JSON lines for programs, or tables for people. Everything
 // here is computed from the instant it is given, so the same question always gets the same
-// answer.
+// answer; the one other input is the state directory, which says which windows already had
+// their run (run_state.h).
 
 #include "plan.h"
 
@@ -12,6 +13,7 @@
 
 #include "duration.h"
 #include "json_text.h"
+#include "run_state.h"
 
 namespace offpeak {
 namespace {
@@ -42,7 +44,7 @@ std::string format_local(const Region& region, Instant t) {
   return date::format("%a %F %T %Z", date::make_zoned(region.zone, t));
 }
 
-std::string status_json(const RegionStatus& s) {
+std::string status_json(const RegionStatus& s, std::optional<bool> done) {
   std::string start = "null", end = "null", id = "null";
   if (s.window) {
     start = json_string(format_rfc3339(s.window->start));
@@ -51,9 +53,10 @@ std::string status_json(const RegionStatus& s) {
   }
   return fmt::format(
       "{{\"region\":{},\"timezone\":{},\"offpeak\":{},\"window_start\":{},\"window_end\":{},"
-      "\"window_id\":{},\"remaining_seconds\":{}}}\n",
+      "\"window_id\":{},\"remaining_seconds\":{},\"budget_seconds\":{}{}}}\n",
       json_string(s.region->id), json_string(s.region->zone->name()), s.offpeak, start, end, id,
-      s.remaining.count());
+      s.remaining.count(), s.region->budget.count(),
+      done ? fmt::format(",\"done\":{}", *done) : std::string());
 }
 
 Row status_row(const RegionStatus& s, Instant at) {
@@ -98,17 +101,36 @@ Report report_now(const std::vector<const Region*>& regions, const NowRequest& r
   Report report;
   std::vector<Row> rows{
       {"REGION", "TIMEZONE", "OFF-PEAK", "WINDOW START (UTC)", "WINDOW END (UTC)", "REMAINING"}};
+  if (request.state_dir) rows.front().push_back("DONE");
   for (const Region* region : regions) {
     const RegionStatus status = region_status(*region, request.at);
-    const bool wanted = status.offpeak && status.remaining >= request.min_remaining;
+    const auto needed =
+        request.due ? std::max(request.min_remaining, region->budget) : request.min_remaining;
+    // Only a current window can be done; the state file is not read for a region not off-peak.
+    std::optional<bool> done;
+    if (request.state_dir) {
+      done = false;
+      if (status.offpeak) {
+        DoneState state =
+            window_done(*request.state_dir, region->id, window_id(*region, *status.window));
+        if (!state.error.empty()) {
+          report.error = std::move(state.error);
+          return report;
+        }
+        done = state.done;
+      }
+    }
+    const bool wanted = status.offpeak && status.remaining >= needed && !done.value_or(false);
     report.found |= wanted;
     if (!wanted && !request.all) continue;
-    if (request.json)
-      report.text += status_json(status);
-    else if (request.all)
+    if (request.json) {
+      report.text += status_json(status, done);
+    } else if (request.all) {
       rows.push_back(status_row(status, request.at));
-    else
+      if (done) rows.back().push_back(!status.offpeak ? "-" : *done ? "yes" : "no");
+    } else {
       report.text += region->id + '\n';
+    }
   }
   if (request.all && !request.json) report.text = render_table(rows);
   return report;

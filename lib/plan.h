@@ -35,6 +35,7 @@ struct RegionStatus {
 struct Report {
   std::string text;
   bool found = false;
+  std::string error;  // a state file that could not be read; `text` is then incomplete
 };
 
 struct NowRequest {
@@ -42,8 +43,11 @@ struct NowRequest {
   std::chrono::seconds min_remaining{0};  // regions whose window ends sooner are left out
   bool all = false;                       // every region, off-peak or not
   bool json = false;                      // JSON lines instead of ids or a table
+  bool due = false;                       // also leave out regions with less than their budget left
+  std::optional<std::string> state_dir;   // leave out (--all: mark) regions whose window is done
 };
-// The regions off-peak at `at`; found when one of them has `min_remaining` left.
+// The regions off-peak at `at`; found when one of them has `min_remaining` (with `due`, also
+// its budget) left and, with `state_dir`, its window is not done.
 [[nodiscard]] Report report_now(const std::vector<const Region*>& regions,
                                 const NowRequest& request);
 

@@ -24,8 +24,8 @@ URL in the output reads %URL% again), `vary` (a regular expression for output th
 from run to run, such as timings: each match reads %VARIES%). `--- file NAME` sections are written
 into a fresh working directory the tool runs in; `stdin` is fed to it; `stdout` and
 `stderr` are what it must print, exactly; `--- file-out NAME` is what file NAME of the
-working directory must hold afterwards (vary applies; a NAME written beforehand by a
-`--- file` section is the file as it was before the run). A file-out whose name ends in
+working directory must hold afterwards (vary applies; `(missing)` when there is none; a
+NAME written beforehand by a `--- file` section is the file as it was before the run). A file-out whose name ends in
 .prom must also be valid Prometheus text format: `promtool check metrics` says so, or
 without promtool, a small checker here. A section whose text does not end in a newline
 is marked `--- stdout (no newline at end)`. Missing stdout or stderr sections mean the

@@ -1,4 +1,5 @@
-// offpeak-plan: which regions are in their off-peak window, and when the windows are.
+// offpeak-plan: which regions are in their off-peak window, and when the windows are; which
+// of them a cron job should start now, and a picture of the next days for people.
 
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,8 @@
 #include "diagnostics.h"
 #include "duration.h"
 #include "plan.h"
+#include "run_state.h"
+#include "timeline.h"
 #include "timestamp.h"
 #include "tool_main.h"
 
@@ -35,12 +38,24 @@ struct Options {
   std::string from;
   std::string to;
   bool check = false;
+  bool due = false;
+  std::string state_dir;
+  std::string mark_done;
+  bool timeline = false;
+  int days = 2;
 };
 
 constexpr const char* kFooter = R"(Modes:
-  (default)   print the ids of the regions off-peak at --at, one per line
-  --windows   list every off-peak window that meets [--from, --to)
-  --check     check the config, report every problem, warn about stale calendars
+  (default)       print the ids of the regions off-peak at --at, one per line
+  --all           a table (with --json, lines) of every region, off-peak or not
+  --due           print the regions to start at --at: off-peak, with their budget
+                  (or --min-remaining, the larger) left and, with --state-dir, their
+                  window not done yet
+  --mark-done ID  record ID's window at --at as done in --state-dir; prints nothing
+  --windows       list every off-peak window that meets [--from, --to)
+  --timeline      draw --days (default 2) from --from (default: the hour of --at),
+                  a row per region: # off-peak, + partly, . not
+  --check         check the config, report every problem, warn about stale calendars
 
 TIME is RFC 3339 (2026-03-08T06:30:00Z, 2026-03-08T01:30:00-05:00) or "now".
 DUR is a duration like 90s, 45m, 1h30m.
@@ -48,14 +63,22 @@ DUR is a duration like 90s, 45m, 1h30m.
 The config is --config FILE, else $OFFPEAK_CONFIG, else ./regions.toml,
 else /etc/offpeak/regions.toml.
 
-Exit status: 0 something to report, 1 no region off-peak (or no window),
-64 usage error, 74 output error, 78 configuration error.
+--state-dir DIR holds DIR/ID.done, the id of the region's last window done. With it
+the default mode, --json and --due leave out the regions whose window is done, and
+--all shows them as done. A missing DIR or file means nothing is done.
+
+Exit status: 0 something to report (or marked, or drawn), 1 no region off-peak
+(or no window, or none due), 64 usage error, 65 --mark-done outside a window,
+74 input/output error (stdout, a state file), 78 configuration error.
 
 Examples:
   offpeak-plan --min-remaining 45m        regions with 45 minutes of off-peak left
   offpeak-plan --all                      a table of every region, now
   offpeak-plan --json --at 2026-03-08T06:30:00Z
-  offpeak-plan --windows --from 2026-12-24T00:00:00Z --to 2027-01-04T00:00:00Z)";
+  offpeak-plan --windows --from 2026-12-24T00:00:00Z --to 2027-01-04T00:00:00Z
+  offpeak-plan --due --state-dir /var/lib/offpeak --at "$at"
+  offpeak-plan --mark-done xnys --state-dir /var/lib/offpeak --at "$at"
+  offpeak-plan --timeline --days 3        the next three days, for people)";
 
 int usage_error(std::string_view message) { return report_usage_error(kTool, message); }
 
@@ -90,13 +113,32 @@ int main(int argc, char** argv) {
                             ->type_name("DUR");
   auto* windows = app.add_flag("--windows", options.windows, "List the windows in [--from, --to)");
   auto* from =
-      app.add_option("--from", options.from, "Start of the --windows range")->type_name("TIME");
+      app.add_option("--from", options.from, "Start of the --windows range or of the --timeline")
+          ->type_name("TIME");
   auto* to = app.add_option("--to", options.to, "End of the --windows range")->type_name("TIME");
   auto* check = app.add_flag("--check", options.check, "Check the config and exit");
+  auto* due = app.add_flag("--due", options.due,
+                           "Only regions with their budget left and their window not done");
+  auto* state_dir =
+      app.add_option("--state-dir", options.state_dir, "Where the done windows are recorded")
+          ->type_name("DIR");
+  auto* mark_done = app.add_option("--mark-done", options.mark_done,
+                                   "Record the window of this region at --at as done")
+                        ->type_name("ID");
+  auto* timeline =
+      app.add_flag("--timeline", options.timeline, "Draw the windows of the next days");
+  auto* days = app.add_option("--days", options.days, "Days --timeline draws, 1 to 14 (default: 2)")
+                   ->type_name("N");
   windows->needs(from, to)->excludes(at, all, min_remaining);
-  from->needs(windows);
   to->needs(windows);
   check->excludes(windows, json, all, min_remaining)->excludes("--region");
+  due->excludes(all, windows, check, timeline);
+  timeline->excludes(windows, check, json, all, min_remaining);
+  days->needs(timeline);
+  state_dir->excludes(windows, check, timeline);
+  mark_done->needs(state_dir)
+      ->excludes(windows, check, timeline, due, json, all, min_remaining)
+      ->excludes("--region");
 
   if (const auto code = parse_args(app, kTool, argc, argv)) return *code;
 
@@ -107,6 +149,8 @@ int main(int argc, char** argv) {
     return usage_error(
         fmt::format("--min-remaining: invalid duration \"{}\"; expected one like 90s, 45m or 1h30m",
                     options.min_remaining));
+  if (from->count() > 0 && !options.windows && !options.timeline)
+    return usage_error("--from requires --windows or --timeline");
   std::optional<Instant> from_time, to_time;
   if (options.windows) {
     from_time = parse_time_arg(options.from);
@@ -114,6 +158,14 @@ int main(int argc, char** argv) {
     to_time = parse_time_arg(options.to);
     if (!to_time) return usage_error(bad_time("--to", options.to));
     if (*to_time <= *from_time) return usage_error("--to must be later than --from");
+  }
+  if (options.timeline) {
+    if (options.days < 1 || options.days > 14)
+      return usage_error(fmt::format("--days: {} is out of range; expected 1 to 14", options.days));
+    // By default the picture starts at the hour --at is in.
+    from_time = std::chrono::floor<std::chrono::hours>(*at_time);
+    if (from->count() > 0) from_time = parse_time_arg(options.from);
+    if (!from_time) return usage_error(bad_time("--from", options.from));
   }
 
   const std::string path = choose_config_path(options.config, std::getenv("OFFPEAK_CONFIG"));
@@ -139,17 +191,39 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
 
+  if (mark_done->count() > 0) {
+    const Region* region = config.find_region(options.mark_done);
+    if (!region)
+      return usage_error(
+          fmt::format("--mark-done: no region \"{}\" in {}", options.mark_done, path));
+    const MarkDone marked = offpeak::mark_done(options.state_dir, *region, *at_time);
+    switch (marked.outcome) {
+      case MarkDone::Outcome::kMarked:
+        return kExitOk;
+      case MarkDone::Outcome::kNotOffpeak:
+        return report_error(kTool, kExitDataErr, marked.message);
+      case MarkDone::Outcome::kWriteFailed:
+        return report_error(kTool, kExitIoErr, marked.message);
+    }
+  }
+
   const RegionSelection selection = select_regions(config, options.regions);
   if (!selection.unknown.empty())
     return usage_error(
         fmt::format("--region: no region \"{}\" in {}", selection.unknown.front(), path));
 
   Report report;
-  if (options.windows) {
+  if (options.timeline) {
+    report.text = render_timeline(selection.regions, {*from_time, options.days, *at_time});
+    report.found = true;  // a picture is always something to report
+  } else if (options.windows) {
     report = report_windows(selection.regions, {*from_time, *to_time, options.json});
   } else {
-    report = report_now(selection.regions, {*at_time, *min_left, options.all, options.json});
+    NowRequest request{*at_time, *min_left, options.all, options.json, options.due, std::nullopt};
+    if (state_dir->count() > 0) request.state_dir = options.state_dir;
+    report = report_now(selection.regions, request);
   }
+  if (!report.error.empty()) return report_error(kTool, kExitIoErr, report.error);
 
   std::fwrite(report.text.data(), 1, report.text.size(), stdout);
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {

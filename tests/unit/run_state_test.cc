@@ -1,0 +1,177 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <sys/stat.h>
+
+#include "config.h"
+#include "plan.h"
+#include "run_state.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using offpeak::Instant;
+
+Instant at(const char* text) { return *offpeak::parse_rfc3339(text); }
+
+// A fresh directory under the system's temporary one, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "offpeak-state-XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path_ = pattern;
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string str() const { return path_.string(); }
+  fs::path operator/(const char* name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+std::string read(const fs::path& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+void write(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
+
+const offpeak::Config& config() {
+  static const auto result = offpeak::parse_config(R"(
+[regions.xnys]
+timezone = "America/New_York"
+sessions = ["09:30-16:00"]
+budget = "45m"
+[regions.xlon]
+timezone = "Europe/London"
+sessions = ["08:00-16:30"]
+)",
+                                                   "r.toml");
+  REQUIRE(result.diagnostics.empty());
+  return result.config;
+}
+
+std::vector<const offpeak::Region*> all_regions() {
+  return offpeak::select_regions(config(), {}).regions;
+}
+
+offpeak::Report due(const TempDir& dir, Instant t) {
+  offpeak::NowRequest request{t, {}, false, false, true, dir.str()};
+  return offpeak::report_now(all_regions(), request);
+}
+
+}  // namespace
+
+TEST_CASE("a missing directory or file means not done; only the window's id means done") {
+  TempDir dir;
+  CHECK(offpeak::window_done(dir.str() + "/missing", "xnys", "xnys@X").done == false);
+  CHECK(offpeak::window_done(dir.str() + "/missing", "xnys", "xnys@X").error.empty());
+  CHECK(offpeak::window_done(dir.str(), "xnys", "xnys@X").done == false);
+  write(dir / "xnys.done", "xnys@X\n");
+  CHECK(offpeak::window_done(dir.str(), "xnys", "xnys@X").done);
+  CHECK(offpeak::window_done(dir.str(), "xnys", "xnys@Y").done == false);
+  write(dir / "xnys.done", "xnys@X");  // no newline at the end
+  CHECK(offpeak::window_done(dir.str(), "xnys", "xnys@X").done);
+  write(dir / "xnys.done", "xnys@X\nwritten by hand\n");  // only the first line counts
+  CHECK(offpeak::window_done(dir.str(), "xnys", "xnys@X").done);
+  write(dir / "xnys.done", "");
+  CHECK(offpeak::window_done(dir.str(), "xnys", "xnys@X").done == false);
+  CHECK(offpeak::window_done(dir.str(), "xnys", "xnys@X").error.empty());
+}
+
+TEST_CASE("a state file that cannot be read is an error naming it") {
+  TempDir dir;
+  fs::create_directory(dir / "xnys.done");
+  const auto state = offpeak::window_done(dir.str(), "xnys", "xnys@X");
+  CHECK(state.done == false);
+  CHECK(state.error == "cannot read " + dir.str() + "/xnys.done: Is a directory");
+}
+
+TEST_CASE("write_done replaces the file and leaves no temporary file behind") {
+  TempDir dir;
+  REQUIRE(offpeak::write_done(dir.str(), "xnys", "xnys@A").empty());
+  REQUIRE(offpeak::write_done(dir.str(), "xnys", "xnys@B").empty());
+  CHECK(read(dir / "xnys.done") == "xnys@B\n");
+  CHECK(std::distance(fs::directory_iterator(dir.str()), fs::directory_iterator()) == 1);
+  struct stat st {};
+  REQUIRE(::stat((dir / "xnys.done").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0644);
+}
+
+TEST_CASE("write_done creates the directory, one level only") {
+  TempDir dir;
+  REQUIRE(offpeak::write_done(dir.str() + "/state", "xnys", "xnys@A").empty());
+  CHECK(read(dir / "state/xnys.done") == "xnys@A\n");
+  CHECK(offpeak::write_done(dir.str() + "/a/b", "xnys", "xnys@A") ==
+        "cannot create directory " + dir.str() + "/a/b: No such file or directory");
+  write(dir / "file", "");
+  CHECK(offpeak::write_done(dir.str() + "/file", "xnys", "xnys@A") ==
+        "cannot create a temporary file in " + dir.str() + "/file: Not a directory");
+}
+
+TEST_CASE("mark_done writes the current window's id, and refuses outside a window") {
+  TempDir dir;
+  const auto& xnys = *config().find_region("xnys");
+  // Tuesday 2026-12-01 at 23:00Z: the window from Tuesday's close (21:00Z).
+  auto marked = offpeak::mark_done(dir.str(), xnys, at("2026-12-01T23:00:00Z"));
+  CHECK(marked.outcome == offpeak::MarkDone::Outcome::kMarked);
+  CHECK(read(dir / "xnys.done") == "xnys@2026-12-01T21:00:00Z\n");
+  marked = offpeak::mark_done(dir.str(), xnys, at("2026-12-01T15:00:00Z"));
+  CHECK(marked.outcome == offpeak::MarkDone::Outcome::kNotOffpeak);
+  CHECK(marked.message ==
+        "region \"xnys\" is not off-peak at 2026-12-01T15:00:00Z: no window to mark done");
+  CHECK(read(dir / "xnys.done") == "xnys@2026-12-01T21:00:00Z\n");
+}
+
+TEST_CASE("due: a region runs once per window, again in the next one") {
+  TempDir dir;
+  const auto night = at("2026-12-02T02:00:00Z");  // both regions off-peak
+  CHECK(due(dir, night).text == "xnys\nxlon\n");
+  REQUIRE(offpeak::mark_done(dir.str(), *config().find_region("xnys"), night).outcome ==
+          offpeak::MarkDone::Outcome::kMarked);
+  auto report = due(dir, night + std::chrono::hours(1));
+  CHECK(report.text == "xlon\n");
+  CHECK(report.found);
+  REQUIRE(offpeak::mark_done(dir.str(), *config().find_region("xlon"), night).outcome ==
+          offpeak::MarkDone::Outcome::kMarked);
+  report = due(dir, night);
+  CHECK(report.text.empty());
+  CHECK_FALSE(report.found);
+  // The next night is a new window for both.
+  CHECK(due(dir, night + std::chrono::hours(24)).text == "xnys\nxlon\n");
+}
+
+TEST_CASE("due leaves out a region with less than its budget left") {
+  TempDir dir;
+  // xnys's window ends at its open, 14:30Z; its budget is 45m. xlon trades then.
+  CHECK(due(dir, at("2026-12-02T13:45:00Z")).text == "xnys\n");
+  const auto late = due(dir, at("2026-12-02T13:45:01Z"));
+  CHECK(late.text.empty());
+  CHECK_FALSE(late.found);
+  // The larger of budget and --min-remaining counts.
+  offpeak::NowRequest request{
+      at("2026-12-02T13:00:00Z"), std::chrono::hours(2), false, false, true, std::nullopt};
+  CHECK(offpeak::report_now(all_regions(), request).text.empty());
+  request.min_remaining = std::chrono::minutes(1);
+  CHECK(offpeak::report_now(all_regions(), request).text == "xnys\n");
+}
+
+TEST_CASE("all with a state dir shows done, and an unreadable file stops the report") {
+  TempDir dir;
+  const auto night = at("2026-12-02T02:00:00Z");
+  REQUIRE(offpeak::write_done(dir.str(), "xnys", "xnys@2026-12-01T21:00:00Z").empty());
+  offpeak::NowRequest request{night, {}, true, true, false, dir.str()};
+  const auto report = offpeak::report_now(all_regions(), request);
+  CHECK(report.text.find("\"region\":\"xnys\"") != std::string::npos);
+  CHECK(report.text.find("\"budget_seconds\":2700,\"done\":true}") != std::string::npos);
+  CHECK(report.text.find("\"budget_seconds\":0,\"done\":false}") != std::string::npos);
+  CHECK(report.found);
+  fs::remove(dir / "xlon.done");
+  fs::create_directory(dir / "xlon.done");
+  CHECK(offpeak::report_now(all_regions(), request).error ==
+        "cannot read " + dir.str() + "/xlon.done: Is a directory");
+}
