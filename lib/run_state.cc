@@ -79,18 +79,24 @@ std::string done_path(const std::string& dir, const std::string& region_id) {
   return dir + "/" + region_id + ".done";
 }
 
-DoneState window_done(const std::string& dir, const std::string& region_id,
-                      const std::string& window_id) {
+DoneRecord read_done(const std::string& dir, const std::string& region_id) {
   const std::string path = done_path(dir, region_id);
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) return {};
-    return {false, failure("read", path, errno)};
+    return {{}, failure("read", path, errno)};
   }
   int error = 0;
-  const std::string line = first_line(fd.get(), error);
-  if (error != 0) return {false, failure("read", path, error)};
-  return {line == window_id, {}};
+  std::string line = first_line(fd.get(), error);
+  if (error != 0) return {{}, failure("read", path, error)};
+  return {std::move(line), {}};
+}
+
+DoneState window_done(const std::string& dir, const std::string& region_id,
+                      const std::string& window_id) {
+  DoneRecord record = read_done(dir, region_id);
+  if (!record.error.empty()) return {false, std::move(record.error)};
+  return {record.window_id == window_id, {}};
 }
 
 std::string write_done(const std::string& dir, const std::string& region_id,
@@ -127,6 +133,56 @@ MarkDone mark_done(const std::string& dir, const Region& region, Instant at) {
   std::string error = write_done(dir, region.id, window_id(region, *status.window));
   if (!error.empty()) return {MarkDone::Outcome::kWriteFailed, std::move(error)};
   return {};
+}
+
+RunState run_state(const Region& region, const DoneRecord& record, Instant at) {
+  RunState state;
+  const RegionStatus status = region_status(region, at);
+  state.offpeak = status.offpeak && status.window;
+  if (state.offpeak) state.done = record.window_id == window_id(region, *status.window);
+  // A window id is REGION@START; anything else in the file records no window.
+  const std::string prefix = region.id + "@";
+  if (record.window_id.starts_with(prefix))
+    state.last_done_start = parse_rfc3339(std::string_view(record.window_id).substr(prefix.size()));
+  for (const Interval& window : offpeak_windows(region, at - kMissedWindowsLookback, at)) {
+    if (window.end > at) continue;  // the window `at` is in
+    if (!state.last_done_start || window.start > *state.last_done_start) ++state.missed_windows;
+  }
+  return state;
+}
+
+RunStateMetrics run_state_metrics(const std::vector<const Region*>& regions, const std::string& dir,
+                                  Instant at) {
+  RunStateMetrics out;
+  MetricsFile& m = out.file;
+  m.gauge("offpeak_plan_last_run_timestamp_seconds",
+          "The time offpeak-plan planned for (--at, else now), in Unix time.");
+  m.gauge("offpeak_plan_offpeak", "1 when the region is in an off-peak window, else 0.");
+  m.gauge("offpeak_plan_window_done", "1 when the region's current window is marked done, else 0.");
+  m.gauge("offpeak_plan_missed_windows",
+          "Off-peak windows that ended since the last one marked done (looking back 14 days).");
+  m.gauge("offpeak_plan_last_done_window_start_timestamp_seconds",
+          "The start of the last window marked done, in Unix time.");
+  const auto seconds = [](Instant t) {
+    return static_cast<double>(t.time_since_epoch() / std::chrono::seconds{1});
+  };
+  m.set("offpeak_plan_last_run_timestamp_seconds", {}, seconds(at));
+  for (const Region* region : regions) {
+    DoneRecord record = read_done(dir, region->id);
+    if (!record.error.empty()) {
+      out.error = std::move(record.error);
+      continue;
+    }
+    const RunState state = run_state(*region, record, at);
+    const Labels labels = {{"region", region->id}};
+    m.set("offpeak_plan_offpeak", labels, state.offpeak ? 1 : 0);
+    m.set("offpeak_plan_window_done", labels, state.done ? 1 : 0);
+    m.set("offpeak_plan_missed_windows", labels, state.missed_windows);
+    if (state.last_done_start)
+      m.set("offpeak_plan_last_done_window_start_timestamp_seconds", labels,
+            seconds(*state.last_done_start));
+  }
+  return out;
 }
 
 }  // namespace offpeak

@@ -2,6 +2,9 @@
 
 // What the tools' mains share: the help layout, how errors reach stderr, and TIME arguments.
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -31,6 +34,19 @@ class HelpFormatter : public CLI::Formatter {
 
 // Where a tool's messages go: stderr, one line each, as people read them (text) or as JSON
 // objects (--log-format json), in which form everything on stderr is a JSON object.
+// Writes `text` and a newline to stderr in one write(2): lines of tools that share a
+// stderr, as offpeak-cron's parallel regions do, then never break into each other.
+inline void write_stderr_line(std::string text) {
+  text += '\n';
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const ssize_t n = ::write(STDERR_FILENO, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
 class Log {
  public:
   Log(std::string_view tool, LogFormat format) : tool_(tool), format_(format) {}
@@ -39,15 +55,15 @@ class Log {
 
   // An event: logfmt or JSON.
   void write(const LogLine& line) const {
-    std::cerr << (format_ == LogFormat::kJson ? line.json(tool_, std::chrono::system_clock::now())
-                                              : line.text(tool_))
-              << '\n';
+    write_stderr_line(format_ == LogFormat::kJson
+                          ? line.json(tool_, std::chrono::system_clock::now())
+                          : line.text(tool_));
   }
 
   // "TOOL: error: FILE:LINE:COL: ...", or its fields as JSON.
   void diagnostic(const Diagnostic& d) const {
     if (format_ == LogFormat::kJson) return write(diagnostic_log(d));
-    std::cerr << format_diagnostic(tool_, d) << '\n';
+    write_stderr_line(format_diagnostic(tool_, d));
   }
 
   // "TOOL: error: MESSAGE", or {"level":"error","exit":CODE,"msg":MESSAGE}; returns `code`.
@@ -55,7 +71,7 @@ class Log {
     if (format_ == LogFormat::kJson) {
       write(LogLine(LogLevel::kError).add("exit", code).add("msg", message));
     } else {
-      std::cerr << format_message(tool_, Severity::kError, message) << '\n';
+      write_stderr_line(format_message(tool_, Severity::kError, message));
     }
     return code;
   }

@@ -40,7 +40,7 @@ WINDOW = "2026-12-01T17:00:00Z"
 def region(name, url, budget="30m", timezone="UTC", sessions='["09:00-17:00"]', **source):
     source = {"name": "bars", "url": url, "records": "/results", "key": '["T", "t"]', **source}
     fields = "".join(f"{k} = {v}\n" if k in ("key", "paginate") else f'{k} = "{v}"\n'
-                     for k, v in source.items())
+                     for k, v in source.items() if v is not None)
     return (f'[regions.{name}]\ntimezone = "{timezone}"\nsessions = {sessions}\n'
             f'budget = "{budget}"\n\n[[regions.{name}.sources]]\n{fields}\n')
 
@@ -165,8 +165,8 @@ def case_failed_scrape_is_retried_next_tick(env):
 def case_held_lock_skips_the_region(env):
     """A region whose lock an earlier run holds is skipped (75) and left for the next tick;
     the other regions of the tick run."""
-    env.config(region("east", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=""),
-               region("north", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=""))
+    env.config(region("east", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=None),
+               region("north", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=None))
     os.makedirs(env.state)
     with open(os.path.join(env.state, "east.lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -183,7 +183,7 @@ def case_held_lock_skips_the_region(env):
 def case_region_outside_its_window_is_not_touched(env):
     """Regions trading at the tick, or off-peak with less than their budget left, are not
     run: their sources answer 401, which would fail the tick if they were fetched."""
-    env.config(region("east", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=""),
+    env.config(region("east", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=None),
                region("west", f"{env.url}/401", timezone="America/Los_Angeles",
                       sessions='["09:30-16:00"]'),
                region("short", f"{env.url}/401", budget="13h30m"))
@@ -205,10 +205,37 @@ def case_window_end_stops_the_scrape(env):
     check_equal(env.done("late"), None, "late.done")
 
 
+def case_missed_windows_for_alerts(env):
+    """With OFFPEAK_METRICS_DIR, each tick writes offpeak-plan.prom: after a success the
+    window is done and nothing is missed; after two windows without success (the source
+    broke) offpeak_plan_missed_windows is 2, which the alert rule fires on."""
+    metrics = os.path.join(env.work, "metrics")
+    plan = os.path.join(metrics, "offpeak-plan.prom")
+
+    def sample(name):
+        found = re.search(rf'^{name}{{region="east"}} (\S+)$', check_metrics(plan), re.M)
+        check(found, f"no {name} for east in {plan}")
+        return float(found.group(1))
+
+    env.config(region("east", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=None))
+    env.tick_ok(EVENING, OFFPEAK_METRICS_DIR=metrics)
+    check_equal((sample("offpeak_plan_window_done"), sample("offpeak_plan_missed_windows")),
+                (1.0, 0.0), "window done and missed after the first tick")
+    check_equal(sample("offpeak_plan_last_done_window_start_timestamp_seconds"),
+                1796144400.0, "the window done: 2026-12-01T17:00:00Z")
+
+    # Friday evening: Wednesday's and Thursday's windows went by without a run.
+    env.config(region("east", f"{env.url}/500-forever", retries=None), retries=0)
+    code, err, _ = env.tick("2026-12-04T20:00:00Z", OFFPEAK_METRICS_DIR=metrics)
+    check_equal(code, 75, f"the tick with a broken source ({err})")
+    check_equal((sample("offpeak_plan_window_done"), sample("offpeak_plan_missed_windows")),
+                (0.0, 2.0), "window done and missed after two windows without success")
+
+
 def case_json_logs(env):
     """OFFPEAK_LOG_FORMAT=json: every line on stderr, the script's and the tools', is a
     JSON object."""
-    env.config(region("east", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=""))
+    env.config(region("east", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=None))
     err = env.tick_ok(EVENING, OFFPEAK_LOG_FORMAT="json")
     objects = []
     for l in err.splitlines():
@@ -224,7 +251,7 @@ def case_json_logs(env):
 
 
 def case_usage_errors(env):
-    env.config(region("east", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=""))
+    env.config(region("east", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=None))
     for args in (["--jobs", "0"], ["--bogus"], ["--jobs"]):
         code, err, _ = env.tick(EVENING, *args)
         check_equal(code, 64, f"exit of {args} ({err})")
@@ -251,17 +278,19 @@ def case_install_units_and_man_pages(env):
         with open(os.path.join(prefix, "share", "man", "man1", f"{tool}.1")) as f:
             page = f.read()
         check(".SH DESCRIPTION" in page and "\\-\\-help" in page, f"{tool}.1 lacks its help")
-    for name in ("regions.toml", "crontab.example", "offpeak.env.example"):
+    for name in ("regions.toml", "crontab.example", "offpeak.env.example", "offpeak-alerts.yml"):
         check(os.path.exists(os.path.join(prefix, "share", "offpeak", name)), f"share/offpeak/{name}")
     units = os.path.join(prefix, "lib", "systemd", "system")
     with open(os.path.join(units, "offpeak.service")) as f:
         check(f"ExecStart={prefix}/bin/offpeak-cron\n" in f.read(), "ExecStart of the installed unit")
+    # verify also looks up the units' Documentation= man pages: in the prefix.
     result = subprocess.run(["systemd-analyze", "verify", os.path.join(units, "offpeak.service"),
                              os.path.join(units, "offpeak.timer")],
-                            capture_output=True, text=True, timeout=TIMEOUT)
+                            capture_output=True, text=True, timeout=TIMEOUT,
+                            env=dict(os.environ, MANPATH=os.path.join(prefix, "share", "man")))
     check_equal((result.returncode, result.stdout + result.stderr), (0, ""), "systemd-analyze verify")
 
-    env.config(region("east", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=""))
+    env.config(region("east", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=None))
     env_script = dict(os.environ, OFFPEAK_STATE_DIR=env.state, OFFPEAK_CONFIG=env.config_path)
     env_script.pop("OFFPEAK_BIN_DIR", None)
     result = subprocess.run([os.path.join(prefix, "bin", "offpeak-cron"), "--at", EVENING],

@@ -175,3 +175,67 @@ TEST_CASE("all with a state dir shows done, and an unreadable file stops the rep
   CHECK(offpeak::report_now(all_regions(), request).error ==
         "cannot read " + dir.str() + "/xlon.done: Is a directory");
 }
+
+// xnys closes at 16:00 New York (21:00Z) and opens at 09:30 (14:30Z) on weekdays: its windows
+// run 21:00Z to 14:30Z the next weekday, and from Friday's close to Monday's open.
+TEST_CASE("run_state counts the windows ended since the last one done") {
+  const offpeak::Region& xnys = *config().find_region("xnys");
+  const auto state = [&](const char* done, const char* when) {
+    return offpeak::run_state(xnys, {done, ""}, at(when));
+  };
+
+  SECTION("the window done is the current one") {
+    const auto s = state("xnys@2026-12-01T21:00:00Z", "2026-12-01T23:00:00Z");
+    CHECK(s.offpeak);
+    CHECK(s.done);
+    CHECK(s.missed_windows == 0);
+    CHECK(s.last_done_start == at("2026-12-01T21:00:00Z"));
+  }
+  SECTION("trading after the window done: nothing missed yet") {
+    const auto s = state("xnys@2026-12-01T21:00:00Z", "2026-12-02T15:00:00Z");
+    CHECK_FALSE(s.offpeak);
+    CHECK_FALSE(s.done);
+    CHECK(s.missed_windows == 0);
+  }
+  SECTION("the window in progress is not counted, the ended ones are") {
+    // Tuesday's window done; Wednesday's ended; Thursday's is open.
+    CHECK(state("xnys@2026-12-01T21:00:00Z", "2026-12-03T23:00:00Z").missed_windows == 1);
+    // ... and Thursday's ended too, in Friday's trading hours.
+    CHECK(state("xnys@2026-12-01T21:00:00Z", "2026-12-04T15:00:00Z").missed_windows == 2);
+    // The weekend is one window: Friday's close to Monday's open.
+    CHECK(state("xnys@2026-12-01T21:00:00Z", "2026-12-07T15:00:00Z").missed_windows == 3);
+  }
+  SECTION("no window done counts every window of the last 14 days") {
+    const auto s = state("", "2026-12-04T15:00:00Z");
+    CHECK_FALSE(s.last_done_start.has_value());
+    // 14 days back from Friday 2026-12-04: windows ending on the ten weekdays from
+    // 2026-11-23 to 2026-12-04 (Thanksgiving, 2026-11-26, is a trading day in this config,
+    // which lists no holidays), the weekend's counted once: 10 windows.
+    CHECK(s.missed_windows == 10);
+  }
+  SECTION("a file naming no window of this region records none") {
+    CHECK_FALSE(state("xlon@2026-12-01T17:30:00Z", "2026-12-01T23:00:00Z").last_done_start);
+    CHECK_FALSE(state("garbage", "2026-12-01T23:00:00Z").done);
+  }
+}
+
+TEST_CASE("run_state_metrics writes every region's state as gauges") {
+  TempDir dir;
+  write(dir / "xnys.done", "xnys@2026-12-01T21:00:00Z\n");
+  const auto metrics =
+      offpeak::run_state_metrics(all_regions(), dir.str(), at("2026-12-03T23:00:00Z"));
+  REQUIRE(metrics.error.empty());
+  const std::string text = metrics.file.text();
+  CHECK_THAT(text, Catch::Contains("offpeak_plan_last_run_timestamp_seconds 1796338800\n"));
+  CHECK_THAT(text, Catch::Contains("offpeak_plan_offpeak{region=\"xnys\"} 1\n"));
+  CHECK_THAT(text, Catch::Contains("offpeak_plan_window_done{region=\"xnys\"} 0\n"));
+  CHECK_THAT(text, Catch::Contains("offpeak_plan_missed_windows{region=\"xnys\"} 1\n"));
+  CHECK_THAT(text, Catch::Contains(
+                       "offpeak_plan_last_done_window_start_timestamp_seconds{region=\"xnys\"} "
+                       "1796158800\n"));
+  CHECK_THAT(text, !Catch::Contains("last_done_window_start_timestamp_seconds{region=\"xlon\"}"));
+
+  fs::create_directory(dir / "xlon.done");
+  CHECK_THAT(offpeak::run_state_metrics(all_regions(), dir.str(), at("2026-12-03T23:00:00Z")).error,
+             Catch::Contains("xlon.done"));
+}

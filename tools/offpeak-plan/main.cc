@@ -15,6 +15,7 @@
 #include "config.h"
 #include "diagnostics.h"
 #include "duration.h"
+#include "metrics.h"
 #include "plan.h"
 #include "run_state.h"
 #include "timeline.h"
@@ -41,6 +42,7 @@ struct Options {
   bool due = false;
   std::string state_dir;
   std::string mark_done;
+  std::string metrics_file;
   bool timeline = false;
   int days = 2;
 };
@@ -66,6 +68,9 @@ else /etc/offpeak/regions.toml.
 --state-dir DIR holds DIR/ID.done, the id of the region's last window done. With it
 the default mode, --json and --due leave out the regions whose window is done, and
 --all shows them as done. A missing DIR or file means nothing is done.
+--metrics-file FILE (with --state-dir) also writes, for alerts, Prometheus metrics of
+every selected region: offpeak_plan_missed_windows (windows ended since the last one
+done), offpeak_plan_window_done, offpeak_plan_offpeak and when the plan ran.
 
 Exit status: 0 something to report (or marked, or drawn), 1 no region off-peak
 (or no window, or none due), 64 usage error, 65 --mark-done outside a window,
@@ -125,6 +130,10 @@ int main(int argc, char** argv) {
   auto* mark_done = app.add_option("--mark-done", options.mark_done,
                                    "Record the window of this region at --at as done")
                         ->type_name("ID");
+  auto* metrics_file =
+      app.add_option("--metrics-file", options.metrics_file,
+                     "With --state-dir: write the regions' run state as Prometheus metrics")
+          ->type_name("FILE");
   auto* timeline =
       app.add_flag("--timeline", options.timeline, "Draw the windows of the next days");
   auto* days = app.add_option("--days", options.days, "Days --timeline draws, 1 to 14 (default: 2)")
@@ -133,6 +142,7 @@ int main(int argc, char** argv) {
   to->needs(windows);
   check->excludes(windows, json, all, min_remaining)->excludes("--region");
   due->excludes(all, windows, check, timeline);
+  metrics_file->needs(state_dir)->excludes(mark_done);
   timeline->excludes(windows, check, json, all, min_remaining);
   days->needs(timeline);
   state_dir->excludes(windows, check, timeline);
@@ -224,6 +234,13 @@ int main(int argc, char** argv) {
     report = report_now(selection.regions, request);
   }
   if (!report.error.empty()) return report_error(kTool, kExitIoErr, report.error);
+  // Metrics that cannot be written are worth a warning, not the night's run.
+  if (metrics_file->count() > 0) {
+    RunStateMetrics metrics = run_state_metrics(selection.regions, options.state_dir, *at_time);
+    if (!metrics.error.empty()) return report_error(kTool, kExitIoErr, metrics.error);
+    if (const auto problem = write_atomically(options.metrics_file, metrics.file.text()))
+      std::cerr << format_message(kTool, Severity::kWarning, "--metrics-file: " + *problem) << '\n';
+  }
 
   std::fwrite(report.text.data(), 1, report.text.size(), stdout);
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
