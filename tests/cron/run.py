@@ -65,14 +65,14 @@ class Env(load_run.Env):
     def config(self, *regions, retries=5):
         self.config_path = self.file("regions.toml", f"[defaults]\nretries = {retries}\n\n" + "".join(regions))
 
-    def tick(self, at, *args, **settings):
+    def tick(self, at, *args, timeout=TIMEOUT, **settings):
         """One run of offpeak-cron --at AT; returns (exit status, stderr, seconds)."""
         env = dict(os.environ, OFFPEAK_BIN_DIR=self.bin_dir, OFFPEAK_STATE_DIR=self.state,
                    OFFPEAK_CONFIG=self.config_path, PGDATABASE=self.db, OFFPEAK_RETRY_BASE_MS="0")
         env.update(settings)
         started = time.monotonic()
         result = subprocess.run([SCRIPT, "--at", at, *args], capture_output=True, text=True,
-                                timeout=TIMEOUT, env=env, cwd=self.work)
+                                timeout=timeout, env=env, cwd=self.work)
         return result.returncode, result.stderr, time.monotonic() - started
 
     def tick_ok(self, at, *args, **settings):
@@ -198,7 +198,7 @@ def case_window_end_stops_the_scrape(env):
     """A tick with 4 s of the window left, whose source stalls, stops at the window's end:
     the scrape fails with 75 and the window is not marked done."""
     env.config(region("late", f"{env.url}/stall", budget="0m"))
-    code, err, seconds = env.tick("2026-12-02T08:59:56Z")
+    code, err, seconds = env.tick("2026-12-02T08:59:56Z", timeout=30)
     check_equal(code, 75, f"exit of a tick past its window ({err})")
     check(seconds < 20, f"the tick took {seconds:.1f} s; the window had 4 s left")
     check("deadline" in err, f"no word of the deadline in:\n{err}")

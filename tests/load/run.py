@@ -1159,7 +1159,7 @@ def run_cases(cases, make_env):
         try:
             cases[name](env)
             print(f"ok: {name}")
-        except Failure as e:
+        except (Failure, subprocess.TimeoutExpired) as e:
             print(f"FAILED: {name}: {e}")
             failed += 1
         finally:
