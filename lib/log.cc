@@ -61,35 +61,8 @@ std::string logfmt_value(std::string_view value) {
   for (const char c : value)
     if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20)
       quote = true;
-  if (!quote) return std::string(value);
-  std::string out = "\"";
-  for (const char c : value) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
+  // A quoted logfmt value escapes as a JSON string does, which logfmt readers understand.
+  return quote ? json_string(value) : std::string(value);
 }
 
 std::string LogLine::text(std::string_view tool) const {

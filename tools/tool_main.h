@@ -122,6 +122,16 @@ inline void add_log_format_option(CLI::App& app, std::string& value) {
       ->check(CLI::IsMember({"text", "json"}));
 }
 
+// --log-format and --metrics-file, as the tools that run a night's work have them; `what`
+// names the run in the help ("run", "load").
+inline void add_log_and_metrics_options(CLI::App& app, std::string& log_format,
+                                        std::string& metrics_file, std::string_view what) {
+  add_log_format_option(app, log_format);
+  app.add_option("--metrics-file", metrics_file,
+                 "Write Prometheus metrics here at the end of the " + std::string(what))
+      ->type_name("FILE");
+}
+
 // Gives `app` the help layout, `footer` and a --version flag, as every tool has them.
 inline void set_up_app(CLI::App& app, std::string_view tool, std::string footer) {
   app.formatter(std::make_shared<HelpFormatter>());

@@ -134,10 +134,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", options.json, "Print the summary as one JSON object on standard output");
   app.add_option("FILE", options.files, "Input files (default: standard input; - for it too)");
 
-  add_log_format_option(app, options.log_format);
-  app.add_option("--metrics-file", options.metrics_file,
-                 "Write Prometheus metrics here at the end of the load")
-      ->type_name("FILE");
+  add_log_and_metrics_options(app, options.log_format, options.metrics_file, "load");
 
   if (const auto code = parse_args(app, kTool, argc, argv, log_format_in_args(argc, argv)))
     return *code;

@@ -159,10 +159,7 @@ int main(int argc, char** argv) {
       ->required()
       ->type_name("");
 
-  add_log_format_option(app, options.log_format);
-  app.add_option("--metrics-file", options.metrics_file,
-                 "Write Prometheus metrics here at the end of the run")
-      ->type_name("FILE");
+  add_log_and_metrics_options(app, options.log_format, options.metrics_file, "run");
 
   if (const auto code = parse_args(app, kTool, argc, argv, log_format_in_args(argc, argv)))
     return *code;
