@@ -181,40 +181,4 @@ std::optional<std::string> replace_metrics_file(MetricsFile& file, const std::st
   return write_atomically(path, file.text());
 }
 
-std::optional<std::string> write_atomically(const std::string& path, std::string_view text) {
-  const auto slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
-  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  // The collector reads only *.prom files, and skips names starting with a dot anyway.
-  std::string temp = dir + "." + base + ".XXXXXX";
-  const int fd = ::mkstemp(temp.data());
-  if (fd < 0) return fmt::format("cannot create {}: {}", temp, std::strerror(errno));
-  const auto fail = [&](std::string_view what) {
-    std::string message = fmt::format("cannot {} {}: {}", what, temp, std::strerror(errno));
-    ::close(fd);
-    ::unlink(temp.c_str());
-    return message;
-  };
-  if (::fchmod(fd, 0644) != 0) return fail("set the mode of");
-  for (std::string_view rest = text; !rest.empty();) {
-    const ssize_t n = ::write(fd, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail("write");
-    rest.remove_prefix(static_cast<std::size_t>(n));
-  }
-  if (::fsync(fd) != 0) return fail("sync");
-  if (::close(fd) != 0) {
-    std::string message = fmt::format("cannot write {}: {}", temp, std::strerror(errno));
-    ::unlink(temp.c_str());
-    return message;
-  }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    std::string message =
-        fmt::format("cannot rename {} to {}: {}", temp, path, std::strerror(errno));
-    ::unlink(temp.c_str());
-    return message;
-  }
-  return std::nullopt;
-}
-
 }  // namespace offpeak

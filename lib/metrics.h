@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "atomic_file.h"
+
 namespace offpeak {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
@@ -53,10 +55,5 @@ void carry_over(MetricsFile& file, std::string_view name, const std::string& old
 [[nodiscard]] std::optional<std::string> replace_metrics_file(MetricsFile& file,
                                                               const std::string& path,
                                                               std::string_view carried);
-
-// Writes `text` to `path` atomically: a temporary ".NAME.XXXXXX" in the same directory,
-// mode 0644, synced, then renamed over `path`. Nothing, or what went wrong.
-[[nodiscard]] std::optional<std::string> write_atomically(const std::string& path,
-                                                          std::string_view text);
 
 }  // namespace offpeak

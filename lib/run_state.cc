@@ -1,7 +1,7 @@
 // The state behind "once per window": one small file per region naming the last window
 // done. A window id names the window whatever instant inside it asks, so a file holding the
 // current window's id means "already ran", and any other content simply means a new window
-// has opened since. Writes go through a temporary file and rename, so a crash leaves the old
+// has opened since. Writes replace the file whole (write_atomically), so a crash leaves the old
 // id or the new one, never half of one.
 
 #include "run_state.h"
@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "atomic_file.h"
 #include "plan.h"
 
 namespace offpeak {
@@ -35,26 +36,10 @@ class Fd {
     if (fd_ >= 0) ::close(fd_);
   }
   int get() const { return fd_; }
-  // Closes now, for the error close() reports; 0 or an errno value.
-  int close() {
-    const int result = ::close(fd_);
-    fd_ = -1;
-    return result == 0 ? 0 : errno;
-  }
 
  private:
   int fd_;
 };
-
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
 
 // The file's content up to its first newline, reading no more than an id could need.
 std::string first_line(int fd, int& error) {
@@ -103,25 +88,7 @@ std::string write_done(const std::string& dir, const std::string& region_id,
                        const std::string& window_id) {
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
     return failure("create directory", dir, errno);
-  const std::string path = done_path(dir, region_id);
-  std::string temp = dir + "/." + region_id + ".done.tmpXXXXXX";
-  Fd fd(::mkstemp(temp.data()));
-  if (fd.get() < 0) return failure("create a temporary file in", dir, errno);
-  // Everything after mkstemp removes the temporary file when it fails.
-  const auto fail = [&](std::string_view what, const std::string& name, int error) {
-    ::unlink(temp.c_str());
-    return failure(what, name, error);
-  };
-  // mkstemp makes the file private; the id is no secret.
-  if (::fchmod(fd.get(), 0644) != 0) return fail("write", temp, errno);
-  if (!write_all(fd.get(), window_id + "\n")) return fail("write", temp, errno);
-  if (::fsync(fd.get()) != 0) return fail("write", temp, errno);
-  if (const int error = fd.close(); error != 0) return fail("write", temp, error);
-  if (::rename(temp.c_str(), path.c_str()) != 0) return fail("write", path, errno);
-  // The rename is durable once the directory is.
-  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir_fd.get() < 0 || ::fsync(dir_fd.get()) != 0) return failure("sync directory", dir, errno);
-  return {};
+  return write_atomically(done_path(dir, region_id), window_id + "\n").value_or("");
 }
 
 MarkDone mark_done(const std::string& dir, const Region& region, Instant at) {

@@ -110,7 +110,7 @@ TEST_CASE("write_done creates the directory, one level only") {
         "cannot create directory " + dir.str() + "/a/b: No such file or directory");
   write(dir / "file", "");
   CHECK(offpeak::write_done(dir.str() + "/file", "xnys", "xnys@A") ==
-        "cannot create a temporary file in " + dir.str() + "/file: Not a directory");
+        "cannot create " + dir.str() + "/file/.xnys.done.XXXXXX: Not a directory");
 }
 
 TEST_CASE("mark_done writes the current window's id, and refuses outside a window") {

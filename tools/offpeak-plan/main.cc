@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "atomic_file.h"
 #include "config.h"
 #include "diagnostics.h"
 #include "duration.h"

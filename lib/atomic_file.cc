@@ -1,0 +1,65 @@
+// Replacing a file whole: readers (node_exporter's textfile collector, the next tick of
+// offpeak-cron) see the old content or the new, never part of either, and a crash leaves one
+// of the two.
+
+#include "atomic_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace offpeak {
+
+std::optional<std::string> write_atomically(const std::string& path, std::string_view text) {
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  // The collector reads only *.prom files, and skips names starting with a dot anyway.
+  const std::string pattern = dir + "." + base + ".XXXXXX";
+  std::string temp = pattern;
+  const int fd = ::mkstemp(temp.data());
+  if (fd < 0) return fmt::format("cannot create {}: {}", pattern, std::strerror(errno));
+  const auto fail = [&](std::string_view what) {
+    std::string message = fmt::format("cannot {} {}: {}", what, temp, std::strerror(errno));
+    ::close(fd);
+    ::unlink(temp.c_str());
+    return message;
+  };
+  if (::fchmod(fd, 0644) != 0) return fail("set the mode of");
+  for (std::string_view rest = text; !rest.empty();) {
+    const ssize_t n = ::write(fd, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail("write");
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+  if (::fsync(fd) != 0) return fail("sync");
+  if (::close(fd) != 0) {
+    std::string message = fmt::format("cannot write {}: {}", temp, std::strerror(errno));
+    ::unlink(temp.c_str());
+    return message;
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    std::string message =
+        fmt::format("cannot rename {} to {}: {}", temp, path, std::strerror(errno));
+    ::unlink(temp.c_str());
+    return message;
+  }
+  // The rename lasts once the directory is on disk too.
+  const std::string dir_name = dir.empty() ? "." : dir;
+  const int dir_fd = ::open(dir_name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0 || ::fsync(dir_fd) != 0) {
+    std::string message =
+        fmt::format("cannot sync directory {}: {}", dir_name, std::strerror(errno));
+    if (dir_fd >= 0) ::close(dir_fd);
+    return message;
+  }
+  ::close(dir_fd);
+  return std::nullopt;
+}
+
+}  // namespace offpeak
