@@ -232,6 +232,42 @@ def case_missed_windows_for_alerts(env):
                 (0.0, 2.0), "window done and missed after two windows without success")
 
 
+def held_locks(paths):
+    """How many of these files a process holds a flock on, read from /proc/locks (trying to
+    take one would make the script see it held and skip its region)."""
+    inodes = set()
+    for path in paths:
+        try:
+            inodes.add(os.stat(path).st_ino)
+        except FileNotFoundError:
+            pass
+    with open("/proc/locks") as f:
+        held = {int(line.split()[5].split(":")[2]) for line in f if " FLOCK " in line}
+    return len(inodes & held)
+
+
+def case_regions_run_in_parallel_up_to_the_limit(env):
+    """Three due regions whose sources take a second and a half: at most OFFPEAK_JOBS of them
+    run at once (their locks held together), and with 2 there are two at once."""
+    names = ["east", "north", "south"]
+    env.config(*(region(n, f"{env.url}/ndjson?delay=1.5", format="ndjson", key='["id"]',
+                        records=None) for n in names))
+    locks = [os.path.join(env.state, f"{n}.lock") for n in names]
+    for jobs, at in (("2", EVENING), ("1", "2026-12-02T20:00:00Z")):
+        process = subprocess.Popen(
+            [SCRIPT, "--at", at], stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, OFFPEAK_BIN_DIR=env.bin_dir, OFFPEAK_STATE_DIR=env.state,
+                     OFFPEAK_CONFIG=env.config_path, PGDATABASE=env.db, OFFPEAK_JOBS=jobs))
+        most = 0
+        while process.poll() is None:
+            most = max(most, held_locks(locks))
+            time.sleep(0.01)
+        err = process.stderr.read()
+        check_equal(process.returncode, 0, f"exit with OFFPEAK_JOBS={jobs} ({err})")
+        check_equal(most, int(jobs), f"regions at once with OFFPEAK_JOBS={jobs}")
+        check_equal(sum("status=ok" in l for l in cron_lines(err)), 3, f"regions run:\n{err}")
+
+
 def case_json_logs(env):
     """OFFPEAK_LOG_FORMAT=json: every line on stderr, the script's and the tools', is a
     JSON object."""
