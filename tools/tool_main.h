@@ -14,6 +14,7 @@
 #include <utility>
 
 #include <date/date.h>
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 #include "diagnostics.h"
@@ -64,6 +65,17 @@ class Log {
   void diagnostic(const Diagnostic& d) const {
     if (format_ == LogFormat::kJson) return write(diagnostic_log(d));
     write_stderr_line(format_diagnostic(tool_, d));
+  }
+
+  // "TOOL: MESSAGE" or "TOOL: warning: MESSAGE", or {"level":...,"msg":MESSAGE}.
+  void message(LogLevel level, std::string_view message) const {
+    if (format_ == LogFormat::kJson) return write(LogLine(level).add("msg", message));
+    write_stderr_line(
+        level == LogLevel::kInfo
+            ? fmt::format("{}: {}", tool_, message)
+            : format_message(tool_,
+                             level == LogLevel::kWarning ? Severity::kWarning : Severity::kError,
+                             message));
   }
 
   // "TOOL: error: MESSAGE", or {"level":"error","exit":CODE,"msg":MESSAGE}; returns `code`.
@@ -119,7 +131,7 @@ inline LogFormat log_format_in_args(int argc, char** argv) {
 inline void add_log_format_option(CLI::App& app, std::string& value) {
   app.add_option("--log-format", value, "Messages on stderr as text (default) or json")
       ->type_name("text|json")
-      ->check(CLI::IsMember({"text", "json"}));
+      ->check(CLI::IsMember({"text", "json"}).description(""));
 }
 
 // --log-format and --metrics-file, as the tools that run a night's work have them; `what`

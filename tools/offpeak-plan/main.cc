@@ -44,6 +44,7 @@ struct Options {
   std::string state_dir;
   std::string mark_done;
   std::string metrics_file;
+  std::string log_format = "text";
   bool timeline = false;
   int days = 2;
 };
@@ -76,6 +77,7 @@ done), offpeak_plan_window_done, offpeak_plan_offpeak and when the plan ran.
 Exit status: 0 something to report (or marked, or drawn), 1 no region off-peak
 (or no window, or none due), 64 usage error, 65 --mark-done outside a window,
 74 input/output error (stdout, a state file), 78 configuration error.
+--log-format json writes errors and warnings on stderr as JSON objects.
 
 Examples:
   offpeak-plan --min-remaining 45m        regions with 45 minutes of off-peak left
@@ -86,17 +88,11 @@ Examples:
   offpeak-plan --mark-done xnys --state-dir /var/lib/offpeak --at "$at"
   offpeak-plan --timeline --days 3        the next three days, for people)";
 
-int usage_error(std::string_view message) { return report_usage_error(kTool, message); }
-
 std::string bad_time(std::string_view flag, std::string_view text) {
   return fmt::format(
       "{}: invalid time \"{}\"; expected RFC 3339 in the years 1900 to 8999, like "
       "2026-03-08T06:30:00Z, or now",
       flag, text);
-}
-
-void print_diagnostics(const std::vector<Diagnostic>& diagnostics) {
-  for (const Diagnostic& d : diagnostics) std::cerr << format_diagnostic(kTool, d) << '\n';
 }
 
 }  // namespace
@@ -151,7 +147,14 @@ int main(int argc, char** argv) {
       ->excludes(windows, check, timeline, due, json, all, min_remaining)
       ->excludes("--region");
 
-  if (const auto code = parse_args(app, kTool, argc, argv)) return *code;
+  add_log_format_option(app, options.log_format);
+  if (const auto code = parse_args(app, kTool, argc, argv, log_format_in_args(argc, argv)))
+    return *code;
+  const Log log(kTool, parse_log_format(options.log_format).value_or(LogFormat::kText));
+  const auto usage_error = [&](std::string_view message) { return log.usage_error(message); };
+  const auto print_diagnostics = [&](const std::vector<Diagnostic>& diagnostics) {
+    for (const Diagnostic& d : diagnostics) log.diagnostic(d);
+  };
 
   const auto at_time = parse_time_arg(options.at);
   if (!at_time) return usage_error(bad_time("--at", options.at));
@@ -180,13 +183,10 @@ int main(int argc, char** argv) {
   }
 
   const std::string path = choose_config_path(options.config, std::getenv("OFFPEAK_CONFIG"));
-  if (path.empty()) {
-    std::cerr << format_message(kTool, Severity::kError,
-                                "no config file: give --config FILE, set OFFPEAK_CONFIG, or "
-                                "create ./regions.toml or /etc/offpeak/regions.toml")
-              << '\n';
-    return kExitConfig;
-  }
+  if (path.empty())
+    return log.error(kExitConfig,
+                     "no config file: give --config FILE, set OFFPEAK_CONFIG, or create "
+                     "./regions.toml or /etc/offpeak/regions.toml");
   const ConfigResult loaded = load_config(path);
   print_diagnostics(loaded.diagnostics);
   if (has_errors(loaded.diagnostics)) return kExitConfig;
@@ -196,9 +196,9 @@ int main(int argc, char** argv) {
     const auto warnings = calendar_warnings(config, *at_time);
     print_diagnostics(warnings);
     const auto plural = [](size_t n) { return n == 1 ? "" : "s"; };
-    std::cerr << fmt::format("{}: {}: {} region{}, {} warning{}\n", kTool, path,
-                             config.regions.size(), plural(config.regions.size()), warnings.size(),
-                             plural(warnings.size()));
+    log.message(LogLevel::kInfo, fmt::format("{}: {} region{}, {} warning{}", path,
+                                             config.regions.size(), plural(config.regions.size()),
+                                             warnings.size(), plural(warnings.size())));
     return kExitOk;
   }
 
@@ -212,9 +212,9 @@ int main(int argc, char** argv) {
       case MarkDone::Outcome::kMarked:
         return kExitOk;
       case MarkDone::Outcome::kNotOffpeak:
-        return report_error(kTool, kExitDataErr, marked.message);
+        return log.error(kExitDataErr, marked.message);
       case MarkDone::Outcome::kWriteFailed:
-        return report_error(kTool, kExitIoErr, marked.message);
+        return log.error(kExitIoErr, marked.message);
     }
   }
 
@@ -234,19 +234,17 @@ int main(int argc, char** argv) {
     if (state_dir->count() > 0) request.state_dir = options.state_dir;
     report = report_now(selection.regions, request);
   }
-  if (!report.error.empty()) return report_error(kTool, kExitIoErr, report.error);
+  if (!report.error.empty()) return log.error(kExitIoErr, report.error);
   // Metrics that cannot be written are worth a warning, not the night's run.
   if (metrics_file->count() > 0) {
     RunStateMetrics metrics = run_state_metrics(selection.regions, options.state_dir, *at_time);
-    if (!metrics.error.empty()) return report_error(kTool, kExitIoErr, metrics.error);
+    if (!metrics.error.empty()) return log.error(kExitIoErr, metrics.error);
     if (const auto problem = write_atomically(options.metrics_file, metrics.file.text()))
-      std::cerr << format_message(kTool, Severity::kWarning, "--metrics-file: " + *problem) << '\n';
+      log.message(LogLevel::kWarning, "--metrics-file: " + *problem);
   }
 
   std::fwrite(report.text.data(), 1, report.text.size(), stdout);
-  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
-    std::cerr << format_message(kTool, Severity::kError, "cannot write to standard output") << '\n';
-    return kExitIoErr;
-  }
+  if (std::fflush(stdout) != 0 || std::ferror(stdout))
+    return log.error(kExitIoErr, "cannot write to standard output");
   return report.found ? kExitOk : kExitNothing;
 }
