@@ -107,11 +107,6 @@ inline int report_usage_error(std::string_view tool, std::string_view message,
   return Log(tool, format).usage_error(message);
 }
 
-// Prints an error; returns `code`.
-inline int report_error(std::string_view tool, int code, std::string_view message) {
-  return Log(tool, LogFormat::kText).error(code, message);
-}
-
 // The --log-format the command line asks for, looked at before it is parsed, so that even
 // its usage errors come in that form; text when it names none or an invalid one.
 inline LogFormat log_format_in_args(int argc, char** argv) {
