@@ -162,6 +162,25 @@ inline std::optional<int> parse_args(CLI::App& app, std::string_view tool, int a
   return std::nullopt;
 }
 
+// Runs a tool's body and returns its exit code. An exception that reaches here is a bug: it
+// is reported with its message and the tool exits 70 (EX_SOFTWARE) instead of aborting.
+template <typename Body>
+int run_tool(std::string_view tool, Body&& body) noexcept {
+  try {
+    try {
+      return body();
+    } catch (const std::exception& e) {
+      write_stderr_line(
+          format_message(tool, Severity::kError, fmt::format("internal error: {}", e.what())));
+    } catch (...) {
+      write_stderr_line(
+          format_message(tool, Severity::kError, "internal error: unknown exception"));
+    }
+  } catch (...) {  // reporting it failed too (out of memory)
+  }
+  return kExitSoftware;
+}
+
 // A TIME argument: RFC 3339 or "now", in the years 1900 to 8999 (whose instants print as
 // RFC 3339). Nothing when the text is neither.
 inline std::optional<Instant> parse_time_arg(const std::string& text) {

@@ -31,23 +31,6 @@ using std::chrono::milliseconds;
 // Skipped-record messages shown per source; the rest are counted in the summary.
 constexpr std::uint64_t kSkippedShown = 10;
 
-int rank(ExitCode code) {
-  switch (code) {
-    case kExitOk:
-      return 0;
-    case kExitTempFail:
-      return 1;
-    case kExitDataErr:
-      return 2;
-    case kExitUnavailable:
-      return 3;
-    case kExitConfig:
-      return 4;
-    default:
-      return 5;
-  }
-}
-
 std::string status_word(ExitCode code) {
   switch (code) {
     case kExitOk:
@@ -628,7 +611,5 @@ MetricsFile scrape_metrics(std::string_view region, const std::vector<std::strin
   }
   return m;
 }
-
-ExitCode worse(ExitCode a, ExitCode b) { return rank(b) > rank(a) ? b : a; }
 
 }  // namespace offpeak

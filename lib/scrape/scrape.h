@@ -95,8 +95,4 @@ inline constexpr std::string_view kScrapeLastSuccess =
                                          const ScrapeReport* report, int exit, double now,
                                          double run_seconds);
 
-// The worse of two exit codes: a failure that needs a person (69, 65, 78) beats one that
-// a later run may not see (75), which beats success.
-[[nodiscard]] ExitCode worse(ExitCode a, ExitCode b);
-
 }  // namespace offpeak

@@ -4,19 +4,9 @@
 #include <string_view>
 #include <vector>
 
-namespace offpeak {
+#include "error.h"
 
-// Exit codes of every offpeak tool, after sysexits(3).
-enum ExitCode : int {
-  kExitOk = 0,
-  kExitNothing = 1,       // ran fine, nothing to report (plan: no region off-peak)
-  kExitUsage = 64,        // EX_USAGE: bad flags or arguments
-  kExitDataErr = 65,      // EX_DATAERR: bad input data
-  kExitUnavailable = 69,  // EX_UNAVAILABLE: a service said no for good
-  kExitIoErr = 74,        // EX_IOERR: cannot write the output
-  kExitTempFail = 75,     // EX_TEMPFAIL: try again later
-  kExitConfig = 78,       // EX_CONFIG: configuration error
-};
+namespace offpeak {
 
 enum class Severity { kError, kWarning };
 
