@@ -88,6 +88,9 @@ class Log {
     return code;
   }
 
+  // An error of the library's: its message, as error() writes it; returns its exit code.
+  int error(const Error& e) const { return error(e.exit, e.message); }
+
   // A usage error and where to read more; returns the exit code for it.
   int usage_error(std::string_view message) const {
     if (format_ == LogFormat::kJson) return error(kExitUsage, message);

@@ -10,7 +10,6 @@
 #include <date/date.h>
 
 #include "diagnostics.h"
-#include "source.h"
 #include "timestamp.h"
 
 namespace date {
@@ -47,7 +46,6 @@ struct Region {
   std::chrono::seconds offpeak_after_close{0};
   std::chrono::seconds offpeak_before_open{0};
   std::chrono::seconds budget{0};  // how long the region's scrape needs inside a window
-  std::vector<Source> sources;     // HTTP sources offpeak-scrape fetches, in config order
   SourcePos pos;                   // where the region's table is defined
 
   [[nodiscard]] bool is_trading_day(date::local_days day) const;

@@ -167,7 +167,9 @@ class RegionReader {
   RegionReader(const std::string& path, std::vector<Diagnostic>& diagnostics, SourceReader& sources)
       : path_(path), diagnostics_(diagnostics), sources_(sources) {}
 
-  std::optional<Region> read(const toml::key& id, const toml::table& table) {
+  // The region, and its sources appended to `sources`; nothing when it has errors.
+  std::optional<Region> read(const toml::key& id, const toml::table& table,
+                             std::vector<Source>& sources) {
     region_ = Region{};
     region_.id = std::string(id.str());
     region_.pos = pos_of(id.source());
@@ -191,8 +193,8 @@ class RegionReader {
       read_day_times(*node, "late_opens", region_.late_opens);
     check_mode(table);
     // Sources come last: their templates may use session variables only with sessions.
-    if (const auto* sources = table.get("sources"); sources && error_count() == errors_before)
-      sources_.read_sources(*sources, region_);
+    if (const auto* node = table.get("sources"); node && error_count() == errors_before)
+      sources_.read_sources(*node, region_, sources);
 
     if (error_count() != errors_before) return std::nullopt;
     return std::move(region_);
@@ -449,6 +451,21 @@ const Region* Config::find_region(std::string_view id) const {
   return nullptr;
 }
 
+std::span<const Source> Config::sources_of(std::string_view id) const {
+  const auto found = sources.find(id);
+  if (found == sources.end()) return {};
+  return found->second;
+}
+
+Result<std::string> find_config(std::string_view flag, const char* env) {
+  std::string path = choose_config_path(flag, env);
+  if (path.empty())
+    return Error{kExitConfig,
+                 "no config file: give --config FILE, set OFFPEAK_CONFIG, or create "
+                 "./regions.toml or /etc/offpeak/regions.toml"};
+  return path;
+}
+
 std::string choose_config_path(std::string_view flag, const char* env) {
   if (!flag.empty()) return std::string(flag);
   if (env && *env) return env;
@@ -530,8 +547,11 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
       diagnostics.push_back({Severity::kError, pos, id, "", "must be a table"});
       continue;
     }
-    if (auto region = reader.read(*key, *node->as_table()))
+    std::vector<Source> region_sources;
+    if (auto region = reader.read(*key, *node->as_table(), region_sources)) {
+      if (!region_sources.empty()) result.config.sources[id] = std::move(region_sources);
       result.config.regions.push_back(std::move(*region));
+    }
   }
   // In the order of the file, as a person fixing them would read it.
   std::stable_sort(diagnostics.begin(), diagnostics.end(), [](const auto& a, const auto& b) {

@@ -1,21 +1,30 @@
 #pragma once
 
+#include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "calendar.h"
 #include "diagnostics.h"
+#include "error.h"
+#include "source.h"
 #include "timestamp.h"
 
 namespace offpeak {
 
-// regions.toml, checked: every region valid, in the order the file defines them.
+// regions.toml, checked: every region valid, in the order the file defines them, and the
+// HTTP sources offpeak-scrape fetches for them.
 struct Config {
   std::vector<Region> regions;
+  std::map<std::string, std::vector<Source>, std::less<>> sources;  // by region id, in order
 
   // The region called `id`, or nullptr.
   [[nodiscard]] const Region* find_region(std::string_view id) const;
+
+  // The sources of region `id`, in config order; none when it lists none.
+  [[nodiscard]] std::span<const Source> sources_of(std::string_view id) const;
 };
 
 struct ConfigResult {
@@ -26,6 +35,9 @@ struct ConfigResult {
 // The config file to read: `flag` (--config), else `env` ($OFFPEAK_CONFIG), else
 // ./regions.toml, else /etc/offpeak/regions.toml when it exists. Empty when none is found.
 [[nodiscard]] std::string choose_config_path(std::string_view flag, const char* env);
+
+// The same, or an Error (78) that says where a config may be when none is found.
+[[nodiscard]] Result<std::string> find_config(std::string_view flag, const char* env);
 
 // Reads and checks the config at `path`, collecting every problem rather than the first.
 [[nodiscard]] ConfigResult load_config(const std::string& path);

@@ -39,8 +39,8 @@ class SourceReader {
   // [defaults]: the limits, headers and user agent every source inherits.
   void read_defaults(const toml::node& node);
 
-  // The region's `sources` array, appended to `region.sources`.
-  void read_sources(const toml::node& node, Region& region);
+  // The region's `sources` array, appended to `sources`.
+  void read_sources(const toml::node& node, const Region& region, std::vector<Source>& sources);
 
  private:
   std::optional<Source> read_source(const toml::table& table, const Region& region);

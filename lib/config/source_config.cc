@@ -69,7 +69,8 @@ void SourceReader::read_defaults(const toml::node& node) {
   if (const auto* headers = table->get("headers")) read_headers(*headers, defaults_);
 }
 
-void SourceReader::read_sources(const toml::node& node, Region& region) {
+void SourceReader::read_sources(const toml::node& node, const Region& region,
+                                std::vector<Source>& sources) {
   region_id_ = region.id;
   const auto* array = node.as_array();
   if (!array || !array->is_array_of_tables()) {
@@ -80,7 +81,7 @@ void SourceReader::read_sources(const toml::node& node, Region& region) {
   for (size_t i = 0; i < array->size(); ++i) {
     label_ = fmt::format("sources[{}]", i + 1);
     if (auto source = read_source(*array->get(i)->as_table(), region))
-      region.sources.push_back(std::move(*source));
+      sources.push_back(std::move(*source));
   }
   names_.clear();
 }

@@ -52,7 +52,7 @@ headers = { Accept = "application/json", X-Desk = "rates" }
 )");
   CHECK(messages(result).empty());
   REQUIRE(result.diagnostics.empty());
-  const auto& sources = result.config.regions.at(0).sources;
+  const auto& sources = result.config.sources_of("x");
   REQUIRE(sources.size() == 2);
   const auto& bars = sources[0];
   CHECK(bars.name == "bars");
@@ -87,7 +87,7 @@ url = "https://e.example/a"
 key = ["id"]
 )");
   REQUIRE(result.diagnostics.empty());
-  const auto& a = result.config.regions.at(0).sources.at(0);
+  const auto& a = result.config.sources_of("x")[0];
   CHECK(a.format == offpeak::Format::kJson);
   CHECK(a.records.empty());
   CHECK(a.paginate.kind == offpeak::PageKind::kNone);

@@ -93,7 +93,7 @@ paginate = { type = "offset", limit = 10 }
                                             "r.toml");
   REQUIRE(result.diagnostics.empty());
   const auto& region = result.config.regions.at(0);
-  CHECK(offpeak::template_variables(region, region.sources.at(0)) ==
+  CHECK(offpeak::template_variables(region, result.config.sources_of(region.id)[0]) ==
         std::vector<std::string_view>{"region", "source", "session_date", "session_open",
                                       "session_close", "session_open_ms", "session_close_ms",
                                       "offset", "limit"});

@@ -182,11 +182,9 @@ int main(int argc, char** argv) {
     if (!from_time) return usage_error(bad_time("--from", options.from));
   }
 
-  const std::string path = choose_config_path(options.config, std::getenv("OFFPEAK_CONFIG"));
-  if (path.empty())
-    return log.error(kExitConfig,
-                     "no config file: give --config FILE, set OFFPEAK_CONFIG, or create "
-                     "./regions.toml or /etc/offpeak/regions.toml");
+  const auto found = find_config(options.config, std::getenv("OFFPEAK_CONFIG"));
+  if (!found) return log.error(found.error());
+  const std::string& path = *found;
   const ConfigResult loaded = load_config(path);
   print_diagnostics(loaded.diagnostics);
   if (has_errors(loaded.diagnostics)) return kExitConfig;

@@ -210,18 +210,17 @@ int main(int argc, char** argv) {
       return usage_error(fmt::format("--deadline: {} leaves no time to scrape", options.deadline));
   }
 
-  const std::string path = choose_config_path(options.config, std::getenv("OFFPEAK_CONFIG"));
-  if (path.empty())
-    return error(kExitConfig,
-                 "no config file: give --config FILE, set OFFPEAK_CONFIG, or create "
-                 "./regions.toml or /etc/offpeak/regions.toml");
+  const auto config_path = find_config(options.config, std::getenv("OFFPEAK_CONFIG"));
+  if (!config_path) return error(config_path.error().exit, config_path.error().message);
+  const std::string& path = *config_path;
   const ConfigResult loaded = load_config(path);
   for (const Diagnostic& d : loaded.diagnostics) log.diagnostic(d);
   if (has_errors(loaded.diagnostics)) return end_run(kExitConfig);
 
   const Region* region = loaded.config.find_region(options.region);
   if (!region) return usage_error(fmt::format("no region \"{}\" in {}", options.region, path));
-  if (region->sources.empty())
+  const auto region_sources = loaded.config.sources_of(region->id);
+  if (region_sources.empty())
     return error(kExitConfig, fmt::format("{}: region \"{}\" has no [[regions.{}.sources]]", path,
                                           region->id, region->id));
 
@@ -232,17 +231,17 @@ int main(int argc, char** argv) {
   scrape.env = [](const char* name) { return std::getenv(name); };
   for (const std::string& name : options.sources) {
     const Source* found = nullptr;
-    for (const Source& s : region->sources)
+    for (const Source& s : region_sources)
       if (s.name == name) found = &s;
     if (!found) {
       std::string known;
-      for (const Source& s : region->sources) known += (known.empty() ? "" : ", ") + s.name;
+      for (const Source& s : region_sources) known += (known.empty() ? "" : ", ") + s.name;
       return usage_error(fmt::format("--source: region \"{}\" has no source \"{}\"; it has: {}",
                                      region->id, name, known));
     }
   }
   // In the config's order, whatever the order of the flags.
-  for (const Source& s : region->sources) {
+  for (const Source& s : region_sources) {
     if (options.sources.empty() ||
         std::find(options.sources.begin(), options.sources.end(), s.name) != options.sources.end())
       scrape.sources.push_back(&s);
