@@ -15,7 +15,7 @@
 
 namespace offpeak {
 
-std::optional<std::string> write_atomically(const std::string& path, std::string_view text) {
+Result<void> write_atomically(const std::string& path, std::string_view text) {
   const auto slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -23,12 +23,13 @@ std::optional<std::string> write_atomically(const std::string& path, std::string
   const std::string pattern = dir + "." + base + ".XXXXXX";
   std::string temp = pattern;
   const int fd = ::mkstemp(temp.data());
-  if (fd < 0) return fmt::format("cannot create {}: {}", pattern, std::strerror(errno));
+  if (fd < 0)
+    return Error{kExitIoErr, fmt::format("cannot create {}: {}", pattern, std::strerror(errno))};
   const auto fail = [&](std::string_view what) {
-    std::string message = fmt::format("cannot {} {}: {}", what, temp, std::strerror(errno));
+    Error error{kExitIoErr, fmt::format("cannot {} {}: {}", what, temp, std::strerror(errno))};
     ::close(fd);
     ::unlink(temp.c_str());
-    return message;
+    return error;
   };
   if (::fchmod(fd, 0644) != 0) return fail("set the mode of");
   for (std::string_view rest = text; !rest.empty();) {
@@ -39,27 +40,27 @@ std::optional<std::string> write_atomically(const std::string& path, std::string
   }
   if (::fsync(fd) != 0) return fail("sync");
   if (::close(fd) != 0) {
-    std::string message = fmt::format("cannot write {}: {}", temp, std::strerror(errno));
+    Error error{kExitIoErr, fmt::format("cannot write {}: {}", temp, std::strerror(errno))};
     ::unlink(temp.c_str());
-    return message;
+    return error;
   }
   if (::rename(temp.c_str(), path.c_str()) != 0) {
-    std::string message =
-        fmt::format("cannot rename {} to {}: {}", temp, path, std::strerror(errno));
+    Error error{kExitIoErr,
+                fmt::format("cannot rename {} to {}: {}", temp, path, std::strerror(errno))};
     ::unlink(temp.c_str());
-    return message;
+    return error;
   }
   // The rename lasts once the directory is on disk too.
   const std::string dir_name = dir.empty() ? "." : dir;
   const int dir_fd = ::open(dir_name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0 || ::fsync(dir_fd) != 0) {
-    std::string message =
-        fmt::format("cannot sync directory {}: {}", dir_name, std::strerror(errno));
+    Error error{kExitIoErr,
+                fmt::format("cannot sync directory {}: {}", dir_name, std::strerror(errno))};
     if (dir_fd >= 0) ::close(dir_fd);
-    return message;
+    return error;
   }
   ::close(dir_fd);
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace offpeak

@@ -1,15 +1,15 @@
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
+
+#include "error.h"
 
 namespace offpeak {
 
 // Writes `text` to `path` atomically: a temporary ".NAME.XXXXXX" in the same directory, mode
 // 0644, synced, renamed over `path`, then the directory synced so that the rename lasts.
-// Nothing, or what went wrong.
-[[nodiscard]] std::optional<std::string> write_atomically(const std::string& path,
-                                                          std::string_view text);
+// An Error (74) says what went wrong; the old file is then as it was.
+[[nodiscard]] Result<void> write_atomically(const std::string& path, std::string_view text);
 
 }  // namespace offpeak

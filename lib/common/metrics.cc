@@ -175,8 +175,8 @@ void carry_over(MetricsFile& file, std::string_view name, const std::string& old
     if (!file.has(name, s.labels)) file.set(name, s.labels, s.value);
 }
 
-std::optional<std::string> replace_metrics_file(MetricsFile& file, const std::string& path,
-                                                std::string_view carried) {
+Result<void> replace_metrics_file(MetricsFile& file, const std::string& path,
+                                  std::string_view carried) {
   carry_over(file, carried, path);
   return write_atomically(path, file.text());
 }

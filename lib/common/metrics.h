@@ -51,9 +51,8 @@ class MetricsFile {
 void carry_over(MetricsFile& file, std::string_view name, const std::string& old_path);
 
 // Carries `carried` over from the file at `path`, then replaces it with `file`: a run's
-// end. Nothing, or what went wrong.
-[[nodiscard]] std::optional<std::string> replace_metrics_file(MetricsFile& file,
-                                                              const std::string& path,
-                                                              std::string_view carried);
+// end. An Error (74) says what went wrong.
+[[nodiscard]] Result<void> replace_metrics_file(MetricsFile& file, const std::string& path,
+                                                std::string_view carried);
 
 }  // namespace offpeak

@@ -88,7 +88,8 @@ std::string write_done(const std::string& dir, const std::string& region_id,
                        const std::string& window_id) {
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
     return failure("create directory", dir, errno);
-  return write_atomically(done_path(dir, region_id), window_id + "\n").value_or("");
+  auto written = write_atomically(done_path(dir, region_id), window_id + "\n");
+  return written ? "" : std::move(written).error().message;
 }
 
 MarkDone mark_done(const std::string& dir, const Region& region, Instant at) {

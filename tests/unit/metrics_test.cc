@@ -71,17 +71,18 @@ TEST_CASE("samples read back from a file, escapes undone, and bad lines left out
 TEST_CASE("the file is replaced atomically, 0644, and no temporary file is left") {
   TempDir dir;
   const auto path = dir.path / "offpeak.prom";
-  REQUIRE(!offpeak::write_atomically(path.string(), "m 1\n"));
-  REQUIRE(!offpeak::write_atomically(path.string(), "m 2\n"));
+  REQUIRE(offpeak::write_atomically(path.string(), "m 1\n"));
+  REQUIRE(offpeak::write_atomically(path.string(), "m 2\n"));
   CHECK(read(path) == "m 2\n");
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0644);
   CHECK(std::distance(std::filesystem::directory_iterator(dir.path),
                       std::filesystem::directory_iterator()) == 1);
-  const auto error = offpeak::write_atomically((dir.path / "no/such/dir.prom").string(), "m 1\n");
-  REQUIRE(error);
-  CHECK(error->starts_with("cannot create "));
+  const auto written = offpeak::write_atomically((dir.path / "no/such/dir.prom").string(), "m 1\n");
+  REQUIRE(!written);
+  CHECK(written.error().exit == offpeak::kExitIoErr);
+  CHECK(written.error().message.starts_with("cannot create "));
 }
 
 TEST_CASE("last_success carries over from the old file for labels the run did not set") {
@@ -94,7 +95,7 @@ TEST_CASE("last_success carries over from the old file for labels the run did no
   offpeak::carry_over(m, name, path);
   CHECK(m.text() == "# HELP " + name + " When it last succeeded.\n# TYPE " + name + " gauge\n");
 
-  REQUIRE(!offpeak::write_atomically(
+  REQUIRE(offpeak::write_atomically(
       path, "# TYPE " + name + " gauge\n" + name + "{source=\"a\"} 100\n" + name +
                 "{source=\"b\"} 200\n" + name + " 300\noffpeak_x_other{source=\"c\"} 1\n"));
   m.set(name, {{"source", "a"}}, 1000);

@@ -150,8 +150,10 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     MetricsFile metrics = load_metrics(
         loaded, code, std::chrono::duration<double>(now.time_since_epoch()).count(), run_seconds);
-    if (const auto problem = replace_metrics_file(metrics, options.metrics_file, kLoadLastSuccess))
-      log.write(LogLine(LogLevel::kWarning).add("msg", "--metrics-file: " + *problem));
+    if (auto written = replace_metrics_file(metrics, options.metrics_file, kLoadLastSuccess);
+        !written)
+      log.write(
+          LogLine(LogLevel::kWarning).add("msg", "--metrics-file: " + written.error().message));
     return code;
   };
   const auto error = [&](int code, std::string_view message) {

@@ -237,8 +237,8 @@ int main(int argc, char** argv) {
   if (metrics_file->count() > 0) {
     RunStateMetrics metrics = run_state_metrics(selection.regions, options.state_dir, *at_time);
     if (!metrics.error.empty()) return log.error(kExitIoErr, metrics.error);
-    if (const auto problem = write_atomically(options.metrics_file, metrics.file.text()))
-      log.message(LogLevel::kWarning, "--metrics-file: " + *problem);
+    if (auto written = write_atomically(options.metrics_file, metrics.file.text()); !written)
+      log.message(LogLevel::kWarning, "--metrics-file: " + written.error().message);
   }
 
   std::fwrite(report.text.data(), 1, report.text.size(), stdout);

@@ -178,9 +178,10 @@ int main(int argc, char** argv) {
     MetricsFile metrics =
         scrape_metrics(options.region, source_names, report, code,
                        std::chrono::duration<double>(now.time_since_epoch()).count(), run_seconds);
-    if (const auto problem =
-            replace_metrics_file(metrics, options.metrics_file, kScrapeLastSuccess))
-      log.write(LogLine(LogLevel::kWarning).add("msg", "--metrics-file: " + *problem));
+    if (auto written = replace_metrics_file(metrics, options.metrics_file, kScrapeLastSuccess);
+        !written)
+      log.write(
+          LogLine(LogLevel::kWarning).add("msg", "--metrics-file: " + written.error().message));
     return code;
   };
   const auto error = [&](int code, std::string_view message) {
