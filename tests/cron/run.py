@@ -6,30 +6,23 @@
 
 Each tick runs the script as cron would, with OFFPEAK_BIN_DIR pointing at the build, a
 config written for the case, and --at fixing the time the tick plans for. The server and
-the database are found as tests/load/run.py finds them (it runs itself under pg_virtualenv
-when libpq's environment names no server).
+the database are as tests/pgenv.py says.
 """
 
 import fcntl
-import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "cron", "offpeak-cron")
 
-_spec = importlib.util.spec_from_file_location("load_run", os.path.join(ROOT, "tests", "load", "run.py"))
-load_run = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(load_run)
-Failure, check, check_equal = load_run.Failure, load_run.check, load_run.check_equal
-
-TIMEOUT = 120
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from pgenv import TIMEOUT, Database, Failure, cases_of, check, check_equal, run_cases  # noqa: E402
 
 # Regions on UTC with the day's session 09:00-17:00: off-peak from 17:00 to 09:00 the next
 # trading day. 2026-12-01 is a Tuesday.
@@ -45,11 +38,11 @@ def region(name, url, budget="30m", timezone="UTC", sessions='["09:00-17:00"]', 
             f'budget = "{budget}"\n\n[[regions.{name}.sources]]\n{fields}\n')
 
 
-class Env(load_run.Env):
+class Env(Database):
     """A database, the loopback test server, a state folder and a config for the ticks."""
 
     def __init__(self, bin_dir, name):
-        super().__init__(bin_dir, name)
+        super().__init__(name, "offpeak-cron-test-")
         self.bin_dir = os.path.abspath(bin_dir)
         self.state = os.path.join(self.work, "state")
         self.server = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "http", "server.py")],
@@ -336,13 +329,7 @@ def case_install_units_and_man_pages(env):
     check_equal(env.rows_of("east"), 3, "rows loaded by the installed script")
 
 
-CASES = {name[len("case_"):].replace("_", "-"): fn
-         for name, fn in sorted(globals().items()) if name.startswith("case_")}
-
-
-def main():
-    return load_run.run_cases(CASES, Env)
-
+CASES = cases_of(globals())
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cases(CASES, Env))

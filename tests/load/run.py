@@ -4,28 +4,25 @@
     run.py --bin-dir DIR CASE...    run the named cases (see CASES), each in its own database
     run.py --list                   print the case names
 
-The server is the one libpq's environment names (PGHOST, PGPORT, PGUSER, PGPASSWORD, as
-pg_virtualenv sets them; scripts/test runs ctest under pg_virtualenv). When none is set,
-the script runs itself under pg_virtualenv, which starts a throwaway server for the run.
-Each case creates a fresh database and drops it at the end, so cases run in parallel.
+The server and each case's database are as tests/pgenv.py says: libpq's environment names
+the server, or the script runs itself under pg_virtualenv.
 """
 
-import argparse
 import hashlib
 import json
 import os
 import pty
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-TIMEOUT = 120  # seconds any one command may take
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from pgenv import TIMEOUT, Database, Failure, cases_of, check, check_equal, run_cases  # noqa: E402
+
 COUNTS = ["lines", "inserted", "updated", "unchanged", "duplicates", "rejected"]
 LOGFMT_VALUE = r'(?:[^ "=]+|"(?:[^"\\]|\\.)*")'
 SUMMARY = re.compile(
@@ -48,20 +45,6 @@ def logfmt_value(text):
                   text[1:-1])
 
 
-class Failure(Exception):
-    pass
-
-
-def check(condition, message):
-    if not condition:
-        raise Failure(message)
-
-
-def check_equal(actual, expected, what):
-    if actual != expected:
-        raise Failure(f"{what}:\n  expected {expected!r}\n  actual   {actual!r}")
-
-
 def line(region, source, key, record, **extra):
     obj = {"region": region, "source": source, "key": key, **extra, "record": record}
     return json.dumps(obj) + "\n"
@@ -82,41 +65,12 @@ def bars(n, start=0, price=1.0, symbols=50):
     return "".join(out)
 
 
-class Env:
+class Env(Database):
     """A fresh database and the means to run offpeak-load and SQL against it."""
 
     def __init__(self, bin_dir, name):
+        super().__init__(name, "offpeak-load-test-")
         self.loader = os.path.abspath(os.path.join(bin_dir, "offpeak-load"))
-        self.db = f"offpeak_{re.sub('[^a-z0-9]', '_', name)}_{os.getpid()}"
-        self.work = tempfile.mkdtemp(prefix="offpeak-load-test-")
-        self.admin(f'DROP DATABASE IF EXISTS "{self.db}"')
-        self.admin(f'CREATE DATABASE "{self.db}"')
-        self.conninfo = f"dbname={self.db}"
-
-    def close(self):
-        shutil.rmtree(self.work, ignore_errors=True)
-        self.admin(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
-
-    def admin(self, sql):
-        return self.psql(sql, db="postgres")
-
-    def psql(self, sql, db=None):
-        result = subprocess.run(
-            ["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-d", db or self.db, "-c", sql],
-            capture_output=True, text=True, timeout=TIMEOUT)
-        if result.returncode != 0:
-            raise Failure(f"psql failed on {sql!r}: {result.stderr}")
-        return result.stdout.rstrip("\n")
-
-    def rows(self, sql):
-        out = self.psql(sql)
-        return [r.split("|") for r in out.split("\n")] if out else []
-
-    def file(self, name, text):
-        path = os.path.join(self.work, name)
-        with open(path, "wb") as f:
-            f.write(text.encode() if isinstance(text, str) else text)
-        return path
 
     def load(self, *args, stdin="", db=True, env=None):
         command = [self.loader] + (["--db", self.conninfo] if db else []) + list(args)
@@ -151,18 +105,6 @@ class Env:
 
     def count(self, table="offpeak.records"):
         return int(self.psql(f"SELECT count(*) FROM {table}"))
-
-    def tuple_counters(self, table="records", schema="offpeak"):
-        """n_tup_ins, n_tup_upd, n_tup_del of the table, once every loader has gone: a
-        backend reports its counters as it exits."""
-        deadline = time.monotonic() + 30
-        while self.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                        f"'offpeak-load' AND datname = '{self.db}'") != "0":
-            check(time.monotonic() < deadline, "offpeak-load's backends did not exit")
-            time.sleep(0.05)
-        # A new session reads the shared counters afresh.
-        return self.rows("SELECT n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables "
-                         f"WHERE schemaname = '{schema}' AND relname = '{table}'")[0]
 
 
 def summary(stderr):
@@ -1136,36 +1078,7 @@ key = ["symbol", "date"]
         server.wait(timeout=10)
 
 
-CASES = {name[len("case_"):].replace("_", "-"): fn
-         for name, fn in sorted(globals().items()) if name.startswith("case_")}
-
-
-def run_cases(cases, make_env):
-    """The command line of this script and of those that reuse its cases' harness."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--bin-dir")
-    parser.add_argument("--list", action="store_true")
-    parser.add_argument("cases", nargs="*")
-    args = parser.parse_args()
-    if args.list:
-        print("\n".join(cases))
-        return 0
-    if not any(os.environ.get(v) for v in ("PGHOST", "PGPORT", "PGDATABASE", "PGSERVICE")):
-        # No server named: start a throwaway one for this run.
-        os.execvp("pg_virtualenv", ["pg_virtualenv", sys.executable] + sys.argv)
-    failed = 0
-    for name in args.cases or cases:
-        env = make_env(args.bin_dir, name)
-        try:
-            cases[name](env)
-            print(f"ok: {name}")
-        except (Failure, subprocess.TimeoutExpired) as e:
-            print(f"FAILED: {name}: {e}")
-            failed += 1
-        finally:
-            env.close()
-    return 1 if failed else 0
-
+CASES = cases_of(globals())
 
 if __name__ == "__main__":
     sys.exit(run_cases(CASES, Env))
