@@ -155,6 +155,21 @@ def case_failed_scrape_is_retried_next_tick(env):
     check(env.rows_of("flaky") > 0, "no rows after the retry")
 
 
+def case_tick_exits_with_the_worst_region(env):
+    """The tick's exit status is the worst of its regions', ranked as lib/common/error.h ranks
+    them: 78 (a source's ${VAR} unset) over 69 (401) over 65 (invalid JSON) over 75 (500)."""
+    failing = [region("denied", f"{env.url}/401"),
+               region("garbled", f"{env.url}/invalid-json"),
+               region("flaky", f"{env.url}/500-forever")]
+    unset = region("unset", "${OFFPEAK_TEST_NEVER_SET}/ndjson", format="ndjson", key='["id"]',
+                   records=None)
+    for regions, worst in ((failing + [unset], 78), (failing, 69), (failing[1:], 65),
+                           (failing[2:], 75)):
+        env.config(*regions, retries=0)
+        code, err, _ = env.tick(EVENING)
+        check_equal(code, worst, f"the exit of a tick of {len(regions)} failing regions ({err})")
+
+
 def case_held_lock_skips_the_region(env):
     """A region whose lock an earlier run holds is skipped (75) and left for the next tick;
     the other regions of the tick run."""
