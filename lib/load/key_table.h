@@ -79,10 +79,14 @@ class KeyTable {
   }
 
   // A key a sweep found in the table, with its content check, after reserve_stored made room
-  // for it; ignored when the input has had the key already.
-  void store(std::uint64_t id, std::uint64_t check) {
+  // for the rows it counted; ignored when the input has had the key already. False when the
+  // key found no room: rows that were added after the count can take the table past its
+  // limit, and the caller must then learn of the keys it lacks another way.
+  [[nodiscard]] bool store(std::uint64_t id, std::uint64_t check) {
     const std::size_t slot = insert(id, KeyState::kStored);
-    if (slot != kNoSlot && state(slots_[slot]) == KeyState::kStored) checks_[slot] = check;
+    if (slot == kNoSlot) return false;
+    if (state(slots_[slot]) == KeyState::kStored) checks_[slot] = check;
+    return true;
   }
 
   // A line of the input has the key: returns what was known before, and makes it kPending

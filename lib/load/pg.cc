@@ -10,8 +10,10 @@
 
 #include "pg.h"
 
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
@@ -112,14 +114,39 @@ std::string redact_passwords(std::string message, std::string_view conninfo) {
   return message;
 }
 
-void PgResultDeleter::operator()(pg_result* result) const { PQclear(result); }
+void PgResult::Deleter::operator()(pg_result* result) const { PQclear(result); }
+
+int PgResult::rows() const { return PQntuples(result_.get()); }
+
+bool PgResult::is_null(int row, int column) const {
+  return PQgetisnull(result_.get(), row, column) != 0;
+}
+
+std::string_view PgResult::text(int row, int column) const {
+  return {PQgetvalue(result_.get(), row, column),
+          static_cast<std::size_t>(PQgetlength(result_.get(), row, column))};
+}
+
+std::int64_t PgResult::int64(int row, int column) const {
+  const std::string_view t = text(row, column);
+  std::int64_t value = 0;
+  std::from_chars(t.data(), t.data() + t.size(), value);
+  return value;
+}
+
+std::uint64_t PgResult::uint64(int row, int column) const {
+  const std::string_view t = text(row, column);
+  std::uint64_t value = 0;
+  std::from_chars(t.data(), t.data() + t.size(), value);
+  return value;
+}
 
 PgConnection::PgConnection(pg_conn* conn, std::string conninfo)
     : conn_(conn), conninfo_(std::move(conninfo)) {}
 
 PgConnection::~PgConnection() { PQfinish(conn_); }
 
-std::unique_ptr<PgConnection> PgConnection::connect(const Conninfo& conninfo, DbError& error) {
+Result<std::unique_ptr<PgConnection>> PgConnection::connect(const Conninfo& conninfo) {
   const std::string where = conninfo.origin.empty() ? "" : conninfo.origin + ": ";
   char* parse_error = nullptr;
   if (PQconninfoOption* options = PQconninfoParse(conninfo.text.c_str(), &parse_error)) {
@@ -127,18 +154,14 @@ std::unique_ptr<PgConnection> PgConnection::connect(const Conninfo& conninfo, Db
   } else {
     std::string message = parse_error ? one_line(parse_error) : "out of memory";
     PQfreemem(parse_error);
-    error = {kExitConfig,
-             redact_passwords(where + "invalid connection string: " + message, conninfo.text), ""};
-    return nullptr;
+    return Error{kExitConfig,
+                 redact_passwords(where + "invalid connection string: " + message, conninfo.text)};
   }
   // dbname with expand_dbname takes a whole conninfo string or URI, the way psql reads it.
   const char* keywords[] = {"dbname", "fallback_application_name", nullptr};
   const char* values[] = {conninfo.text.c_str(), "offpeak-load", nullptr};
   pg_conn* conn = PQconnectdbParams(keywords, values, 1);
-  if (conn == nullptr) {
-    error = {kExitTempFail, "cannot connect to PostgreSQL: out of memory", ""};
-    return nullptr;
-  }
+  if (conn == nullptr) return Error{kExitTempFail, "cannot connect to PostgreSQL: out of memory"};
   if (PQstatus(conn) != CONNECTION_OK) {
     const std::string message = one_line(PQerrorMessage(conn));
     PQfinish(conn);
@@ -150,9 +173,8 @@ std::unique_ptr<PgConnection> PgConnection::connect(const Conninfo& conninfo, Db
                            message.find("shutting down") != std::string::npos ||
                            message.find("recovery") != std::string::npos ||
                            message.find("too many") != std::string::npos;
-    error = {answered && !transient ? kExitUnavailable : kExitTempFail,
-             redact_passwords("cannot connect to PostgreSQL: " + message, conninfo.text), ""};
-    return nullptr;
+    return Error{answered && !transient ? kExitUnavailable : kExitTempFail,
+                 redact_passwords("cannot connect to PostgreSQL: " + message, conninfo.text)};
   }
   // Notices ("schema already exists, skipping") are for people at psql, not for a
   // loader's output.
@@ -161,13 +183,13 @@ std::unique_ptr<PgConnection> PgConnection::connect(const Conninfo& conninfo, Db
   return std::unique_ptr<PgConnection>(new PgConnection(conn, conninfo.text));
 }
 
-DbError PgConnection::error_from(const pg_result* result, std::string_view context) const {
+Error PgConnection::error_from(const pg_result* result) const {
   const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
-  const std::string sqlstate = state ? state : "";
+  const std::string_view sqlstate = state ? state : "";
   std::string text = result && *PQresultErrorMessage(result) ? PQresultErrorMessage(result)
                                                              : PQerrorMessage(conn_);
-  const std::string_view cls = std::string_view(sqlstate).substr(0, 2);
-  int code = kExitUnavailable;
+  const std::string_view cls = sqlstate.substr(0, 2);
+  ExitCode code = kExitUnavailable;
   if (PQstatus(conn_) == CONNECTION_BAD || cls == "08" || cls == "53" || cls == "40" ||
       sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03" || sqlstate == "55P03" ||
       sqlstate == "23505") {
@@ -181,28 +203,42 @@ DbError PgConnection::error_from(const pg_result* result, std::string_view conte
   std::string message = one_line(text);
   for (const std::string_view prefix : {"ERROR: ", "FATAL: "})
     if (message.substr(0, prefix.size()) == prefix) message.erase(0, prefix.size());
-  if (!context.empty()) message = fmt::format("{}: {}", context, message);
-  return {code, redact_passwords(std::move(message), conninfo_), sqlstate};
-}
-
-std::optional<DbError> PgConnection::exec(const std::string& sql) {
-  PgResult result(PQexec(conn_, sql.c_str()));
-  const auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return std::nullopt;
-  return error_from(result.get(), "");
+  return {code, redact_passwords(std::move(message), conninfo_)};
 }
 
 namespace {
 
-// PQexecParams' parallel arrays. Text parameters go as C strings: views of NUL-terminated text.
+bool succeeded(const PgResult& result) {
+  const auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
+}  // namespace
+
+Result<void> PgConnection::exec(const std::string& sql) {
+  const PgResult result(PQexec(conn_, sql.c_str()));
+  if (succeeded(result)) return {};
+  return error_from(result.get());
+}
+
+namespace {
+
+// PQexecParams' parallel arrays. libpq reads a text parameter up to its NUL whatever its
+// length says, so text parameters are copied into NUL-terminated strings of their own.
 struct ParamArrays {
+  std::vector<std::string> texts;
   std::vector<const char*> values;
   std::vector<int> lengths, formats;
   std::vector<unsigned int> types;
 
   explicit ParamArrays(const std::vector<PgParam>& params) {
+    texts.reserve(params.size());
     for (const PgParam& p : params) {
-      values.push_back(p.value.data());
+      if (p.binary) {
+        values.push_back(p.value.data());
+      } else {
+        values.push_back(texts.emplace_back(p.value).c_str());
+      }
       lengths.push_back(static_cast<int>(p.value.size()));
       formats.push_back(p.binary ? 1 : 0);
       types.push_back(p.type);
@@ -212,60 +248,69 @@ struct ParamArrays {
 
 }  // namespace
 
-std::optional<DbError> PgConnection::query(const std::string& sql,
-                                           const std::vector<PgParam>& params, PgResult* out) {
+Result<PgResult> PgConnection::query(const std::string& sql, const std::vector<PgParam>& params) {
   const ParamArrays a(params);
   PgResult result(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), a.types.data(),
                                a.values.data(), a.lengths.data(), a.formats.data(), 0));
-  const auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return error_from(result.get(), "");
-  if (out != nullptr) *out = std::move(result);
-  return std::nullopt;
+  if (!succeeded(result)) return error_from(result.get());
+  return result;
 }
 
-std::optional<DbError> PgConnection::send_query(const std::string& sql,
-                                                const std::vector<PgParam>& params) {
+Result<void> PgConnection::send_query(const std::string& sql, const std::vector<PgParam>& params) {
   const ParamArrays a(params);
   if (PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(params.size()), a.types.data(),
                         a.values.data(), a.lengths.data(), a.formats.data(), 0) == 1)
-    return std::nullopt;
-  return error_from(nullptr, "");
+    return {};
+  return error_from(nullptr);
 }
 
-std::optional<DbError> PgConnection::get_result(PgResult* out) {
-  std::optional<DbError> error;
+Result<PgResult> PgConnection::get_result() {
+  std::optional<Error> error;
   PgResult kept;
   while (PgResult result{PQgetResult(conn_)}) {
-    const auto status = PQresultStatus(result.get());
-    if (!error && status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
-      error = error_from(result.get(), "");
+    if (!error && !succeeded(result))
+      error = error_from(result.get());
     else if (!kept)
       kept = std::move(result);
   }
-  if (!error && !kept) return error_from(nullptr, "");
-  if (!error && out != nullptr) *out = std::move(kept);
-  return error;
+  if (error) return std::move(*error);
+  if (!kept) return error_from(nullptr);
+  return kept;
 }
 
-std::optional<DbError> PgConnection::copy_start(const std::string& sql) {
-  PgResult result(PQexec(conn_, sql.c_str()));
-  if (result && PQresultStatus(result.get()) == PGRES_COPY_IN) return std::nullopt;
-  return error_from(result.get(), "");
+void PgConnection::discard_results() {
+  if (PQstatus(conn_) == CONNECTION_BAD) return;
+  while (PgResult result{PQgetResult(conn_)}) {
+    // A COPY left open is ended, so that the results after it come.
+    const auto status = PQresultStatus(result.get());
+    if (status == PGRES_COPY_IN) PQputCopyEnd(conn_, "abandoned");
+    if (status == PGRES_COPY_OUT) {
+      char* buffer = nullptr;
+      while (PQgetCopyData(conn_, &buffer, 0) > 0) PQfreemem(buffer);
+    }
+  }
 }
 
-std::optional<DbError> PgConnection::copy_put(std::string_view data) {
-  if (PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) == 1) return std::nullopt;
-  return error_from(nullptr, "");
+Result<void> PgConnection::copy_start(const std::string& sql) {
+  const PgResult result(PQexec(conn_, sql.c_str()));
+  if (result && PQresultStatus(result.get()) == PGRES_COPY_IN) return {};
+  return error_from(result.get());
 }
 
-std::optional<DbError> PgConnection::copy_end() {
-  if (PQputCopyEnd(conn_, nullptr) != 1) return error_from(nullptr, "");
-  std::optional<DbError> error;
+Result<void> PgConnection::copy_put(std::string_view data) {
+  if (PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) == 1) return {};
+  return error_from(nullptr);
+}
+
+Result<void> PgConnection::copy_end() {
+  if (PQputCopyEnd(conn_, nullptr) != 1) return error_from(nullptr);
+  std::optional<Error> error;
   while (PgResult result{PQgetResult(conn_)}) {
     if (!error && PQresultStatus(result.get()) != PGRES_COMMAND_OK)
-      error = error_from(result.get(), "");
+      error = error_from(result.get());
   }
-  return error;
+  if (error) return std::move(*error);
+  return {};
 }
 
 void PgConnection::copy_abort() {
@@ -274,12 +319,11 @@ void PgConnection::copy_abort() {
   }
 }
 
-std::optional<DbError> PgConnection::copy_out(const std::string& sql,
-                                              const std::function<void(std::string_view)>& data) {
+Result<void> PgConnection::copy_out(const std::string& sql,
+                                    const std::function<void(std::string_view)>& data) {
   {
-    PgResult result(PQexec(conn_, sql.c_str()));
-    if (!result || PQresultStatus(result.get()) != PGRES_COPY_OUT)
-      return error_from(result.get(), "");
+    const PgResult result(PQexec(conn_, sql.c_str()));
+    if (!result || PQresultStatus(result.get()) != PGRES_COPY_OUT) return error_from(result.get());
   }
   char* buffer = nullptr;
   int size = 0;
@@ -288,13 +332,19 @@ std::optional<DbError> PgConnection::copy_out(const std::string& sql,
     PQfreemem(buffer);
   }
   // -1 ends the COPY, and its result follows; -2 is a broken connection.
-  std::optional<DbError> error;
-  if (size == -2) error = error_from(nullptr, "");
+  std::optional<Error> error;
+  if (size == -2) error = error_from(nullptr);
   while (PgResult result{PQgetResult(conn_)}) {
     if (!error && PQresultStatus(result.get()) != PGRES_COMMAND_OK)
-      error = error_from(result.get(), "");
+      error = error_from(result.get());
   }
-  return error;
+  if (error) return std::move(*error);
+  return {};
+}
+
+bool PgConnection::in_transaction() const {
+  const auto status = PQtransactionStatus(conn_);
+  return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
 }
 
 std::string PgConnection::quote_identifier(std::string_view name) {
@@ -305,56 +355,22 @@ std::string PgConnection::quote_identifier(std::string_view name) {
   return out;
 }
 
-namespace {
-
-template <typename Unsigned>
-void put_big_endian(std::string& out, Unsigned v) {
-  char bytes[sizeof v];
-  for (std::size_t i = 0; i < sizeof v; ++i)
-    bytes[i] = static_cast<char>((v >> (8 * (sizeof v - 1 - i))) & 0xff);
-  out.append(bytes, sizeof v);
+Result<Transaction> Transaction::begin(PgConnection& db) {
+  if (auto begun = db.exec("BEGIN"); !begun) return std::move(begun).error();
+  return Transaction(db);
 }
 
-}  // namespace
-
-void put_int16(std::string& out, std::int16_t value) {
-  put_big_endian(out, static_cast<std::uint16_t>(value));
+Result<void> Transaction::commit() {
+  PgConnection* db = std::exchange(db_, nullptr);
+  return db->exec("COMMIT");
 }
 
-void put_int32(std::string& out, std::int32_t value) {
-  put_big_endian(out, static_cast<std::uint32_t>(value));
-}
-
-void put_int64(std::string& out, std::int64_t value) {
-  put_big_endian(out, static_cast<std::uint64_t>(value));
-}
-
-PgArrayBuilder::PgArrayBuilder(unsigned int element_type) {
-  // Header: dimensions, has-nulls flag, element type, then (length, lower bound) per dimension;
-  // the length is patched in by finish().
-  put_int32(data_, 1);
-  put_int32(data_, 0);
-  put_int32(data_, static_cast<std::int32_t>(element_type));
-  put_int32(data_, 0);
-  put_int32(data_, 1);
-}
-
-void PgArrayBuilder::add(std::string_view element) {
-  put_int32(data_, static_cast<std::int32_t>(element.size()));
-  data_.append(element);
-  ++count_;
-}
-
-std::string_view PgArrayBuilder::finish() {
-  std::string length;
-  put_int32(length, count_);
-  data_.replace(12, 4, length);
-  return data_;
-}
-
-void PgArrayBuilder::clear() {
-  data_.resize(20);
-  count_ = 0;
+void Transaction::rollback() {
+  PgConnection* db = std::exchange(db_, nullptr);
+  if (db == nullptr) return;
+  // Whatever is still running on the connection ends first: a COPY, an unread answer.
+  db->discard_results();
+  if (db->in_transaction()) (void)db->exec("ROLLBACK");
 }
 
 }  // namespace offpeak

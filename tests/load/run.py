@@ -307,7 +307,8 @@ def case_sweep_agrees_with_lookups(env):
 
 def case_row_deleted_during_load(env):
     """A row that another session deletes after the loader swept its pair, and whose record
-    then arrives changed, is inserted again rather than lost."""
+    then arrives changed, is inserted again rather than lost. The delete waits until the
+    server shows the sweep's COPY finished on an idle lookup connection."""
     env.load_ok(stdin=bars(30000))
     changed = bars(30000).replace('"o": 25001.0', '"o": 0.5')
     lines = changed.splitlines(keepends=True)
@@ -317,7 +318,13 @@ def case_row_deleted_during_load(env):
                               stderr=subprocess.PIPE)
     loader.stdin.write(first.encode())
     loader.stdin.flush()
-    time.sleep(1)  # the first batch is read and its pair swept; either way the row comes back
+    deadline = time.monotonic() + 60
+    while env.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                   f"'offpeak-load' AND datname = '{env.db}' AND state = 'idle' AND "
+                   "query LIKE 'COPY (SELECT key, record_hash %'") == "0":
+        check(loader.poll() is None, "the loader ended before its sweep")
+        check(time.monotonic() < deadline, "the loader never swept the pair")
+        time.sleep(0.02)
     env.psql("""DELETE FROM offpeak.records WHERE key = '["S000","d00500"]'""")
     loader.stdin.write(rest.encode())
     loader.stdin.close()
@@ -790,6 +797,20 @@ def case_too_many_rejects(env):
     check_equal(s["rejected"], len(rejects), "rejected at the limit")
     code, _, err = env.load("--max-rejects", "5", stdin=data)
     check_equal(code, 64, "--max-rejects without --reject-file")
+
+
+def case_reject_file_write_fails_rolls_back(env):
+    """A reject file whose writes fail (/dev/full takes them into the buffer and fails them
+    when they reach it) fails the load before it commits: exit 74, and nothing loaded."""
+    env.load_ok(stdin=bars(5))
+    before = env.table()
+    code, out, err = env.load("--reject-file", "/dev/full",
+                              stdin=bars(10, price=2.0) + "not json\n")
+    check_equal(code, 74, f"exit status ({err})")
+    check_equal(err, "offpeak-load: error: --reject-file: cannot write /dev/full; nothing "
+                "loaded\n", "stderr")
+    check_equal(env.table(), before, "table unchanged")
+    check_equal(env.psql("SELECT count(*) FROM offpeak.loads"), "1", "no ledger row")
 
 
 def case_hard_lines_load(env):

@@ -69,7 +69,7 @@ TEST_CASE("KeyTable keeps to its limit and says which keys it could not take") {
 TEST_CASE("KeyTable gives a swept key's check to the first line that has it") {
   KeyTable keys;
   REQUIRE(keys.reserve_stored(2));
-  keys.store(8, 1111);
+  CHECK(keys.store(8, 1111));
   CHECK(keys.get(8) == KeyState::kStored);
   std::uint64_t check = 0;
   CHECK(keys.see(8, check) == KeyState::kStored);
@@ -77,10 +77,10 @@ TEST_CASE("KeyTable gives a swept key's check to the first line that has it") {
   CHECK(keys.get(8) == KeyState::kPending);
   // A key the input has had already is not overwritten by a later sweep.
   keys.set(8, KeyState::kUpdated);
-  keys.store(8, 2222);
+  CHECK(keys.store(8, 2222));
   CHECK(keys.get(8) == KeyState::kUpdated);
-  keys.store(16, 3333);
-  keys.store(16, 4444);  // one key, stored again: the last check counts
+  CHECK(keys.store(16, 3333));
+  CHECK(keys.store(16, 4444));  // one key, stored again: the last check counts
   CHECK(keys.see(16, check) == KeyState::kStored);
   CHECK(check == 4444);
 }
@@ -90,7 +90,7 @@ TEST_CASE("KeyTable keeps states and checks as it grows") {
   const auto id = [](std::uint64_t i) { return hash_key(std::to_string(i), 0, 0).id; };
   constexpr std::uint64_t n = 300000;  // several doublings past the first 65536 slots
   REQUIRE(keys.reserve_stored(n / 2));
-  for (std::uint64_t i = 0; i < n; i += 2) keys.store(id(i), i * 3);
+  for (std::uint64_t i = 0; i < n; i += 2) REQUIRE(keys.store(id(i), i * 3));
   std::uint64_t check = 0;
   for (std::uint64_t i = 1; i < n; i += 2) CHECK(keys.see(id(i), check) == KeyState::kNone);
   CHECK(keys.reserve_stored(n));
@@ -103,4 +103,22 @@ TEST_CASE("KeyTable keeps states and checks as it grows") {
       REQUIRE(keys.get(id(i)) == KeyState::kPending);
     }
   }
+}
+
+TEST_CASE("KeyTable says which swept keys found no room past the rows reserved") {
+  // 1.5 MiB: 65,536 slots with checks beside the old ones, 49,152 keys; no room to grow.
+  KeyTable keys(std::size_t{3} << 19);
+  const auto id = [](std::uint64_t i) { return hash_key(std::to_string(i), 0, 0).id; };
+  REQUIRE(keys.reserve_stored(40000));
+  // Rows another session added after the count: the sweep reads more than it reserved.
+  std::uint64_t kept = 0;
+  for (std::uint64_t i = 0; i < 50000; ++i) {
+    if (keys.store(id(i), i)) {
+      ++kept;
+      REQUIRE(keys.get(id(i)) == KeyState::kStored);
+    } else {
+      REQUIRE(keys.get(id(i)) == KeyState::kNone);
+    }
+  }
+  CHECK(kept == 49152);
 }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "pg.h"
+#include "pg_binary.h"
 
 using offpeak::redact_passwords;
 
@@ -50,4 +51,22 @@ TEST_CASE("PgArrayBuilder writes PostgreSQL's binary array format") {
   array.clear();
   array.add("z");
   CHECK(array.finish().size() == 25);
+}
+
+TEST_CASE("PgParam sends exactly the bytes of its view, NUL-terminated or not") {
+  bool server = false;
+  for (const char* name : {"PGHOST", "PGPORT", "PGDATABASE", "PGSERVICE"})
+    server |= std::getenv(name) != nullptr;
+  if (!server) {
+    WARN("no PostgreSQL server named (PGHOST): skipped");
+    return;
+  }
+  auto db = offpeak::PgConnection::connect({"dbname=postgres", ""});
+  REQUIRE(db.ok());
+  const std::string buffer = "abcdef";
+  const std::string_view prefix = std::string_view(buffer).substr(0, 3);
+  const auto answer = (*db)->query("SELECT $1::text, length($2::text)", {{prefix}, {""}});
+  REQUIRE(answer.ok());
+  CHECK(answer->text(0, 0) == "abc");
+  CHECK(answer->int64(0, 1) == 0);
 }

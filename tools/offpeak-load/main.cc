@@ -1,30 +1,22 @@
 // offpeak-load: load offpeak-scrape's NDJSON into PostgreSQL, idempotently.
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include "diagnostics.h"
-#include "json_text.h"
+#include "load_cli.h"
 #include "log.h"
 #include "metrics.h"
-#include "ndjson_input.h"
 #include "pg.h"
 #include "pg_load.h"
+#include "progress_line.h"
+#include "reject_file.h"
 #include "tool_main.h"
 
 namespace {
@@ -85,38 +77,9 @@ Examples:
   offpeak-load --table market.bars --reject-file bad.ndjson bars.ndjson
   offpeak-load --dry-run --json today.ndjson | jq .updated)";
 
-// The live progress line, at most a few times a second, only for a person watching.
-class Progress {
- public:
-  explicit Progress(bool enabled) : enabled_(enabled && isatty(STDERR_FILENO) == 1) {}
-  ~Progress() { clear(); }
-
-  void update(const LoadCounts& counts) {
-    if (!enabled_) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_ < std::chrono::milliseconds(200)) return;
-    last_ = now;
-    std::cerr << fmt::format("\r\033[K{}: {} lines, {:.1f} MB read...", kTool, counts.lines,
-                             static_cast<double>(counts.bytes) / 1e6)
-              << std::flush;
-    shown_ = true;
-  }
-  void clear() {
-    if (shown_) std::cerr << "\r\033[K" << std::flush;
-    shown_ = false;
-  }
-
- private:
-  bool enabled_;
-  bool shown_ = false;
-  std::chrono::steady_clock::time_point last_{};
-};
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  const auto started = std::chrono::steady_clock::now();
-  Options options;
+// Parses the command line into `options`: nothing when the load should go on, else the exit
+// code (0 after --help or --version, 64 after a usage error, which is reported).
+std::optional<int> parse(int argc, char** argv, Options& options) {
   CLI::App app{"Load offpeak-scrape's NDJSON into PostgreSQL: idempotent, atomic, at COPY speed.",
                std::string(kTool)};
   set_up_app(app, kTool, kFooter);
@@ -133,163 +96,101 @@ int main(int argc, char** argv) {
   app.add_flag("--dry-run", options.dry_run, "Compare and count, write nothing");
   app.add_flag("--json", options.json, "Print the summary as one JSON object on standard output");
   app.add_option("FILE", options.files, "Input files (default: standard input; - for it too)");
-
   add_log_and_metrics_options(app, options.log_format, options.metrics_file, "load");
+  return parse_args(app, kTool, argc, argv, log_format_in_args(argc, argv));
+}
 
-  if (const auto code = parse_args(app, kTool, argc, argv, log_format_in_args(argc, argv)))
-    return *code;
+int run(int argc, char** argv) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+  Options options;
+  if (const auto code = parse(argc, argv, options)) return *code;
   const Log log(kTool, parse_log_format(options.log_format).value_or(LogFormat::kText));
-  const auto usage_error = [&](std::string_view message) { return log.usage_error(message); };
 
   // Every load that gets past its arguments ends here: the metrics file, then the exit code.
-  const LoadResult* loaded = nullptr;
-  const auto end_run = [&](int code) {
+  const auto end_run = [&](int code, const LoadResult* loaded = nullptr) {
     if (options.metrics_file.empty() || options.dry_run) return code;
-    const auto now = std::chrono::system_clock::now();
-    const double run_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    MetricsFile metrics = load_metrics(
-        loaded, code, std::chrono::duration<double>(now.time_since_epoch()).count(), run_seconds);
+    const double now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    MetricsFile metrics = load_metrics(loaded, code, now, seconds());
     if (auto written = replace_metrics_file(metrics, options.metrics_file, kLoadLastSuccess);
         !written)
       log.write(
           LogLine(LogLevel::kWarning).add("msg", "--metrics-file: " + written.error().message));
     return code;
   };
-  const auto error = [&](int code, std::string_view message) {
-    return end_run(log.error(code, message));
-  };
 
-  // Every input opens before the database is touched: a typo costs no connection.
-  std::vector<LoadInput> inputs;
-  if (options.files.empty()) options.files.push_back("-");
-  for (const std::string& file : options.files) {
-    if (file == "-") {
-      inputs.push_back({"", STDIN_FILENO});
-      continue;
-    }
-    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return usage_error(fmt::format("cannot open {}: {}", file, std::strerror(errno)));
-    inputs.push_back({file, fd});
-  }
-  std::FILE* rejects = nullptr;
+  const auto inputs = open_inputs(options.files);
+  if (!inputs) return log.usage_error(inputs.error().message);
+  std::optional<RejectFile> rejects;
   if (!options.reject_file.empty()) {
-    rejects = std::fopen(options.reject_file.c_str(), "w");
-    if (rejects == nullptr)
-      return error(kExitIoErr, fmt::format("--reject-file: cannot create {}: {}",
-                                           options.reject_file, std::strerror(errno)));
+    auto created = RejectFile::create(options.reject_file);
+    if (!created) return end_run(log.error(created.error()));
+    rejects.emplace(std::move(*created));
   }
-
   const Conninfo conninfo = choose_conninfo(options.db, std::getenv("DATABASE_URL"));
-  DbError connect_error;
-  const auto db = PgConnection::connect(conninfo, connect_error);
-  if (!db) return error(connect_error.exit_code, connect_error.message);
+  auto db = PgConnection::connect(conninfo);
+  if (!db) return end_run(log.error(db.error()));
   // Connections that look keys up beside the load's own; a server with no room for them
   // just makes the load slower.
   std::vector<std::unique_ptr<PgConnection>> lookup_connections;
   std::vector<PgConnection*> lookups;
   for (int i = 0; i < kLookupConnections; ++i) {
-    auto lookup = PgConnection::connect(conninfo, connect_error);
+    auto lookup = PgConnection::connect(conninfo);
     if (!lookup) break;
-    lookups.push_back(lookup.get());
-    lookup_connections.push_back(std::move(lookup));
+    lookups.push_back(lookup->get());
+    lookup_connections.push_back(std::move(*lookup));
   }
 
-  Progress progress(log.format() == LogFormat::kText);
+  ProgressLine progress(log.format() == LogFormat::kText, std::chrono::milliseconds(200));
   LoadEvents events;
-  events.progress = [&](const LoadCounts& counts) { progress.update(counts); };
-  events.reject = [&](std::string_view file, const InputLine& line, std::string_view reason) {
-    const std::string text = reject_json(file, line, reason);
-    return std::fwrite(text.data(), 1, text.size(), rejects) == text.size();
+  events.progress = [&](const LoadCounts& counts) {
+    if (progress.due()) progress.show(progress_text(kTool, counts));
   };
-  LoadOptions load_options{options.table, rejects != nullptr, options.max_rejects, options.dry_run};
-  // For tests only: a small table of keys fills up after a few thousand lines, and ids of
-  // few bits make keys share them.
-  const auto test_setting = [](const char* name, std::uint64_t& value) {
-    const char* setting = std::getenv(name);
-    if (setting == nullptr) return false;
-    const std::string_view text(setting);
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    return ec == std::errc{} && end == text.data() + text.size();
+  events.bad_line = [&](const BadLine& bad) {
+    progress.clear();
+    log.diagnostic({Severity::kError,
+                    {bad.file.empty() ? "<stdin>" : bad.file, static_cast<int>(bad.line), 0},
+                    "",
+                    "",
+                    bad.reason});
   };
-  if (std::uint64_t bytes = 0; test_setting("OFFPEAK_LOAD_KEY_MEMORY", bytes))
-    load_options.key_memory = bytes;
-  if (std::uint64_t bits = 0; test_setting("OFFPEAK_LOAD_KEY_BITS", bits) && bits < 64)
-    load_options.key_id_mask = (std::uint64_t{1} << bits) - 1;
-  const LoadResult result = load_ndjson(*db, lookups, inputs, load_options, events);
-  loaded = &result;
+  if (rejects) {
+    events.reject = [&](std::string_view file, const InputLine& line, std::string_view reason) {
+      return rejects->write(file, line, reason);
+    };
+    events.before_commit = [&] { return rejects->sync(); };
+  }
+  LoadOptions load_options{options.table, options.reject_file, options.max_rejects,
+                           options.dry_run};
+  apply_test_settings(load_options, [](const char* name) { return std::getenv(name); });
+  const auto result = load_ndjson(**db, lookups, *inputs, load_options, events);
   progress.clear();
-  if (rejects != nullptr && (std::fclose(rejects) != 0) && result.status == LoadStatus::kLoaded)
-    return error(kExitIoErr, fmt::format("--reject-file: cannot write {}", options.reject_file));
+  if (!result) {
+    if (result.error().exit == kExitUsage) return log.usage_error(result.error().message);
+    return end_run(log.error(result.error()));
+  }
+  if (rejects)
+    if (auto closed = rejects->close(); !closed)
+      return end_run(log.error(closed.error()), &*result);
 
-  const LoadCounts& c = result.counts;
-  switch (result.status) {
-    case LoadStatus::kLoaded:
-      break;
-    case LoadStatus::kBadLines:
-      for (const BadLine& bad : result.bad_lines)
-        log.diagnostic({Severity::kError,
-                        {bad.file.empty() ? "<stdin>" : bad.file, static_cast<int>(bad.line), 0},
-                        "",
-                        "",
-                        bad.reason});
-      return error(kExitDataErr,
-                   fmt::format("{} bad line{} in {} lines; nothing loaded (with --reject-file FILE "
-                               "the good lines load and the bad ones go to FILE)",
-                               c.rejected, c.rejected == 1 ? "" : "s", c.lines));
-    case LoadStatus::kTooManyRejects:
-      return error(kExitDataErr,
-                   fmt::format("more than {} bad lines (--max-rejects); nothing loaded; the bad "
-                               "lines so far are in {}",
-                               options.max_rejects, options.reject_file));
-    case LoadStatus::kRejectFailed:
-      return error(kExitIoErr, fmt::format("--reject-file: cannot write {}; nothing loaded",
-                                           options.reject_file));
-    case LoadStatus::kInputError:
-      return error(kExitIoErr, fmt::format("cannot read {}; nothing loaded", result.input_error));
-    case LoadStatus::kBadTable:
-      return usage_error(result.db_error.message);
-    case LoadStatus::kDbError:
-      return error(result.db_error.exit_code,
-                   fmt::format("{}; nothing loaded", result.db_error.message));
-  }
-
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  const auto add_counts = [](LogLine& line, const LoadCounts& counts) {
-    line.add("status", "ok")
-        .add("lines", counts.lines)
-        .add("inserted", counts.inserted)
-        .add("updated", counts.updated)
-        .add("unchanged", counts.unchanged)
-        .add("duplicates", counts.duplicates)
-        .add("rejected", counts.rejected);
-  };
-  for (const PairCounts& pair : result.pairs) {
-    LogLine line;
-    line.add("region", pair.region).add("source", pair.source);
-    add_counts(line, pair.counts);
-    log.write(line);
-  }
-  LogLine summary;
-  add_counts(summary, c);
-  if (options.dry_run) {
-    summary.add("dry_run", true);
-  } else {
-    summary.add("load_id", std::int64_t{result.load_id});
-  }
-  summary.add("table", options.table).add("seconds", seconds, 1);
-  log.write(summary);
+  const LoadSummary summary{options.table, options.dry_run, seconds()};
+  for (const LogLine& line : summary_lines(*result, summary)) log.write(line);
   if (options.json) {
-    const std::string json = fmt::format(
-        "{{\"lines\":{},\"inserted\":{},\"updated\":{},\"unchanged\":{},\"duplicates\":{},"
-        "\"rejected\":{},\"load_id\":{},\"dry_run\":{},\"table\":{},\"seconds\":{:.3f}}}\n",
-        c.lines, c.inserted, c.updated, c.unchanged, c.duplicates, c.rejected,
-        options.dry_run ? std::string("null") : std::to_string(result.load_id),
-        options.dry_run ? "true" : "false", json_string(options.table), seconds);
+    const std::string json = summary_json(*result, summary);
     std::fwrite(json.data(), 1, json.size(), stdout);
     if (std::fflush(stdout) != 0 || std::ferror(stdout))
-      return error(kExitIoErr, "cannot write to standard output (the load is committed)");
+      return end_run(
+          log.error(kExitIoErr, "cannot write to standard output (the load is committed)"),
+          &*result);
   }
-  return end_run(kExitOk);
+  return end_run(kExitOk, &*result);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return offpeak::run_tool(kTool, [&] { return run(argc, argv); });
 }
