@@ -8,9 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "config.h"
-#include "diagnostics.h"
-#include "plan_command.h"
+#include "plan_command.h"  // with config.h and diagnostics.h
 #include "tool_main.h"
 
 namespace {
