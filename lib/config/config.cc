@@ -25,55 +25,6 @@
 #include "duration.h"
 
 namespace offpeak {
-namespace config_detail {
-namespace {
-
-// Number of single-character edits between a and b, for "did you mean" hints.
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-}  // namespace
-
-SourcePos position(const std::string& path, const toml::source_region& source) {
-  return {path, static_cast<int>(source.begin.line), static_cast<int>(source.begin.column)};
-}
-
-size_t count_errors(const std::vector<Diagnostic>& diagnostics) {
-  return static_cast<size_t>(
-      std::count_if(diagnostics.begin(), diagnostics.end(),
-                    [](const Diagnostic& d) { return d.severity == Severity::kError; }));
-}
-
-bool valid_id(std::string_view id) {
-  return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-  });
-}
-
-std::string unknown_key(std::string_view key, std::span<const std::string_view> known) {
-  std::string message = fmt::format("unknown key \"{}\"", key);
-  for (std::string_view candidate : known)
-    if (edit_distance(key, candidate) <= 2) {
-      message += fmt::format("; did you mean \"{}\"?", candidate);
-      break;
-    }
-  return message;
-}
-
-}  // namespace config_detail
-
 namespace {
 
 using config_detail::count_errors;
@@ -99,13 +50,6 @@ constexpr std::array<std::string_view, 11> kRegionKeys{"timezone",
                                                        "budget",
                                                        "sources"};
 
-// A value parsed from text, or why it could not be.
-template <typename T>
-struct Parsed {
-  std::optional<T> value;
-  std::string error;
-};
-
 int two_digits(std::string_view s, size_t pos) {
   if (pos + 2 > s.size() || !std::isdigit(static_cast<unsigned char>(s[pos])) ||
       !std::isdigit(static_cast<unsigned char>(s[pos + 1])))
@@ -113,30 +57,33 @@ int two_digits(std::string_view s, size_t pos) {
   return (s[pos] - '0') * 10 + (s[pos + 1] - '0');
 }
 
+// A value in regions.toml that is wrong: why, for a diagnostic.
+Error invalid(std::string why) { return {kExitConfig, std::move(why)}; }
+
 // "HH:MM", exactly two digits each. Errors leave naming the text to the caller.
-Parsed<minutes> parse_time_of_day(std::string_view s) {
+Result<minutes> parse_time_of_day(std::string_view s) {
   const int hour = two_digits(s, 0), minute = two_digits(s, 3);
   if (s.size() != 5 || s[2] != ':' || hour < 0 || minute < 0)
-    return {{}, "expected a time \"HH:MM\", like \"09:30\""};
-  if (hour > 23) return {{}, fmt::format("hour {} is out of range (00-23)", hour)};
-  if (minute > 59) return {{}, fmt::format("minute {} is out of range (00-59)", minute)};
-  return {minutes(hour * 60 + minute), {}};
+    return invalid("expected a time \"HH:MM\", like \"09:30\"");
+  if (hour > 23) return invalid(fmt::format("hour {} is out of range (00-23)", hour));
+  if (minute > 59) return invalid(fmt::format("minute {} is out of range (00-59)", minute));
+  return minutes(hour * 60 + minute);
 }
 
 // "HH:MM-HH:MM"; `may_cross_midnight` allows an end before the start.
-Parsed<LocalSpan> parse_span(std::string_view s, bool may_cross_midnight) {
+Result<LocalSpan> parse_span(std::string_view s, bool may_cross_midnight) {
   const auto fail = [&](std::string_view why) {
-    return Parsed<LocalSpan>{{}, fmt::format("\"{}\": {}", s, why)};
+    return invalid(fmt::format("\"{}\": {}", s, why));
   };
   if (s.size() != 11 || s[5] != '-') return fail("expected \"HH:MM-HH:MM\", like \"09:30-16:00\"");
   const auto start = parse_time_of_day(s.substr(0, 5));
-  if (!start.value) return fail(start.error);
+  if (!start) return fail(start.error().message);
   const auto end = parse_time_of_day(s.substr(6));
-  if (!end.value) return fail(end.error);
-  if (*start.value == *end.value) return fail("starts and ends at the same time");
-  if (*end.value < *start.value && !may_cross_midnight)
+  if (!end) return fail(end.error().message);
+  if (*start == *end) return fail("starts and ends at the same time");
+  if (*end < *start && !may_cross_midnight)
     return fail("ends before it starts; sessions cannot cross midnight");
-  return {LocalSpan{*start.value, *end.value}, {}};
+  return LocalSpan{*start, *end};
 }
 
 // "YYYY-MM-DD", a date that exists.
@@ -247,28 +194,38 @@ class RegionReader {
     }
   }
 
-  std::vector<LocalSpan> read_spans(const toml::node& node, std::string_view key,
-                                    bool may_cross_midnight) {
-    std::vector<LocalSpan> spans;
+  // The valid spans of an array, each with the element it was read from.
+  std::vector<std::pair<LocalSpan, const toml::node*>> read_spans(const toml::node& node,
+                                                                  std::string_view key,
+                                                                  bool may_cross_midnight) {
+    std::vector<std::pair<LocalSpan, const toml::node*>> spans;
     for_each_string(node, key, "\"HH:MM-HH:MM\" strings",
                     [&](const std::string& text, const toml::node& element) {
                       auto span = parse_span(text, may_cross_midnight);
-                      if (span.value)
-                        spans.push_back(*span.value);
+                      if (span)
+                        spans.emplace_back(*span, &element);
                       else
-                        error(element.source(), key, std::move(span.error));
+                        error(element.source(), key, std::move(span).error().message);
                     });
     if (node.is_array() && node.as_array()->empty()) error(node.source(), key, "must not be empty");
     return spans;
   }
 
+  static std::vector<LocalSpan> without_elements(
+      const std::vector<std::pair<LocalSpan, const toml::node*>>& spans) {
+    std::vector<LocalSpan> out;
+    for (const auto& [span, element] : spans) out.push_back(span);
+    return out;
+  }
+
   void read_sessions(const toml::node& node) {
-    region_.sessions = read_spans(node, "sessions", false);
-    const auto& spans = region_.sessions;
+    const auto spans = read_spans(node, "sessions", false);
+    region_.sessions = without_elements(spans);
+    // An invalid session is left out of `spans`: each is placed by its own element.
     for (size_t i = 1; i < spans.size(); ++i) {
-      const auto& before = spans[i - 1];
-      const auto& after = spans[i];
-      const auto& where = node.as_array()->at(i).source();
+      const auto& before = spans[i - 1].first;
+      const auto& after = spans[i].first;
+      const auto& where = spans[i].second->source();
       if (after.start < before.start)
         error(where, "sessions",
               fmt::format("\"{}-{}\" starts before \"{}-{}\"; list sessions in order",
@@ -283,7 +240,7 @@ class RegionReader {
   }
 
   void read_offpeak(const toml::node& node) {
-    region_.offpeak = read_spans(node, "offpeak", true);
+    region_.offpeak = without_elements(read_spans(node, "offpeak", true));
     // Minutes of the day the windows cover; all of them would leave no trading time.
     std::array<bool, 24 * 60> covered{};
     for (const LocalSpan& span : region_.offpeak)
@@ -367,14 +324,18 @@ class RegionReader {
         continue;
       }
       const auto text = value.value<std::string>();
-      const auto time = text ? parse_time_of_day(*text) : Parsed<minutes>{};
-      if (!time.value) {
+      if (!text) {
         error(value.source(), key,
-              text ? fmt::format("{}: \"{}\": {}", day_key.str(), *text, time.error)
-                   : fmt::format("{}: must be a time \"HH:MM\", like \"13:00\"", day_key.str()));
+              fmt::format("{}: must be a time \"HH:MM\", like \"13:00\"", day_key.str()));
         continue;
       }
-      out.emplace(*day, *time.value);
+      const auto time = parse_time_of_day(*text);
+      if (!time) {
+        error(value.source(), key,
+              fmt::format("{}: \"{}\": {}", day_key.str(), *text, time.error().message));
+        continue;
+      }
+      out.emplace(*day, *time);
     }
   }
 
@@ -458,20 +419,19 @@ std::span<const Source> Config::sources_of(std::string_view id) const {
 }
 
 Result<std::string> find_config(std::string_view flag, const char* env) {
-  std::string path = choose_config_path(flag, env);
-  if (path.empty())
-    return Error{kExitConfig,
-                 "no config file: give --config FILE, set OFFPEAK_CONFIG, or create "
-                 "./regions.toml or /etc/offpeak/regions.toml"};
-  return path;
-}
-
-std::string choose_config_path(std::string_view flag, const char* env) {
   if (!flag.empty()) return std::string(flag);
-  if (env && *env) return env;
-  for (const char* candidate : {"regions.toml", "/etc/offpeak/regions.toml"})
-    if (std::filesystem::exists(candidate)) return candidate;
-  return {};
+  if (env && *env) return std::string(env);
+  for (const char* candidate : {"regions.toml", "/etc/offpeak/regions.toml"}) {
+    // A candidate that cannot be looked at (a directory on its path that may not be searched,
+    // a symlink loop) may well be the config meant: say so rather than look further.
+    std::error_code error;
+    if (std::filesystem::exists(candidate, error)) return std::string(candidate);
+    if (error)
+      return Error{kExitConfig, fmt::format("{}: cannot read: {}", candidate, error.message())};
+  }
+  return Error{kExitConfig,
+               "no config file: give --config FILE, set OFFPEAK_CONFIG, or create "
+               "./regions.toml or /etc/offpeak/regions.toml"};
 }
 
 ConfigResult load_config(const std::string& path) {

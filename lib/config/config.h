@@ -33,10 +33,8 @@ struct ConfigResult {
 };
 
 // The config file to read: `flag` (--config), else `env` ($OFFPEAK_CONFIG), else
-// ./regions.toml, else /etc/offpeak/regions.toml when it exists. Empty when none is found.
-[[nodiscard]] std::string choose_config_path(std::string_view flag, const char* env);
-
-// The same, or an Error (78) that says where a config may be when none is found.
+// ./regions.toml, else /etc/offpeak/regions.toml when it exists. An Error (78) says where a
+// config may be when none is found, or names a candidate that cannot be looked at.
 [[nodiscard]] Result<std::string> find_config(std::string_view flag, const char* env);
 
 // Reads and checks the config at `path`, collecting every problem rather than the first.

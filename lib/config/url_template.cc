@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "error.h"
 #include "source.h"
 
 namespace offpeak {
@@ -29,17 +30,13 @@ struct Piece {
   std::string_view text;  // the literal, or the name
 };
 
-struct Scan {
-  std::vector<Piece> pieces;
-  std::string error;
-};
-
-Scan scan(std::string_view text) {
-  Scan out;
+// The pieces of a template, or the Error (78) of its syntax.
+Result<std::vector<Piece>> scan(std::string_view text) {
+  std::vector<Piece> out;
   size_t literal_from = 0;
   const auto flush = [&](size_t to) {
     if (to > literal_from)
-      out.pieces.push_back({Piece::kText, text.substr(literal_from, to - literal_from)});
+      out.push_back({Piece::kText, text.substr(literal_from, to - literal_from)});
   };
   for (size_t i = 0; i < text.size(); ++i) {
     const bool env = text[i] == '$' && i + 1 < text.size() && text[i + 1] == '{';
@@ -50,14 +47,15 @@ Scan scan(std::string_view text) {
     if (end == text.size() || text[end] != '}' || end == name_from ||
         !is_name_start(text[name_from])) {
       const size_t close = text.find('}', i);
-      out.error = fmt::format(
-          "\"{}\" is not a variable; write {{name}} or ${{ENV_VAR}} with letters, digits and _",
-          text.substr(i, close == std::string_view::npos ? std::string_view::npos : close - i + 1));
-      return out;
+      return Error{
+          kExitConfig,
+          fmt::format(
+              "\"{}\" is not a variable; write {{name}} or ${{ENV_VAR}} with letters, digits and _",
+              text.substr(
+                  i, close == std::string_view::npos ? std::string_view::npos : close - i + 1))};
     }
     flush(i);
-    out.pieces.push_back(
-        {env ? Piece::kEnv : Piece::kVariable, text.substr(name_from, end - name_from)});
+    out.push_back({env ? Piece::kEnv : Piece::kVariable, text.substr(name_from, end - name_from)});
     i = end;
     literal_from = end + 1;
   }
@@ -143,9 +141,9 @@ std::vector<std::string_view> template_variables(const Region& region, const Sou
 }
 
 std::string check_template(std::string_view text, std::span<const std::string_view> allowed) {
-  Scan scanned = scan(text);
-  if (!scanned.error.empty()) return scanned.error;
-  for (const Piece& piece : scanned.pieces) {
+  const auto scanned = scan(text);
+  if (!scanned) return scanned.error().message;
+  for (const Piece& piece : *scanned) {
     if (piece.kind != Piece::kVariable ||
         std::find(allowed.begin(), allowed.end(), piece.text) != allowed.end())
       continue;
@@ -167,14 +165,14 @@ std::string check_template(std::string_view text, std::span<const std::string_vi
 Expanded expand_template(std::string_view text, const TemplateValues& values, TemplateTarget target,
                          const EnvLookup& env) {
   Expanded out;
-  const Scan scanned = scan(text);
-  if (!scanned.error.empty()) {
-    out.error = scanned.error;
+  const auto scanned = scan(text);
+  if (!scanned) {
+    out.error = scanned.error().message;
     return out;
   }
   const bool in_url = target == TemplateTarget::kUrl;
-  for (size_t i = 0; i < scanned.pieces.size(); ++i) {
-    const Piece& piece = scanned.pieces[i];
+  for (size_t i = 0; i < scanned->size(); ++i) {
+    const Piece& piece = (*scanned)[i];
     switch (piece.kind) {
       case Piece::kText:
         out.text += piece.text;

@@ -13,6 +13,7 @@
 
 #include "duration.h"
 #include "json_text.h"
+#include "region_status.h"
 #include "run_state.h"
 
 namespace offpeak {
@@ -83,21 +84,7 @@ RegionSelection select_regions(const Config& config, const std::vector<std::stri
   return selection;
 }
 
-RegionStatus region_status(const Region& region, Instant at) {
-  RegionStatus status{&region, false, std::nullopt, {}};
-  if (const auto found = window_at(region, at)) {
-    status.offpeak = found->offpeak;
-    status.window = found->window;
-    if (found->offpeak) status.remaining = found->window.end - at;
-  }
-  return status;
-}
-
-std::string window_id(const Region& region, const Interval& window) {
-  return region.id + "@" + format_rfc3339(window.start);
-}
-
-Report report_now(const std::vector<const Region*>& regions, const NowRequest& request) {
+Result<Report> report_now(const std::vector<const Region*>& regions, const NowRequest& request) {
   Report report;
   std::vector<Row> rows{
       {"REGION", "TIMEZONE", "OFF-PEAK", "WINDOW START (UTC)", "WINDOW END (UTC)", "REMAINING"}};
@@ -111,13 +98,10 @@ Report report_now(const std::vector<const Region*>& regions, const NowRequest& r
     if (request.state_dir) {
       done = false;
       if (status.offpeak) {
-        DoneState state =
+        const auto state =
             window_done(*request.state_dir, region->id, window_id(*region, *status.window));
-        if (!state.error.empty()) {
-          report.error = std::move(state.error);
-          return report;
-        }
-        done = state.done;
+        if (!state) return state.error();
+        done = *state;
       }
     }
     const bool wanted = status.offpeak && status.remaining >= needed && !done.value_or(false);

@@ -7,6 +7,7 @@
 
 #include "calendar.h"
 #include "config.h"
+#include "error.h"
 #include "timestamp.h"
 
 namespace offpeak {
@@ -19,23 +20,10 @@ struct RegionSelection {
 [[nodiscard]] RegionSelection select_regions(const Config& config,
                                              const std::vector<std::string>& ids);
 
-// Where a region stands at an instant.
-struct RegionStatus {
-  const Region* region = nullptr;
-  bool offpeak = false;
-  std::optional<Interval> window;     // the current window, else the next one
-  std::chrono::seconds remaining{0};  // until the window ends; 0 when not off-peak
-};
-[[nodiscard]] RegionStatus region_status(const Region& region, Instant at);
-
-// `REGION@START`, start in UTC: the same for every instant inside the window.
-[[nodiscard]] std::string window_id(const Region& region, const Interval& window);
-
 // What `offpeak-plan` prints, and whether it found anything to report.
 struct Report {
   std::string text;
   bool found = false;
-  std::string error;  // a state file that could not be read; `text` is then incomplete
 };
 
 struct NowRequest {
@@ -47,9 +35,10 @@ struct NowRequest {
   std::optional<std::string> state_dir;   // leave out (--all: mark) regions whose window is done
 };
 // The regions off-peak at `at`; found when one of them has `min_remaining` (with `due`, also
-// its budget) left and, with `state_dir`, its window is not done.
-[[nodiscard]] Report report_now(const std::vector<const Region*>& regions,
-                                const NowRequest& request);
+// its budget) left and, with `state_dir`, its window is not done. An Error (74) names a
+// state file that cannot be read.
+[[nodiscard]] Result<Report> report_now(const std::vector<const Region*>& regions,
+                                        const NowRequest& request);
 
 struct WindowsRequest {
   Instant from;

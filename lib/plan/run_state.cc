@@ -17,13 +17,13 @@
 #include <fmt/format.h>
 
 #include "atomic_file.h"
-#include "plan.h"
+#include "region_status.h"
 
 namespace offpeak {
 namespace {
 
-std::string failure(std::string_view what, const std::string& path, int error) {
-  return fmt::format("cannot {} {}: {}", what, path, std::strerror(error));
+Error failure(std::string_view what, const std::string& path, int error) {
+  return {kExitIoErr, fmt::format("cannot {} {}: {}", what, path, std::strerror(error))};
 }
 
 // Closes a file descriptor when it goes out of scope.
@@ -41,17 +41,15 @@ class Fd {
   int fd_;
 };
 
-// The file's content up to its first newline, reading no more than an id could need.
-std::string first_line(int fd, int& error) {
+// The content of `path`, open as `fd`, up to its first newline, reading no more than an id
+// could need.
+Result<std::string> first_line(int fd, const std::string& path) {
   std::string text;
   char buffer[512];
   while (text.find('\n') == std::string::npos && text.size() < 4096) {
     const ssize_t n = ::read(fd, buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      error = errno;
-      return {};
-    }
+    if (n < 0) return failure("read", path, errno);
     if (n == 0) break;
     text.append(buffer, static_cast<size_t>(n));
   }
@@ -64,54 +62,48 @@ std::string done_path(const std::string& dir, const std::string& region_id) {
   return dir + "/" + region_id + ".done";
 }
 
-DoneRecord read_done(const std::string& dir, const std::string& region_id) {
+Result<std::string> read_done(const std::string& dir, const std::string& region_id) {
   const std::string path = done_path(dir, region_id);
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
-    if (errno == ENOENT) return {};
-    return {{}, failure("read", path, errno)};
+    if (errno == ENOENT) return std::string();
+    return failure("read", path, errno);
   }
-  int error = 0;
-  std::string line = first_line(fd.get(), error);
-  if (error != 0) return {{}, failure("read", path, error)};
-  return {std::move(line), {}};
+  return first_line(fd.get(), path);
 }
 
-DoneState window_done(const std::string& dir, const std::string& region_id,
-                      const std::string& window_id) {
-  DoneRecord record = read_done(dir, region_id);
-  if (!record.error.empty()) return {false, std::move(record.error)};
-  return {record.window_id == window_id, {}};
+Result<bool> window_done(const std::string& dir, const std::string& region_id,
+                         const std::string& window_id) {
+  auto record = read_done(dir, region_id);
+  if (!record) return std::move(record).error();
+  return *record == window_id;
 }
 
-std::string write_done(const std::string& dir, const std::string& region_id,
-                       const std::string& window_id) {
+Result<void> write_done(const std::string& dir, const std::string& region_id,
+                        const std::string& window_id) {
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
     return failure("create directory", dir, errno);
-  auto written = write_atomically(done_path(dir, region_id), window_id + "\n");
-  return written ? "" : std::move(written).error().message;
+  return write_atomically(done_path(dir, region_id), window_id + "\n");
 }
 
-MarkDone mark_done(const std::string& dir, const Region& region, Instant at) {
+Result<void> mark_done(const std::string& dir, const Region& region, Instant at) {
   const RegionStatus status = region_status(region, at);
   if (!status.offpeak || !status.window)
-    return {MarkDone::Outcome::kNotOffpeak,
-            fmt::format("region \"{}\" is not off-peak at {}: no window to mark done", region.id,
-                        format_rfc3339(at))};
-  std::string error = write_done(dir, region.id, window_id(region, *status.window));
-  if (!error.empty()) return {MarkDone::Outcome::kWriteFailed, std::move(error)};
-  return {};
+    return Error{kExitDataErr,
+                 fmt::format("region \"{}\" is not off-peak at {}: no window to mark done",
+                             region.id, format_rfc3339(at))};
+  return write_done(dir, region.id, window_id(region, *status.window));
 }
 
-RunState run_state(const Region& region, const DoneRecord& record, Instant at) {
+RunState run_state(const Region& region, std::string_view done_window_id, Instant at) {
   RunState state;
   const RegionStatus status = region_status(region, at);
   state.offpeak = status.offpeak && status.window;
-  if (state.offpeak) state.done = record.window_id == window_id(region, *status.window);
+  if (state.offpeak) state.done = done_window_id == window_id(region, *status.window);
   // A window id is REGION@START; anything else in the file records no window.
   const std::string prefix = region.id + "@";
-  if (record.window_id.starts_with(prefix))
-    state.last_done_start = parse_rfc3339(std::string_view(record.window_id).substr(prefix.size()));
+  if (done_window_id.starts_with(prefix))
+    state.last_done_start = parse_rfc3339(done_window_id.substr(prefix.size()));
   for (const Interval& window : offpeak_windows(region, at - kMissedWindowsLookback, at)) {
     if (window.end > at) continue;  // the window `at` is in
     if (!state.last_done_start || window.start > *state.last_done_start) ++state.missed_windows;
@@ -119,10 +111,9 @@ RunState run_state(const Region& region, const DoneRecord& record, Instant at) {
   return state;
 }
 
-RunStateMetrics run_state_metrics(const std::vector<const Region*>& regions, const std::string& dir,
-                                  Instant at) {
-  RunStateMetrics out;
-  MetricsFile& m = out.file;
+Result<MetricsFile> run_state_metrics(const std::vector<const Region*>& regions,
+                                      const std::string& dir, Instant at) {
+  MetricsFile m;
   m.gauge("offpeak_plan_last_run_timestamp_seconds",
           "The time offpeak-plan planned for (--at, else now), in Unix time.");
   m.gauge("offpeak_plan_offpeak", "1 when the region is in an off-peak window, else 0.");
@@ -136,12 +127,9 @@ RunStateMetrics run_state_metrics(const std::vector<const Region*>& regions, con
   };
   m.set("offpeak_plan_last_run_timestamp_seconds", {}, seconds(at));
   for (const Region* region : regions) {
-    DoneRecord record = read_done(dir, region->id);
-    if (!record.error.empty()) {
-      out.error = std::move(record.error);
-      continue;
-    }
-    const RunState state = run_state(*region, record, at);
+    const auto record = read_done(dir, region->id);
+    if (!record) return record.error();
+    const RunState state = run_state(*region, *record, at);
     const Labels labels = {{"region", region->id}};
     m.set("offpeak_plan_offpeak", labels, state.offpeak ? 1 : 0);
     m.set("offpeak_plan_window_done", labels, state.done ? 1 : 0);
@@ -150,7 +138,7 @@ RunStateMetrics run_state_metrics(const std::vector<const Region*>& regions, con
       m.set("offpeak_plan_last_done_window_start_timestamp_seconds", labels,
             seconds(*state.last_done_start));
   }
-  return out;
+  return m;
 }
 
 }  // namespace offpeak

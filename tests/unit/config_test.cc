@@ -1,12 +1,36 @@
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <random>
 
+#include <stdlib.h>
+
 #include "config.h"
 
 namespace {
+
+namespace fs = std::filesystem;
+
+// Runs the test in a fresh temporary directory, removed afterwards with the old working
+// directory restored.
+class InTempDir {
+ public:
+  InTempDir() : before_(fs::current_path()) {
+    std::string pattern = (fs::temp_directory_path() / "offpeak-config-XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    dir_ = pattern;
+    fs::current_path(dir_);
+  }
+  ~InTempDir() {
+    fs::current_path(before_);
+    fs::remove_all(dir_);
+  }
+
+ private:
+  fs::path before_, dir_;
+};
 
 std::vector<std::string> messages(const offpeak::ConfigResult& result) {
   std::vector<std::string> out;
@@ -99,9 +123,48 @@ holidays = ["2027-01-01"]
         "out of date?");
 }
 
-TEST_CASE("choose_config_path: flag, then environment") {
-  CHECK(offpeak::choose_config_path("a.toml", "b.toml") == "a.toml");
-  CHECK(offpeak::choose_config_path("", "b.toml") == "b.toml");
+TEST_CASE("find_config: flag, then environment, then ./regions.toml") {
+  CHECK(offpeak::find_config("a.toml", "b.toml").value() == "a.toml");
+  CHECK(offpeak::find_config("", "b.toml").value() == "b.toml");
+  InTempDir here;
+  std::ofstream("regions.toml") << "";
+  CHECK(offpeak::find_config("", nullptr).value() == "regions.toml");
+  CHECK(offpeak::find_config("", "").value() == "regions.toml");
+}
+
+// As an unreadable /etc/offpeak would, for a user other than root: the candidate cannot be
+// looked at, and the tool says so instead of aborting on std::filesystem's exception.
+TEST_CASE("find_config: a candidate that cannot be looked at is an error naming it") {
+  InTempDir here;
+  fs::create_symlink("regions.toml", "regions.toml");  // a loop: stat() fails with ELOOP
+  const auto found = offpeak::find_config("", nullptr);
+  REQUIRE_FALSE(found);
+  CHECK(found.error().exit == offpeak::kExitConfig);
+  CHECK(found.error().message == "regions.toml: cannot read: Too many levels of symbolic links");
+}
+
+// An invalid session is left out of the spans checked for order: the errors about the
+// others must still point at their own elements.
+TEST_CASE("session order errors point at their element after an invalid one") {
+  const auto result = offpeak::parse_config(R"([regions.x]
+timezone = "UTC"
+sessions = ["bad", "10:00-12:00", "09:00-09:30"]
+[regions.y]
+timezone = "UTC"
+sessions = [7, "09:00-12:00", "11:00-13:00"]
+)",
+                                            "r.toml");
+  CHECK(messages(result) ==
+        std::vector<std::string>{
+            "t: error: r.toml:3:13: region \"x\": sessions: \"bad\": expected \"HH:MM-HH:MM\", "
+            "like \"09:30-16:00\"",
+            "t: error: r.toml:3:35: region \"x\": sessions: \"09:00-09:30\" starts before "
+            "\"10:00-12:00\"; list sessions in order",
+            "t: error: r.toml:6:13: region \"y\": sessions: must be an array of \"HH:MM-HH:MM\" "
+            "strings",
+            "t: error: r.toml:6:31: region \"y\": sessions: \"11:00-13:00\" overlaps "
+            "\"09:00-12:00\"",
+        });
 }
 
 TEST_CASE("damaged configs are reported, never a crash or a hang") {

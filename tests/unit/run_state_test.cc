@@ -61,40 +61,48 @@ std::vector<const offpeak::Region*> all_regions() {
 
 offpeak::Report due(const TempDir& dir, Instant t) {
   offpeak::NowRequest request{t, {}, false, false, true, dir.str()};
-  return offpeak::report_now(all_regions(), request);
+  auto report = offpeak::report_now(all_regions(), request);
+  REQUIRE(report);
+  return std::move(report).value();
+}
+
+// The window_done() of `dir`'s state for xnys; fails the test on an error.
+bool xnys_done(const std::string& dir, const std::string& window_id) {
+  const auto done = offpeak::window_done(dir, "xnys", window_id);
+  REQUIRE(done);
+  return *done;
 }
 
 }  // namespace
 
 TEST_CASE("a missing directory or file means not done; only the window's id means done") {
   TempDir dir;
-  CHECK(offpeak::window_done(dir.str() + "/missing", "xnys", "xnys@X").done == false);
-  CHECK(offpeak::window_done(dir.str() + "/missing", "xnys", "xnys@X").error.empty());
-  CHECK(offpeak::window_done(dir.str(), "xnys", "xnys@X").done == false);
+  CHECK_FALSE(xnys_done(dir.str() + "/missing", "xnys@X"));
+  CHECK_FALSE(xnys_done(dir.str(), "xnys@X"));
   write(dir / "xnys.done", "xnys@X\n");
-  CHECK(offpeak::window_done(dir.str(), "xnys", "xnys@X").done);
-  CHECK(offpeak::window_done(dir.str(), "xnys", "xnys@Y").done == false);
+  CHECK(xnys_done(dir.str(), "xnys@X"));
+  CHECK_FALSE(xnys_done(dir.str(), "xnys@Y"));
   write(dir / "xnys.done", "xnys@X");  // no newline at the end
-  CHECK(offpeak::window_done(dir.str(), "xnys", "xnys@X").done);
+  CHECK(xnys_done(dir.str(), "xnys@X"));
   write(dir / "xnys.done", "xnys@X\nwritten by hand\n");  // only the first line counts
-  CHECK(offpeak::window_done(dir.str(), "xnys", "xnys@X").done);
+  CHECK(xnys_done(dir.str(), "xnys@X"));
   write(dir / "xnys.done", "");
-  CHECK(offpeak::window_done(dir.str(), "xnys", "xnys@X").done == false);
-  CHECK(offpeak::window_done(dir.str(), "xnys", "xnys@X").error.empty());
+  CHECK_FALSE(xnys_done(dir.str(), "xnys@X"));
 }
 
 TEST_CASE("a state file that cannot be read is an error naming it") {
   TempDir dir;
   fs::create_directory(dir / "xnys.done");
   const auto state = offpeak::window_done(dir.str(), "xnys", "xnys@X");
-  CHECK(state.done == false);
-  CHECK(state.error == "cannot read " + dir.str() + "/xnys.done: Is a directory");
+  REQUIRE_FALSE(state);
+  CHECK(state.error().exit == offpeak::kExitIoErr);
+  CHECK(state.error().message == "cannot read " + dir.str() + "/xnys.done: Is a directory");
 }
 
 TEST_CASE("write_done replaces the file and leaves no temporary file behind") {
   TempDir dir;
-  REQUIRE(offpeak::write_done(dir.str(), "xnys", "xnys@A").empty());
-  REQUIRE(offpeak::write_done(dir.str(), "xnys", "xnys@B").empty());
+  REQUIRE(offpeak::write_done(dir.str(), "xnys", "xnys@A"));
+  REQUIRE(offpeak::write_done(dir.str(), "xnys", "xnys@B"));
   CHECK(read(dir / "xnys.done") == "xnys@B\n");
   CHECK(std::distance(fs::directory_iterator(dir.str()), fs::directory_iterator()) == 1);
   struct stat st {};
@@ -104,12 +112,18 @@ TEST_CASE("write_done replaces the file and leaves no temporary file behind") {
 
 TEST_CASE("write_done creates the directory, one level only") {
   TempDir dir;
-  REQUIRE(offpeak::write_done(dir.str() + "/state", "xnys", "xnys@A").empty());
+  REQUIRE(offpeak::write_done(dir.str() + "/state", "xnys", "xnys@A"));
   CHECK(read(dir / "state/xnys.done") == "xnys@A\n");
-  CHECK(offpeak::write_done(dir.str() + "/a/b", "xnys", "xnys@A") ==
+  const auto nested = offpeak::write_done(dir.str() + "/a/b", "xnys", "xnys@A");
+  REQUIRE_FALSE(nested);
+  CHECK(nested.error().exit == offpeak::kExitIoErr);
+  CHECK(nested.error().message ==
         "cannot create directory " + dir.str() + "/a/b: No such file or directory");
   write(dir / "file", "");
-  CHECK(offpeak::write_done(dir.str() + "/file", "xnys", "xnys@A") ==
+  const auto in_file = offpeak::write_done(dir.str() + "/file", "xnys", "xnys@A");
+  REQUIRE_FALSE(in_file);
+  CHECK(in_file.error().exit == offpeak::kExitIoErr);
+  CHECK(in_file.error().message ==
         "cannot create " + dir.str() + "/file/.xnys.done.XXXXXX: Not a directory");
 }
 
@@ -117,12 +131,12 @@ TEST_CASE("mark_done writes the current window's id, and refuses outside a windo
   TempDir dir;
   const auto& xnys = *config().find_region("xnys");
   // Tuesday 2026-12-01 at 23:00Z: the window from Tuesday's close (21:00Z).
-  auto marked = offpeak::mark_done(dir.str(), xnys, at("2026-12-01T23:00:00Z"));
-  CHECK(marked.outcome == offpeak::MarkDone::Outcome::kMarked);
+  CHECK(offpeak::mark_done(dir.str(), xnys, at("2026-12-01T23:00:00Z")));
   CHECK(read(dir / "xnys.done") == "xnys@2026-12-01T21:00:00Z\n");
-  marked = offpeak::mark_done(dir.str(), xnys, at("2026-12-01T15:00:00Z"));
-  CHECK(marked.outcome == offpeak::MarkDone::Outcome::kNotOffpeak);
-  CHECK(marked.message ==
+  const auto trading = offpeak::mark_done(dir.str(), xnys, at("2026-12-01T15:00:00Z"));
+  REQUIRE_FALSE(trading);
+  CHECK(trading.error().exit == offpeak::kExitDataErr);
+  CHECK(trading.error().message ==
         "region \"xnys\" is not off-peak at 2026-12-01T15:00:00Z: no window to mark done");
   CHECK(read(dir / "xnys.done") == "xnys@2026-12-01T21:00:00Z\n");
 }
@@ -131,13 +145,11 @@ TEST_CASE("due: a region runs once per window, again in the next one") {
   TempDir dir;
   const auto night = at("2026-12-02T02:00:00Z");  // both regions off-peak
   CHECK(due(dir, night).text == "xnys\nxlon\n");
-  REQUIRE(offpeak::mark_done(dir.str(), *config().find_region("xnys"), night).outcome ==
-          offpeak::MarkDone::Outcome::kMarked);
+  REQUIRE(offpeak::mark_done(dir.str(), *config().find_region("xnys"), night));
   auto report = due(dir, night + std::chrono::hours(1));
   CHECK(report.text == "xlon\n");
   CHECK(report.found);
-  REQUIRE(offpeak::mark_done(dir.str(), *config().find_region("xlon"), night).outcome ==
-          offpeak::MarkDone::Outcome::kMarked);
+  REQUIRE(offpeak::mark_done(dir.str(), *config().find_region("xlon"), night));
   report = due(dir, night);
   CHECK(report.text.empty());
   CHECK_FALSE(report.found);
@@ -155,25 +167,27 @@ TEST_CASE("due leaves out a region with less than its budget left") {
   // The larger of budget and --min-remaining counts.
   offpeak::NowRequest request{
       at("2026-12-02T13:00:00Z"), std::chrono::hours(2), false, false, true, std::nullopt};
-  CHECK(offpeak::report_now(all_regions(), request).text.empty());
+  CHECK(offpeak::report_now(all_regions(), request)->text.empty());
   request.min_remaining = std::chrono::minutes(1);
-  CHECK(offpeak::report_now(all_regions(), request).text == "xnys\n");
+  CHECK(offpeak::report_now(all_regions(), request)->text == "xnys\n");
 }
 
 TEST_CASE("all with a state dir shows done, and an unreadable file stops the report") {
   TempDir dir;
   const auto night = at("2026-12-02T02:00:00Z");
-  REQUIRE(offpeak::write_done(dir.str(), "xnys", "xnys@2026-12-01T21:00:00Z").empty());
+  REQUIRE(offpeak::write_done(dir.str(), "xnys", "xnys@2026-12-01T21:00:00Z"));
   offpeak::NowRequest request{night, {}, true, true, false, dir.str()};
-  const auto report = offpeak::report_now(all_regions(), request);
+  const auto report = offpeak::report_now(all_regions(), request).value();
   CHECK(report.text.find("\"region\":\"xnys\"") != std::string::npos);
   CHECK(report.text.find("\"budget_seconds\":2700,\"done\":true}") != std::string::npos);
   CHECK(report.text.find("\"budget_seconds\":0,\"done\":false}") != std::string::npos);
   CHECK(report.found);
   fs::remove(dir / "xlon.done");
   fs::create_directory(dir / "xlon.done");
-  CHECK(offpeak::report_now(all_regions(), request).error ==
-        "cannot read " + dir.str() + "/xlon.done: Is a directory");
+  const auto unreadable = offpeak::report_now(all_regions(), request);
+  REQUIRE_FALSE(unreadable);
+  CHECK(unreadable.error().exit == offpeak::kExitIoErr);
+  CHECK(unreadable.error().message == "cannot read " + dir.str() + "/xlon.done: Is a directory");
 }
 
 // xnys closes at 16:00 New York (21:00Z) and opens at 09:30 (14:30Z) on weekdays: its windows
@@ -181,7 +195,7 @@ TEST_CASE("all with a state dir shows done, and an unreadable file stops the rep
 TEST_CASE("run_state counts the windows ended since the last one done") {
   const offpeak::Region& xnys = *config().find_region("xnys");
   const auto state = [&](const char* done, const char* when) {
-    return offpeak::run_state(xnys, {done, ""}, at(when));
+    return offpeak::run_state(xnys, done, at(when));
   };
 
   SECTION("the window done is the current one") {
@@ -224,8 +238,8 @@ TEST_CASE("run_state_metrics writes every region's state as gauges") {
   write(dir / "xnys.done", "xnys@2026-12-01T21:00:00Z\n");
   const auto metrics =
       offpeak::run_state_metrics(all_regions(), dir.str(), at("2026-12-03T23:00:00Z"));
-  REQUIRE(metrics.error.empty());
-  const std::string text = metrics.file.text();
+  REQUIRE(metrics);
+  const std::string text = metrics->text();
   CHECK_THAT(text, Catch::Contains("offpeak_plan_last_run_timestamp_seconds 1796338800\n"));
   CHECK_THAT(text, Catch::Contains("offpeak_plan_offpeak{region=\"xnys\"} 1\n"));
   CHECK_THAT(text, Catch::Contains("offpeak_plan_window_done{region=\"xnys\"} 0\n"));
@@ -236,6 +250,8 @@ TEST_CASE("run_state_metrics writes every region's state as gauges") {
   CHECK_THAT(text, !Catch::Contains("last_done_window_start_timestamp_seconds{region=\"xlon\"}"));
 
   fs::create_directory(dir / "xlon.done");
-  CHECK_THAT(offpeak::run_state_metrics(all_regions(), dir.str(), at("2026-12-03T23:00:00Z")).error,
-             Catch::Contains("xlon.done"));
+  const auto unreadable =
+      offpeak::run_state_metrics(all_regions(), dir.str(), at("2026-12-03T23:00:00Z"));
+  REQUIRE_FALSE(unreadable);
+  CHECK(unreadable.error().message == "cannot read " + dir.str() + "/xlon.done: Is a directory");
 }

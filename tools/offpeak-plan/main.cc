@@ -1,26 +1,14 @@
 // offpeak-plan: which regions are in their off-peak window, and when the windows are; which
-// of them a cron job should start now, and a picture of the next days for people.
+// of them a cron job should start now, and a picture of the next days for people. The modes
+// live in lib/plan (plan_command.h); this file parses the options and picks the exit code.
 
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
-#include <optional>
 #include <string>
-#include <vector>
 
-#include <date/date.h>
-#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include "atomic_file.h"
-#include "config.h"
-#include "diagnostics.h"
-#include "duration.h"
-#include "metrics.h"
-#include "plan.h"
-#include "run_state.h"
-#include "timeline.h"
-#include "timestamp.h"
+#include "plan_command.h"  // with config.h and diagnostics.h
 #include "tool_main.h"
 
 namespace {
@@ -28,26 +16,6 @@ namespace {
 using namespace offpeak;
 
 constexpr std::string_view kTool = "offpeak-plan";
-
-struct Options {
-  std::string config;
-  std::string at = "now";
-  std::vector<std::string> regions;
-  bool json = false;
-  bool all = false;
-  std::string min_remaining = "0s";
-  bool windows = false;
-  std::string from;
-  std::string to;
-  bool check = false;
-  bool due = false;
-  std::string state_dir;
-  std::string mark_done;
-  std::string metrics_file;
-  std::string log_format = "text";
-  bool timeline = false;
-  int days = 2;
-};
 
 constexpr const char* kFooter = R"(Modes:
   (default)       print the ids of the regions off-peak at --at, one per line
@@ -88,22 +56,8 @@ Examples:
   offpeak-plan --mark-done xnys --state-dir /var/lib/offpeak --at "$at"
   offpeak-plan --timeline --days 3        the next three days, for people)";
 
-std::string bad_time(std::string_view flag, std::string_view text) {
-  return fmt::format(
-      "{}: invalid time \"{}\"; expected RFC 3339 in the years 1900 to 8999, like "
-      "2026-03-08T06:30:00Z, or now",
-      flag, text);
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  Options options;
-  CLI::App app{
-      "Say which market regions are in their off-peak window now, and when the next "
-      "windows open.",
-      std::string(kTool)};
-  set_up_app(app, kTool, kFooter);
+// The options and how they combine.
+void add_options(CLI::App& app, PlanOptions& options) {
   app.add_option("--config", options.config, "Config file (regions.toml)")->type_name("FILE");
   auto* at =
       app.add_option("--at", options.at, "The time to plan for (default: now)")->type_name("TIME");
@@ -146,103 +100,54 @@ int main(int argc, char** argv) {
   mark_done->needs(state_dir)
       ->excludes(windows, check, timeline, due, json, all, min_remaining)
       ->excludes("--region");
-
   add_log_format_option(app, options.log_format);
+}
+
+int run(int argc, char** argv) {
+  PlanOptions options;
+  CLI::App app{
+      "Say which market regions are in their off-peak window now, and when the next "
+      "windows open.",
+      std::string(kTool)};
+  set_up_app(app, kTool, kFooter);
+  add_options(app, options);
   if (const auto code = parse_args(app, kTool, argc, argv, log_format_in_args(argc, argv)))
     return *code;
   const Log log(kTool, parse_log_format(options.log_format).value_or(LogFormat::kText));
-  const auto usage_error = [&](std::string_view message) { return log.usage_error(message); };
-  const auto print_diagnostics = [&](const std::vector<Diagnostic>& diagnostics) {
-    for (const Diagnostic& d : diagnostics) log.diagnostic(d);
+  const auto fail = [&](const Error& e) {
+    return e.exit == kExitUsage ? log.usage_error(e.message) : log.error(e);
   };
 
-  const auto at_time = parse_time_arg(options.at);
-  if (!at_time) return usage_error(bad_time("--at", options.at));
-  const auto min_left = parse_duration(options.min_remaining);
-  if (!min_left)
-    return usage_error(
-        fmt::format("--min-remaining: invalid duration \"{}\"; expected one like 90s, 45m or 1h30m",
-                    options.min_remaining));
-  if (from->count() > 0 && !options.windows && !options.timeline)
-    return usage_error("--from requires --windows or --timeline");
-  std::optional<Instant> from_time, to_time;
-  if (options.windows) {
-    from_time = parse_time_arg(options.from);
-    if (!from_time) return usage_error(bad_time("--from", options.from));
-    to_time = parse_time_arg(options.to);
-    if (!to_time) return usage_error(bad_time("--to", options.to));
-    if (*to_time <= *from_time) return usage_error("--to must be later than --from");
-  }
-  if (options.timeline) {
-    if (options.days < 1 || options.days > 14)
-      return usage_error(fmt::format("--days: {} is out of range; expected 1 to 14", options.days));
-    // By default the picture starts at the hour --at is in.
-    from_time = std::chrono::floor<std::chrono::hours>(*at_time);
-    if (from->count() > 0) from_time = parse_time_arg(options.from);
-    if (!from_time) return usage_error(bad_time("--from", options.from));
-  }
-
-  const auto found = find_config(options.config, std::getenv("OFFPEAK_CONFIG"));
-  if (!found) return log.error(found.error());
-  const std::string& path = *found;
-  const ConfigResult loaded = load_config(path);
-  print_diagnostics(loaded.diagnostics);
+  const auto request = plan_request(options, parse_time_arg);
+  if (!request) return fail(request.error());
+  const auto path = find_config(options.config, std::getenv("OFFPEAK_CONFIG"));
+  if (!path) return fail(path.error());
+  const ConfigResult loaded = load_config(*path);
+  for (const Diagnostic& d : loaded.diagnostics) log.diagnostic(d);
   if (has_errors(loaded.diagnostics)) return kExitConfig;
-  const Config& config = loaded.config;
 
-  if (options.check) {
-    const auto warnings = calendar_warnings(config, *at_time);
-    print_diagnostics(warnings);
-    const auto plural = [](size_t n) { return n == 1 ? "" : "s"; };
-    log.message(LogLevel::kInfo, fmt::format("{}: {} region{}, {} warning{}", path,
-                                             config.regions.size(), plural(config.regions.size()),
-                                             warnings.size(), plural(warnings.size())));
+  if (request->mode == PlanMode::kCheck) {
+    const ConfigCheck check = check_config(loaded.config, *path, request->at);
+    for (const Diagnostic& d : check.warnings) log.diagnostic(d);
+    log.message(LogLevel::kInfo, check.summary);
     return kExitOk;
   }
-
-  if (mark_done->count() > 0) {
-    const Region* region = config.find_region(options.mark_done);
-    if (!region)
-      return usage_error(
-          fmt::format("--mark-done: no region \"{}\" in {}", options.mark_done, path));
-    const MarkDone marked = offpeak::mark_done(options.state_dir, *region, *at_time);
-    switch (marked.outcome) {
-      case MarkDone::Outcome::kMarked:
-        return kExitOk;
-      case MarkDone::Outcome::kNotOffpeak:
-        return log.error(kExitDataErr, marked.message);
-      case MarkDone::Outcome::kWriteFailed:
-        return log.error(kExitIoErr, marked.message);
-    }
+  if (request->mode == PlanMode::kMarkDone) {
+    const auto marked = mark_region_done(loaded.config, *path, *request);
+    return marked ? kExitOk : fail(marked.error());
   }
-
-  const RegionSelection selection = select_regions(config, options.regions);
-  if (!selection.unknown.empty())
-    return usage_error(
-        fmt::format("--region: no region \"{}\" in {}", selection.unknown.front(), path));
-
-  Report report;
-  if (options.timeline) {
-    report.text = render_timeline(selection.regions, {*from_time, options.days, *at_time});
-    report.found = true;  // a picture is always something to report
-  } else if (options.windows) {
-    report = report_windows(selection.regions, {*from_time, *to_time, options.json});
-  } else {
-    NowRequest request{*at_time, *min_left, options.all, options.json, options.due, std::nullopt};
-    if (state_dir->count() > 0) request.state_dir = options.state_dir;
-    report = report_now(selection.regions, request);
-  }
-  if (!report.error.empty()) return log.error(kExitIoErr, report.error);
-  // Metrics that cannot be written are worth a warning, not the night's run.
-  if (metrics_file->count() > 0) {
-    RunStateMetrics metrics = run_state_metrics(selection.regions, options.state_dir, *at_time);
-    if (!metrics.error.empty()) return log.error(kExitIoErr, metrics.error);
-    if (auto written = write_atomically(options.metrics_file, metrics.file.text()); !written)
-      log.message(LogLevel::kWarning, "--metrics-file: " + written.error().message);
-  }
-
+  const auto output = plan_report(loaded.config, *path, *request);
+  if (!output) return fail(output.error());
+  for (const std::string& warning : output->warnings) log.message(LogLevel::kWarning, warning);
+  const Report& report = output->report;
   std::fwrite(report.text.data(), 1, report.text.size(), stdout);
   if (std::fflush(stdout) != 0 || std::ferror(stdout))
     return log.error(kExitIoErr, "cannot write to standard output");
   return report.found ? kExitOk : kExitNothing;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return offpeak::run_tool(kTool, [&] { return run(argc, argv); });
 }

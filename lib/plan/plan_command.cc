@@ -1,0 +1,141 @@
+// offpeak-plan's modes, from the options as typed to what the tool prints: checking the
+// options into a request, the --check summary, --mark-done, and the reports with the
+// --metrics-file they may write. The tool's main only parses, calls these in order and turns
+// their Errors into exit codes, so each mode's decisions and messages are tested here.
+//
+// The checks keep the order a person reads the command line in: --at, --min-remaining, then
+// the range of --windows or --timeline, so the first problem named is the first one typed.
+
+#include "plan_command.h"
+
+#include <fmt/format.h>
+
+#include "duration.h"
+#include "metrics.h"
+#include "run_state.h"
+#include "timeline.h"
+
+namespace offpeak {
+namespace {
+
+Error usage(std::string message) { return {kExitUsage, std::move(message)}; }
+
+Error bad_time(std::string_view flag, std::string_view text) {
+  return usage(
+      fmt::format("{}: invalid time \"{}\"; expected RFC 3339 in the years 1900 to 8999, like "
+                  "2026-03-08T06:30:00Z, or now",
+                  flag, text));
+}
+
+PlanMode mode_of(const PlanOptions& options) {
+  if (options.check) return PlanMode::kCheck;
+  if (options.mark_done) return PlanMode::kMarkDone;
+  if (options.timeline) return PlanMode::kTimeline;
+  if (options.windows) return PlanMode::kWindows;
+  return PlanMode::kNow;
+}
+
+// [--from, --to) of --windows, or the picture's left edge for --timeline.
+Result<void> check_range(PlanRequest& request, const TimeParser& parse_time) {
+  const PlanOptions& options = request.options;
+  if (options.from && !options.windows && !options.timeline)
+    return usage("--from requires --windows or --timeline");
+  if (request.mode == PlanMode::kWindows) {
+    const auto from = parse_time(options.from.value_or(""));
+    if (!from) return bad_time("--from", options.from.value_or(""));
+    const auto to = parse_time(options.to);
+    if (!to) return bad_time("--to", options.to);
+    if (*to <= *from) return usage("--to must be later than --from");
+    request.from = *from;
+    request.to = *to;
+  }
+  if (request.mode == PlanMode::kTimeline) {
+    if (options.days < 1 || options.days > 14)
+      return usage(fmt::format("--days: {} is out of range; expected 1 to 14", options.days));
+    // By default the picture starts at the hour --at is in.
+    request.from = std::chrono::floor<std::chrono::hours>(request.at);
+    if (options.from) {
+      const auto from = parse_time(*options.from);
+      if (!from) return bad_time("--from", *options.from);
+      request.from = *from;
+    }
+  }
+  return {};
+}
+
+// --metrics-file: the selected regions' run state. Unreadable state fails the run (74); a
+// file that cannot be written is only worth a warning, not the night's run.
+Result<void> write_metrics(const std::vector<const Region*>& regions, const PlanRequest& request,
+                           std::vector<std::string>& warnings) {
+  const PlanOptions& options = request.options;
+  auto metrics = run_state_metrics(regions, options.state_dir.value_or(""), request.at);
+  if (!metrics) return std::move(metrics).error();
+  if (auto written = write_atomically(*options.metrics_file, metrics->text()); !written)
+    warnings.push_back("--metrics-file: " + written.error().message);
+  return {};
+}
+
+}  // namespace
+
+Result<PlanRequest> plan_request(const PlanOptions& options, const TimeParser& parse_time) {
+  PlanRequest request;
+  request.mode = mode_of(options);
+  request.options = options;
+  const auto at = parse_time(options.at);
+  if (!at) return bad_time("--at", options.at);
+  request.at = *at;
+  const auto min_remaining = parse_duration(options.min_remaining);
+  if (!min_remaining)
+    return usage(
+        fmt::format("--min-remaining: invalid duration \"{}\"; expected one like 90s, 45m or 1h30m",
+                    options.min_remaining));
+  request.min_remaining = *min_remaining;
+  if (auto range = check_range(request, parse_time); !range) return std::move(range).error();
+  return request;
+}
+
+ConfigCheck check_config(const Config& config, const std::string& path, Instant at) {
+  ConfigCheck check{calendar_warnings(config, at), {}};
+  const auto plural = [](size_t n) { return n == 1 ? "" : "s"; };
+  const size_t regions = config.regions.size(), warnings = check.warnings.size();
+  check.summary = fmt::format("{}: {} region{}, {} warning{}", path, regions, plural(regions),
+                              warnings, plural(warnings));
+  return check;
+}
+
+Result<void> mark_region_done(const Config& config, const std::string& path,
+                              const PlanRequest& request) {
+  const PlanOptions& options = request.options;
+  const std::string id = options.mark_done.value_or("");
+  const Region* region = config.find_region(id);
+  if (!region) return usage(fmt::format("--mark-done: no region \"{}\" in {}", id, path));
+  return mark_done(options.state_dir.value_or(""), *region, request.at);
+}
+
+Result<PlanOutput> plan_report(const Config& config, const std::string& path,
+                               const PlanRequest& request) {
+  const PlanOptions& options = request.options;
+  const RegionSelection selection = select_regions(config, options.regions);
+  if (!selection.unknown.empty())
+    return usage(fmt::format("--region: no region \"{}\" in {}", selection.unknown.front(), path));
+
+  PlanOutput output;
+  Report& report = output.report;
+  if (request.mode == PlanMode::kTimeline) {
+    report.text = render_timeline(selection.regions, {request.from, options.days, request.at});
+    report.found = true;  // a picture is always something to report
+  } else if (request.mode == PlanMode::kWindows) {
+    report = report_windows(selection.regions, {request.from, request.to, options.json});
+  } else {
+    auto now = report_now(selection.regions, {request.at, request.min_remaining, options.all,
+                                              options.json, options.due, options.state_dir});
+    if (!now) return std::move(now).error();
+    report = std::move(*now);
+  }
+  if (options.metrics_file)
+    if (auto written = write_metrics(selection.regions, request, output.warnings); !written)
+      return std::move(written).error();
+  return output;
+}
+
+}  // namespace offpeak
