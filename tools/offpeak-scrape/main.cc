@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <vector>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -24,17 +23,6 @@ namespace {
 using namespace offpeak;
 
 constexpr std::string_view kTool = "offpeak-scrape";
-
-struct Options {
-  std::string config;
-  std::string at = "now";
-  std::vector<std::string> sources;
-  bool dry_run = false;
-  std::string deadline;
-  std::string region;
-  std::string log_format = "text";
-  std::string metrics_file;
-};
 
 constexpr const char* kFooter = R"(Output: one JSON object per record on stdout,
   {"region":R,"source":S,"key":[...],"fetched_at":"...Z","record":{...}}
@@ -89,43 +77,37 @@ Result<void> write_stdout(std::string_view data) {
 }
 
 int run(int argc, char** argv) {
-  Options options;
+  ScrapeCommand command;
+  std::string at_text = "now";
+  std::string log_format = "text";
   CLI::App app{"Fetch a region's HTTP sources and print their records as JSON lines.",
                std::string(kTool)};
   set_up_app(app, kTool, kFooter);
-  app.add_option("--config", options.config, "Config file (regions.toml)")->type_name("FILE");
-  app.add_option("--at", options.at, "The run's time: session and fetched_at (default: now)")
+  app.add_option("--config", command.config, "Config file (regions.toml)")->type_name("FILE");
+  app.add_option("--at", at_text, "The run's time: session and fetched_at (default: now)")
       ->type_name("TIME");
-  app.add_option("--source", options.sources, "Only this source; may be repeated")
+  app.add_option("--source", command.sources, "Only this source; may be repeated")
       ->type_name("NAME");
-  app.add_flag("--dry-run", options.dry_run, "Print each source's first request; fetch nothing");
-  app.add_option("--deadline", options.deadline,
+  app.add_flag("--dry-run", command.dry_run, "Print each source's first request; fetch nothing");
+  app.add_option("--deadline", command.deadline,
                  "Stop by this time, or after this long (default: end of off-peak)")
       ->type_name("TIME|DUR");
-  app.add_option("REGION", options.region, "The region whose sources to fetch")
+  app.add_option("REGION", command.region, "The region whose sources to fetch")
       ->required()
       ->type_name("");
-  add_log_and_metrics_options(app, options.log_format, options.metrics_file, "run");
+  add_log_and_metrics_options(app, log_format, command.metrics_file, "run");
 
   if (const auto code = parse_args(app, kTool, argc, argv, log_format_in_args(argc, argv)))
     return *code;
-  const Log log(kTool, parse_log_format(options.log_format).value_or(LogFormat::kText));
-  const auto at = parse_time_arg(options.at);
+  const Log log(kTool, parse_log_format(log_format).value_or(LogFormat::kText));
+  const auto at = parse_time_arg(at_text);
   if (!at)
     return log.usage_error(
         fmt::format("--at: invalid time \"{}\"; expected RFC 3339 in the years 1900 to 8999, like "
                     "2026-03-08T06:30:00Z, or now",
-                    options.at));
-
-  ScrapeCommand command;
-  command.config = options.config;
+                    at_text));
   command.at = *at;
-  command.fixed_at = options.at != "now";
-  command.sources = options.sources;
-  command.dry_run = options.dry_run;
-  command.deadline = options.deadline;
-  command.region = options.region;
-  command.metrics_file = options.metrics_file;
+  command.fixed_at = at_text != "now";
 
   ProgressLine progress(log.format() == LogFormat::kText, std::chrono::milliseconds(250));
   ScrapeConsole console;
