@@ -4,6 +4,9 @@
 // checking, so both take the same JSON: RFC 8259's grammar for numbers (any number of digits)
 // and string escapes, and one limit on nesting.
 
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
 #include <string_view>
 
 #include "error.h"
@@ -27,7 +30,10 @@ inline constexpr int kMaxJsonDepth = 1024;
 }
 
 // `token` without the whitespace after it (a parser's token runs up to the next one).
-[[nodiscard]] std::string_view trim_json_space(std::string_view token);
+[[nodiscard]] inline std::string_view trim_json_space(std::string_view token) {
+  while (!token.empty() && is_json_space(token.back())) token.remove_suffix(1);
+  return token;
+}
 
 // A number token, split by RFC 8259's grammar: -?int(.frac)?([eE][+-]?exp)?
 struct JsonNumber {
@@ -38,11 +44,62 @@ struct JsonNumber {
   std::string_view exponent;  // the exponent's digits, if any
 };
 
-// `token` as a number, or "invalid number TOKEN" (its first 40 bytes).
-[[nodiscard]] Result<JsonNumber> check_json_number(std::string_view token);
+// "invalid number TOKEN" (its first 40 bytes), exit 65.
+[[nodiscard]] Error invalid_json_number(std::string_view token);
+
+// `token` as a number, or invalid_json_number(token). Inline, as the next one: record
+// extraction checks every token of a page with them.
+[[nodiscard]] inline Result<JsonNumber> check_json_number(std::string_view token) {
+  JsonNumber number;
+  std::size_t i = 0;
+  const auto digits = [&] {
+    const std::size_t from = i;
+    while (i < token.size() && token[i] >= '0' && token[i] <= '9') ++i;
+    return token.substr(from, i - from);
+  };
+  number.negative = i < token.size() && token[i] == '-';
+  if (number.negative) ++i;
+  number.integer = digits();
+  if (number.integer.empty() || (number.integer.size() > 1 && number.integer[0] == '0'))
+    return invalid_json_number(token);
+  if (i < token.size() && token[i] == '.') {
+    ++i;
+    number.fraction = digits();
+    if (number.fraction.empty()) return invalid_json_number(token);
+  }
+  if (i < token.size() && (token[i] == 'e' || token[i] == 'E')) {
+    ++i;
+    number.negative_exponent = i < token.size() && token[i] == '-';
+    if (i < token.size() && (token[i] == '-' || token[i] == '+')) ++i;
+    number.exponent = digits();
+    if (number.exponent.empty()) return invalid_json_number(token);
+  }
+  if (i != token.size()) return invalid_json_number(token);
+  return number;
+}
 
 // Whether `token` is a string token, quotes included, whose escapes are all valid. Its UTF-8
 // and its control characters are left to the parser, which checks them in bulk.
-[[nodiscard]] bool is_json_string_token(std::string_view token);
+[[nodiscard]] inline bool is_json_string_token(std::string_view token) {
+  if (token.size() < 2 || token.front() != '"' || token.back() != '"') return false;
+  const char* p = token.data() + 1;
+  const char* const end = token.data() + token.size() - 1;
+  const auto is_hex = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  };
+  while ((p = static_cast<const char*>(std::memchr(p, '\\', static_cast<std::size_t>(end - p))))) {
+    if (end - p < 2) return false;
+    const char c = p[1];
+    if (c == 'u') {
+      if (end - p < 6 || !std::all_of(p + 2, p + 6, is_hex)) return false;
+      p += 6;
+    } else if (c != '\0' && std::strchr("\"\\/bfnrt", c) != nullptr) {
+      p += 2;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
 
 }  // namespace offpeak

@@ -10,8 +10,6 @@
 
 #include <fmt/format.h>
 
-#include "json_check.h"
-
 namespace offpeak {
 
 namespace od = simdjson::ondemand;
@@ -33,42 +31,6 @@ std::string_view json_type_name(od::json_type type) {
       return "null";
   }
   return "a value";
-}
-
-error_code check_scalar(std::string_view token, od::json_type type) {
-  switch (type) {
-    case od::json_type::string:
-      if (!is_json_string_token(token)) return simdjson::STRING_ERROR;
-      break;
-    case od::json_type::number:
-      if (!check_json_number(token).ok()) return simdjson::NUMBER_ERROR;
-      break;
-    case od::json_type::boolean:
-      if (token != "true" && token != "false") return simdjson::T_ATOM_ERROR;
-      break;
-    case od::json_type::null:
-      if (token != "null") return simdjson::N_ATOM_ERROR;
-      break;
-    default:
-      return simdjson::TAPE_ERROR;
-  }
-  return simdjson::SUCCESS;
-}
-
-// Between a key and its value the parser has seen only the colon and whitespace, so the key
-// ends at the quote before the colon.
-simdjson::simdjson_result<std::string_view> raw_key(od::field& field) {
-  const char* const begin = field.key().raw() - 1;
-  const char* p = field.value().raw_json_token().data();
-  do --p;
-  while (p > begin && is_json_space(*p));
-  if (p <= begin || *p != ':') return simdjson::TAPE_ERROR;
-  do --p;
-  while (p > begin && is_json_space(*p));
-  if (p <= begin || *p != '"') return simdjson::TAPE_ERROR;
-  std::string_view key(begin, static_cast<std::size_t>(p + 1 - begin));
-  if (!is_json_string_token(key)) return simdjson::STRING_ERROR;
-  return key;
 }
 
 error_code check_value(od::value& value, int depth) {

@@ -8,6 +8,8 @@
 
 #include <simdjson.h>
 
+#include "json_check.h"
+
 namespace offpeak {
 
 // The depth of a record's fields in an output line, {"record":{"field":...}}: values are
@@ -19,12 +21,41 @@ inline constexpr int kRecordFieldDepth = 3;
 [[nodiscard]] std::string_view json_type_name(simdjson::ondemand::json_type type);
 
 // Checks a scalar's token (trimmed), which the parser has only looked at the first byte of:
-// the number grammar, string escapes, the literals.
-[[nodiscard]] simdjson::error_code check_scalar(std::string_view token,
-                                                simdjson::ondemand::json_type type);
+// the number grammar, string escapes, the literals. Inline, as raw_key(): record extraction
+// calls them for every token.
+[[nodiscard]] inline simdjson::error_code check_scalar(std::string_view token,
+                                                       simdjson::ondemand::json_type type) {
+  using simdjson::ondemand::json_type;
+  switch (type) {
+    case json_type::string:
+      return is_json_string_token(token) ? simdjson::SUCCESS : simdjson::STRING_ERROR;
+    case json_type::number:
+      return check_json_number(token).ok() ? simdjson::SUCCESS : simdjson::NUMBER_ERROR;
+    case json_type::boolean:
+      return token == "true" || token == "false" ? simdjson::SUCCESS : simdjson::T_ATOM_ERROR;
+    case json_type::null:
+      return token == "null" ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+    default:
+      return simdjson::TAPE_ERROR;
+  }
+}
 
-// The key of `field` as written, quotes included, checked.
-[[nodiscard]] simdjson::simdjson_result<std::string_view> raw_key(simdjson::ondemand::field& field);
+// The key of `field` as written, quotes included, checked. Between a key and its value the
+// parser has seen only the colon and whitespace, so the key ends at the quote before the colon.
+[[nodiscard]] inline simdjson::simdjson_result<std::string_view> raw_key(
+    simdjson::ondemand::field& field) {
+  const char* const begin = field.key().raw() - 1;
+  const char* p = field.value().raw_json_token().data();
+  do --p;
+  while (p > begin && is_json_space(*p));
+  if (p <= begin || *p != ':') return simdjson::TAPE_ERROR;
+  do --p;
+  while (p > begin && is_json_space(*p));
+  if (p <= begin || *p != '"') return simdjson::TAPE_ERROR;
+  std::string_view key(begin, static_cast<std::size_t>(p + 1 - begin));
+  if (!is_json_string_token(key)) return simdjson::STRING_ERROR;
+  return key;
+}
 
 // Reads `value` through, checking every token in it; `depth` is where it stands in the output
 // line (kRecordFieldDepth for a record's field).
