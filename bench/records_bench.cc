@@ -80,10 +80,10 @@ int main(int argc, char**) {
     lines = out_bytes = 0;
     start = cpu_seconds();
     for (std::string& body : pages) {
-      const offpeak::PageResult r = extractor.extract(body, at);
-      if (!r.page || !r.page->next) return 1;
-      lines += r.page->written;
-      out_bytes += r.page->lines.size();
+      const auto r = extractor.extract(body, at);
+      if (!r || !r->next) return 1;
+      lines += r->written;
+      out_bytes += r->lines.size();
     }
     extract_times.push_back((cpu_seconds() - start));
   }
@@ -115,9 +115,9 @@ int main(int argc, char**) {
   source.paginate = {};
   offpeak::RecordExtractor extractor(source, "xnys");
   const double start = cpu_seconds();
-  const offpeak::PageResult r = extractor.extract(big, at);
+  const auto r = extractor.extract(big, at);
   const double t = (cpu_seconds() - start);
-  if (!r.page) return 1;
+  if (!r) return 1;
   std::printf("  %-30s %8.1f ms %8.0f MB/s  (%zu records)\n", "one 100 MB array page", t * 1e3,
-              static_cast<double>(big.size()) / 1e6 / t, r.page->written);
+              static_cast<double>(big.size()) / 1e6 / t, r->written);
 }

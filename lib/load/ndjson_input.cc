@@ -22,6 +22,7 @@
 #include <simdjson.h>
 #include <unistd.h>
 
+#include "json_check.h"
 #include "json_text.h"
 
 namespace offpeak {
@@ -32,7 +33,6 @@ using simdjson::error_code;
 namespace {
 
 constexpr std::size_t kBlockBytes = std::size_t{1} << 20;
-constexpr int kMaxDepth = 1024;
 
 }  // namespace
 
@@ -110,37 +110,19 @@ bool LineReader::next(InputLine& line) {
 std::optional<std::string> number_problem(std::string_view token) {
   // simdjson parses numbers only into 64-bit types, while jsonb keeps any numeric: the token
   // is checked here against RFC 8259's grammar and numeric's limits instead.
-  const auto bad = [&] { return fmt::format("invalid number {}", token.substr(0, 40)); };
-  std::size_t i = 0;
-  const auto digits = [&] {
-    const std::size_t from = i;
-    while (i < token.size() && token[i] >= '0' && token[i] <= '9') ++i;
-    return token.substr(from, i - from);
-  };
-  if (i < token.size() && token[i] == '-') ++i;
-  const std::string_view int_part = digits();
-  if (int_part.empty() || (int_part.size() > 1 && int_part[0] == '0')) return bad();
-  std::string_view frac_part;
-  if (i < token.size() && token[i] == '.') {
-    ++i;
-    frac_part = digits();
-    if (frac_part.empty()) return bad();
-  }
+  const auto number = check_json_number(token);
+  if (!number) return number.error().message;
+  const std::string_view int_part = number->integer;
+  const std::string_view frac_part = number->fraction;
   long long exponent = 0;
-  if (i < token.size() && (token[i] == 'e' || token[i] == 'E')) {
-    ++i;
-    const bool negative = i < token.size() && token[i] == '-';
-    if (i < token.size() && (token[i] == '-' || token[i] == '+')) ++i;
-    std::string_view exp_digits = digits();
-    if (exp_digits.empty()) return bad();
+  if (std::string_view exp_digits = number->exponent; !exp_digits.empty()) {
     exp_digits.remove_prefix(std::min(exp_digits.find_first_not_of('0'), exp_digits.size()));
     // numeric_in refuses exponents from 2^30 - 1 up, so more digits need not be read.
     exponent = 1LL << 30;
     if (exp_digits.size() <= 10)
       std::from_chars(exp_digits.data(), exp_digits.data() + exp_digits.size(), exponent);
-    if (negative) exponent = -exponent;
+    if (number->negative_exponent) exponent = -exponent;
   }
-  if (i != token.size()) return bad();
   // numeric holds up to 131072 digits before the decimal point and 16383 after it.
   const auto out_of_range = [&] {
     return fmt::format("number {} is out of PostgreSQL's range", token.substr(0, 40));
@@ -208,13 +190,6 @@ bool may_be_unstorable(std::string_view text) {
 
 bool has_nul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
 
-std::string_view trim_right(std::string_view s) {
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
 std::string json_error_reason(error_code e) {
   switch (e) {
     case simdjson::UTF8_ERROR:
@@ -222,7 +197,7 @@ std::string json_error_reason(error_code e) {
     case simdjson::UNESCAPED_CHARS:
       return "a control character inside a string is not escaped";
     case simdjson::DEPTH_ERROR:
-      return "nested deeper than 1024 levels";
+      return check_json_depth(kMaxJsonDepth + 1).error().message;
     case simdjson::STRING_ERROR:
       return "invalid string escape (such as a lone UTF-16 surrogate)";
     default:
@@ -234,8 +209,8 @@ std::string json_error_reason(error_code e) {
 
 error_code LineParser::Impl::walk(ondemand::value value, std::size_t* elements, int depth) {
   // The DOM parser's limit, kept here too: On-Demand does not enforce it, and the walk
-  // recurses (PostgreSQL's own limit is a little higher, and depends on its stack).
-  if (depth > kMaxDepth) return simdjson::DEPTH_ERROR;
+  // recurses.
+  if (!check_json_depth(depth).ok()) return simdjson::DEPTH_ERROR;
   ondemand::json_type type;
   if (auto e = value.type().get(type)) return e;
   switch (type) {
@@ -278,7 +253,7 @@ error_code LineParser::Impl::walk(ondemand::value value, std::size_t* elements, 
       return simdjson::SUCCESS;
     }
     case ondemand::json_type::number: {
-      if (auto problem = number_problem(trim_right(value.raw_json_token()))) {
+      if (auto problem = number_problem(trim_json_space(value.raw_json_token()))) {
         reason = *problem;
         return simdjson::NUMBER_ERROR;
       }
@@ -369,7 +344,7 @@ std::optional<std::string> LineParser::Impl::parse(const InputLine& line, Ndjson
   const std::string_view text = line.text;
   if (const auto nul = text.find('\0'); nul != std::string_view::npos)
     return fmt::format("NUL byte at column {}", nul + 1);
-  if (trim_right(text).find_first_not_of(" \t") == std::string_view::npos) return "empty line";
+  if (trim_json_space(text).find_first_not_of(" \t") == std::string_view::npos) return "empty line";
 
   // A cut-off last line is only known to be one when it is not a whole JSON value.
   const auto syntax = [&](error_code e) -> std::string {
@@ -429,7 +404,7 @@ std::optional<std::string> LineParser::Impl::parse(const InputLine& line, Ndjson
       const char* end = nullptr;
       if (auto e = doc.current_location().get(end)) return syntax(e);
       (name == "key" ? key_span : record_span) =
-          trim_right({start, static_cast<std::size_t>(end - start)});
+          trim_json_space({start, static_cast<std::size_t>(end - start)});
     } else if (seen != nullptr && type_problem.empty()) {
       type_problem = fmt::format("\"{}\" is not {}", name,
                                  is_text         ? "a string"

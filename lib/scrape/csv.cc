@@ -26,9 +26,11 @@ CsvReader::CsvReader(std::string_view text) : text_(text) {
   if (text_.starts_with("\xEF\xBB\xBF")) text_.remove_prefix(3);
 }
 
-bool CsvReader::next_row(std::vector<CsvField>& fields) {
+Result<bool> CsvReader::next_row(std::vector<CsvField>& fields) {
   fields.clear();
-  error_.clear();
+  const auto bad = [&](std::string_view what, std::size_t line) {
+    return Error{kExitDataErr, fmt::format("line {}: {}", line, what)};
+  };
   const std::string_view t = text_;
   // Empty lines are not rows.
   while (pos_ < t.size() && (t[pos_] == '\n' || t.substr(pos_, 2) == "\r\n")) {
@@ -44,8 +46,7 @@ bool CsvReader::next_row(std::vector<CsvField>& fields) {
       const std::size_t open_line = line_;
       for (;;) {
         if (pos_ >= t.size()) {
-          error_ = fmt::format("line {}: quoted field not closed", open_line);
-          return false;
+          return bad("quoted field not closed", open_line);
         }
         if (t[pos_] == '"') {
           if (pos_ + 1 < t.size() && t[pos_ + 1] == '"') {
@@ -60,15 +61,13 @@ bool CsvReader::next_row(std::vector<CsvField>& fields) {
       field = {t.substr(start, pos_ - start), true};
       ++pos_;  // the closing quote
       if (pos_ < t.size() && t[pos_] != ',' && t[pos_] != '\n' && t.substr(pos_, 2) != "\r\n") {
-        error_ = fmt::format("line {}: text after the closing quote of a field", line_);
-        return false;
+        return bad("text after the closing quote of a field", line_);
       }
     } else {
       const std::size_t start = pos_;
       while (pos_ < t.size() && t[pos_] != ',' && t[pos_] != '\n' && t.substr(pos_, 2) != "\r\n") {
         if (t[pos_] == '"') {
-          error_ = fmt::format("line {}: quote inside an unquoted field", line_);
-          return false;
+          return bad("quote inside an unquoted field", line_);
         }
         ++pos_;
       }

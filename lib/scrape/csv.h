@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "error.h"
+
 namespace offpeak {
 
 // One field of a CSV row, pointing into the text it was read from. A quoted field's `raw`
@@ -25,13 +27,9 @@ class CsvReader {
  public:
   explicit CsvReader(std::string_view text);
 
-  // Reads the next row into `fields`. Returns false at the end of the text and on an error,
-  // which error() then describes.
-  [[nodiscard]] bool next_row(std::vector<CsvField>& fields);
-
-  // Why the last next_row() failed, e.g. `line 3: quote inside an unquoted field`; empty
-  // at the end of the text.
-  [[nodiscard]] const std::string& error() const { return error_; }
+  // Reads the next row into `fields`: true, or false at the end of the text, or why the
+  // text is not CSV (`line 3: quote inside an unquoted field`, exit 65).
+  [[nodiscard]] Result<bool> next_row(std::vector<CsvField>& fields);
 
   // The 1-based line on which the row last read starts.
   [[nodiscard]] std::size_t row_line() const { return row_line_; }
@@ -41,7 +39,6 @@ class CsvReader {
   std::size_t pos_ = 0;
   std::size_t line_ = 1;
   std::size_t row_line_ = 0;
-  std::string error_;
 };
 
 }  // namespace offpeak

@@ -330,17 +330,23 @@ std::string next_link(std::string_view header) {
   return "";
 }
 
-std::string resolve_url(const std::string& base, const std::string& ref) {
+namespace {
+
+Error not_a_url() { return {kExitDataErr, "not a valid URL"}; }
+
+}  // namespace
+
+Result<std::string> resolve_url(const std::string& base, const std::string& ref) {
   Url url;
-  if (curl_url_set(url.h, CURLUPART_URL, base.c_str(), 0) != CURLUE_OK) return "";
-  if (curl_url_set(url.h, CURLUPART_URL, ref.c_str(), 0) != CURLUE_OK) return "";
+  if (curl_url_set(url.h, CURLUPART_URL, base.c_str(), 0) != CURLUE_OK) return not_a_url();
+  if (curl_url_set(url.h, CURLUPART_URL, ref.c_str(), 0) != CURLUE_OK) return not_a_url();
   return url.get(CURLUPART_URL);
 }
 
-std::string with_query_param(const std::string& text, std::string_view name,
-                             std::string_view value) {
+Result<std::string> with_query_param(const std::string& text, std::string_view name,
+                                     std::string_view value) {
   Url url;
-  if (curl_url_set(url.h, CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) return "";
+  if (curl_url_set(url.h, CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) return not_a_url();
   const std::string query = url.get(CURLUPART_QUERY);
   const std::string key = percent_encode(name);
   std::string out;
@@ -354,7 +360,7 @@ std::string with_query_param(const std::string& text, std::string_view name,
     out += '&';
   }
   out += key + "=" + percent_encode(value);
-  if (curl_url_set(url.h, CURLUPART_QUERY, out.c_str(), 0) != CURLUE_OK) return "";
+  if (curl_url_set(url.h, CURLUPART_QUERY, out.c_str(), 0) != CURLUE_OK) return not_a_url();
   return url.get(CURLUPART_URL);
 }
 

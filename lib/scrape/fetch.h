@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "error.h"
+
 namespace offpeak {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
@@ -77,15 +79,15 @@ class Transport {
 // The URL of the `rel="next"` link in a Link header value, or "" when there is none.
 [[nodiscard]] std::string next_link(std::string_view link_header);
 
-// `ref` resolved against `base` (RFC 3986), or "" when either is not a valid URL.
-[[nodiscard]] std::string resolve_url(const std::string& base, const std::string& ref);
+// `ref` resolved against `base` (RFC 3986); "not a valid URL" (exit 65) when either is not.
+[[nodiscard]] Result<std::string> resolve_url(const std::string& base, const std::string& ref);
 
 // `text` percent-encoded: everything but RFC 3986's unreserved characters.
 [[nodiscard]] std::string percent_encode(std::string_view text);
 
 // `url` with query parameter `name` set to `value` (percent-encoded), replacing an earlier
-// value of it. "" when `url` is not a valid URL.
-[[nodiscard]] std::string with_query_param(const std::string& url, std::string_view name,
-                                           std::string_view value);
+// value of it; "not a valid URL" (exit 65) when `url` is not one.
+[[nodiscard]] Result<std::string> with_query_param(const std::string& url, std::string_view name,
+                                                   std::string_view value);
 
 }  // namespace offpeak

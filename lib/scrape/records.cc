@@ -4,11 +4,11 @@
 // the records then copies each token's original text into the output, leaving out the
 // whitespace between tokens. Numbers are never converted, so a price keeps its digits and
 // an integer of any size survives; because On-Demand checks only what a program reads, the
-// walk checks each token (number grammar, string escapes, literals) and the output is always
-// valid JSON. Once checked, a record object is copied out in one simdjson::minify call, and
-// its key values are views of their tokens in the page; with one scratch buffer for the
-// record, the page's output string reserved ahead and the parser kept across pages, a record
-// costs no allocation.
+// walk checks each token (ondemand_walk.h: number grammar, string escapes, literals, nesting)
+// and the output is always valid JSON that offpeak-load takes. Once checked, a record object is
+// copied out in one simdjson::minify call, and its key values are views of their tokens in the
+// page; with one scratch buffer for the record, the page's output string reserved ahead and the
+// parser kept across pages, a record costs no allocation.
 
 #include "records.h"
 
@@ -16,10 +16,11 @@
 #include <simdjson.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "csv.h"
+#include "json_check.h"
 #include "json_text.h"
+#include "ondemand_walk.h"
 #include "source.h"
 
 namespace offpeak {
@@ -30,170 +31,9 @@ using simdjson::error_code;
 
 static_assert(kBodyPadding >= simdjson::SIMDJSON_PADDING);
 
-// Nesting allowed inside a record, as deep as simdjson's own parser allows.
-constexpr int kMaxDepth = static_cast<int>(simdjson::DEFAULT_MAX_DEPTH);
-
 constexpr std::size_t kNoSpan = std::string::npos;
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-
-// A token as On-Demand hands it out runs up to the next token, whitespace included.
-std::string_view trimmed(std::string_view token) {
-  while (!token.empty() && is_space(token.back())) token.remove_suffix(1);
-  return token;
-}
-
-// RFC 8259's number grammar; any number of digits.
-bool valid_number(std::string_view s) {
-  std::size_t i = 0;
-  const auto digits = [&] {
-    const std::size_t from = i;
-    while (i < s.size() && is_digit(s[i])) ++i;
-    return i > from;
-  };
-  if (i < s.size() && s[i] == '-') ++i;
-  if (i < s.size() && s[i] == '0')
-    ++i;
-  else if (!digits())
-    return false;
-  if (i < s.size() && s[i] == '.' && (++i, !digits())) return false;
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-    if (!digits()) return false;
-  }
-  return i == s.size();
-}
-
-// A string token, quotes included. The parser has already checked its UTF-8, its closing
-// quote and that no control character is left unescaped; the escapes are left to check.
-bool valid_string(std::string_view s) {
-  if (s.size() < 2 || s.front() != '"' || s.back() != '"') return false;
-  const char* p = s.data() + 1;
-  const char* const end = s.data() + s.size() - 1;
-  while ((p = static_cast<const char*>(std::memchr(p, '\\', static_cast<std::size_t>(end - p))))) {
-    if (end - p < 2) return false;
-    const char c = p[1];
-    if (c == 'u') {
-      if (end - p < 6 || !std::all_of(p + 2, p + 6, is_hex)) return false;
-      p += 6;
-    } else if (std::strchr("\"\\/bfnrt", c) != nullptr && c != '\0') {
-      p += 2;
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string_view type_name(od::json_type t) {
-  switch (t) {
-    case od::json_type::array:
-      return "an array";
-    case od::json_type::object:
-      return "an object";
-    case od::json_type::number:
-      return "a number";
-    case od::json_type::string:
-      return "a string";
-    case od::json_type::boolean:
-      return "a boolean";
-    case od::json_type::null:
-      return "null";
-  }
-  return "a value";
-}
-
-// Checks a scalar's text, which the parser has only looked at the first byte of.
-error_code check_scalar(std::string_view token, od::json_type t) {
-  switch (t) {
-    case od::json_type::string:
-      if (!valid_string(token)) return simdjson::STRING_ERROR;
-      break;
-    case od::json_type::number:
-      if (!valid_number(token)) return simdjson::NUMBER_ERROR;
-      break;
-    case od::json_type::boolean:
-      if (token != "true" && token != "false") return simdjson::T_ATOM_ERROR;
-      break;
-    case od::json_type::null:
-      if (token != "null") return simdjson::N_ATOM_ERROR;
-      break;
-    default:
-      return simdjson::TAPE_ERROR;
-  }
-  return simdjson::SUCCESS;
-}
-
-// The key of `f` as written, quotes included. Between a key and its value the parser has
-// seen only the colon and whitespace, so the key ends at the quote before the colon.
-error_code raw_key(od::field& f, std::string_view& key) {
-  const char* const begin = f.key().raw() - 1;
-  const char* p = f.value().raw_json_token().data();
-  do --p;
-  while (p > begin && is_space(*p));
-  if (p <= begin || *p != ':') return simdjson::TAPE_ERROR;
-  do --p;
-  while (p > begin && is_space(*p));
-  if (p <= begin || *p != '"') return simdjson::TAPE_ERROR;
-  key = std::string_view(begin, static_cast<std::size_t>(p + 1 - begin));
-  return valid_string(key) ? simdjson::SUCCESS : simdjson::STRING_ERROR;
-}
-
-error_code check_value(od::value& v, int depth);
-
-error_code check_object(od::object& o, int depth) {
-  if (depth > kMaxDepth) return simdjson::DEPTH_ERROR;
-  for (auto result : o) {
-    od::field f;
-    std::string_view key;
-    if (auto e = std::move(result).get(f); e || (e = raw_key(f, key))) return e;
-    if (auto e = check_value(f.value(), depth)) return e;
-  }
-  return simdjson::SUCCESS;
-}
-
-// Reads `v` through, checking every token in it; `depth` counts the objects and arrays
-// around it.
-error_code check_value(od::value& v, int depth) {
-  od::json_type t{};
-  if (auto e = v.type().get(t)) return e;
-  if (t == od::json_type::object) {
-    od::object o;
-    if (auto e = v.get_object().get(o)) return e;
-    return check_object(o, depth + 1);
-  }
-  if (t == od::json_type::array) {
-    if (depth + 1 > kMaxDepth) return simdjson::DEPTH_ERROR;
-    od::array a;
-    if (auto e = v.get_array().get(a)) return e;
-    for (auto result : a) {
-      od::value element;
-      if (auto e = std::move(result).get(element); e || (e = check_value(element, depth + 1)))
-        return e;
-    }
-    return simdjson::SUCCESS;
-  }
-  return check_scalar(trimmed(v.raw_json_token()), t);
-}
-
-// Appends the JSON text [begin, end) to `out` without the whitespace between its tokens.
-error_code append_minified(const char* begin, const char* end, std::string& out) {
-  const std::size_t at = out.size();
-  const auto length = static_cast<std::size_t>(end - begin);
-  // simdjson::minify writes in whole SIMD blocks; the slack keeps it inside the string.
-  out.resize(at + length + simdjson::SIMDJSON_PADDING);
-  std::size_t written = 0;
-  const error_code e = simdjson::minify(begin, length, out.data() + at, written);
-  out.resize(at + written);
-  return e;
-}
-
-std::string invalid_json(error_code e) {
-  return fmt::format("invalid JSON: {}", simdjson::error_message(e));
-}
+Error bad_data(std::string message) { return {kExitDataErr, std::move(message)}; }
 
 // One entry of a source's `key`: a field of the record, and a pointer into that field's
 // value when the entry is a JSON pointer of more than one token.
@@ -298,10 +138,10 @@ struct RecordExtractor::Impl {
     od::json_type t{};
     if (auto e = v.type().get(t)) return e;
     if (t != od::json_type::object && t != od::json_type::array) {
-      text = trimmed(v.raw_json_token());
+      text = trim_json_space(v.raw_json_token());
       return check_scalar(text, t);
     }
-    if (auto e = check_value(v, 1)) return e;
+    if (auto e = check_value(v, kRecordFieldDepth)) return e;
     buffer.clear();
     if (auto e = append_minified(begin, end_of(v), buffer)) return e;
     text = buffer;
@@ -320,7 +160,7 @@ struct RecordExtractor::Impl {
     for (auto result : o) {
       od::field f;
       std::string_view key;
-      if (auto e = std::move(result).get(f); e || (e = raw_key(f, key))) return e;
+      if (auto e = std::move(result).get(f); e || (e = raw_key(f).get(key))) return e;
       std::string_view name = key.substr(1, key.size() - 2);
       if (name.find('\\') != std::string_view::npos) {
         if (auto e = f.unescaped_key().get(name)) return e;
@@ -328,7 +168,7 @@ struct RecordExtractor::Impl {
       std::size_t k = 0;
       while (k < keys.size() && (key_text[k].data() != nullptr || keys[k].field != name)) ++k;
       if (k == keys.size()) {
-        if (auto e = check_value(f.value(), 1)) return e;
+        if (auto e = check_value(f.value(), kRecordFieldDepth)) return e;
         continue;
       }
       std::string_view text;
@@ -361,7 +201,8 @@ struct RecordExtractor::Impl {
         record += ':';
         found_column(length, record.size(), text.size());
         record += text;
-      } else if (auto e = check_value(v, 1)) {  // a row to skip must not hide a broken page
+      } else if (auto e = check_value(
+                     v, kRecordFieldDepth)) {  // a row to skip must not hide a broken page
         return e;
       }
       ++length;
@@ -397,7 +238,7 @@ struct RecordExtractor::Impl {
       od::array a;
       if (v.get_array().get(a) || a.raw_json().get(text)) return std::nullopt;
     } else {
-      text = trimmed(v.raw_json_token());
+      text = trim_json_space(v.raw_json_token());
     }
     out.assign(text);
     return out;
@@ -434,102 +275,102 @@ struct RecordExtractor::Impl {
     ++page.written;
   }
 
-  std::string records_error(std::string_view what) const {
-    return fmt::format("records at {}: {}", json_string(records), what);
+  Error records_error(std::string_view what) const {
+    return bad_data(fmt::format("records at {}: {}", json_string(records), what));
   }
 
   // A JSON page: the records at `records`, then the link or cursor to the next page.
-  std::string extract_json(od::document& doc, PageRecords& page) {
+  Result<void> extract_json(od::document& doc, PageRecords& page) {
     if (!records.empty() && !records.starts_with('/'))
-      return fmt::format("invalid JSON pointer {}", json_string(records));
+      return bad_data(fmt::format("invalid JSON pointer {}", json_string(records)));
     od::json_type root{};
-    if (auto e = doc.type().get(root)) return invalid_json(e);
+    if (auto e = doc.type().get(root)) return bad_data(invalid_json(e));
     if (root != od::json_type::array && root != od::json_type::object) {
       // A document that is one scalar: say whether it is broken before that it is not records.
       std::string_view token;
-      if (auto e = doc.raw_json_token().get(token)) return invalid_json(e);
-      if (auto e = check_scalar(trimmed(token), root)) return invalid_json(e);
-      if (!records.empty()) return fmt::format("no records at {}", json_string(records));
-      return records_error(fmt::format("expected an array, found {}", type_name(root)));
+      if (auto e = doc.raw_json_token().get(token)) return bad_data(invalid_json(e));
+      if (auto e = check_scalar(trim_json_space(token), root)) return bad_data(invalid_json(e));
+      if (!records.empty()) return bad_data(fmt::format("no records at {}", json_string(records)));
+      return records_error(fmt::format("expected an array, found {}", json_type_name(root)));
     }
     od::value v;
     if (records.empty()) {
-      if (auto e = doc.get_value().get(v)) return invalid_json(e);
+      if (auto e = doc.get_value().get(v)) return bad_data(invalid_json(e));
     } else if (auto e = doc.at_pointer(records).get(v)) {
       if (e == simdjson::NO_SUCH_FIELD || e == simdjson::INDEX_OUT_OF_BOUNDS ||
           e == simdjson::INCORRECT_TYPE || e == simdjson::INVALID_JSON_POINTER)
-        return fmt::format("no records at {}", json_string(records));
-      return invalid_json(e);
+        return bad_data(fmt::format("no records at {}", json_string(records)));
+      return bad_data(invalid_json(e));
     }
     od::json_type t{};
-    if (auto e = v.type().get(t)) return invalid_json(e);
+    if (auto e = v.type().get(t)) return bad_data(invalid_json(e));
     if (t == od::json_type::object) {
       if (member_key.empty())
         return records_error(
             "expected an array, found an object (member_key reads its members as records)");
       od::object o;
-      if (auto e = v.get_object().get(o)) return invalid_json(e);
-      if (std::string error = extract_members(o, page); !error.empty()) return error;
+      if (auto e = v.get_object().get(o)) return bad_data(invalid_json(e));
+      if (auto done = extract_members(o, page); !done) return done;
     } else if (t == od::json_type::array) {
       od::array a;
-      if (auto e = v.get_array().get(a)) return invalid_json(e);
-      if (std::string error = extract_array(a, page); !error.empty()) return error;
+      if (auto e = v.get_array().get(a)) return bad_data(invalid_json(e));
+      if (auto done = extract_array(a, page); !done) return done;
     } else {
-      return records_error(fmt::format("expected an array, found {}", type_name(t)));
+      return records_error(fmt::format("expected an array, found {}", json_type_name(t)));
     }
     if (paginate.kind == PageKind::kJsonLink) return find_next(doc, paginate.next, false, page);
     if (paginate.kind == PageKind::kCursor) return find_next(doc, paginate.cursor, true, page);
-    return "";
+    return {};
   }
 
-  std::string extract_array(od::array& a, PageRecords& page) {
+  Result<void> extract_array(od::array& a, PageRecords& page) {
     const bool rows = !column_json.empty();
     std::size_t index = 0;
     for (auto result : a) {
       od::value v;
-      if (auto e = std::move(result).get(v)) return invalid_json(e);
+      if (auto e = std::move(result).get(v)) return bad_data(invalid_json(e));
       ++index;
       ++page.found;
       od::json_type t{};
-      if (auto e = v.type().get(t)) return invalid_json(e);
+      if (auto e = v.type().get(t)) return bad_data(invalid_json(e));
       const od::json_type want = rows ? od::json_type::array : od::json_type::object;
       if (t != want)
         return records_error(
-            fmt::format("record {} is {}, not {}", index, type_name(t), type_name(want)));
+            fmt::format("record {} is {}, not {}", index, json_type_name(t), json_type_name(want)));
       start_record();
       if (rows) {
         od::array row;
         std::size_t length = 0;
         if (auto e = v.get_array().get(row); e || (e = read_row(row, length)))
-          return invalid_json(e);
+          return bad_data(invalid_json(e));
         if (length != column_json.size()) {
           page.skipped.push_back(fmt::format("record {}: {} values for {} columns", index, length,
                                              column_json.size()));
           continue;
         }
       } else if (auto e = read_record(v)) {
-        return invalid_json(e);
+        return bad_data(invalid_json(e));
       }
       emit(page, index);
     }
-    return "";
+    return {};
   }
 
   // Each member of `o` is a record, its name going first into the field `member_key`.
-  std::string extract_members(od::object& o, PageRecords& page) {
+  Result<void> extract_members(od::object& o, PageRecords& page) {
     const std::string member_key_json = json_string(member_key);
     std::size_t index = 0;
     for (auto result : o) {
       od::field f;
-      if (auto e = std::move(result).get(f)) return invalid_json(e);
+      if (auto e = std::move(result).get(f)) return bad_data(invalid_json(e));
       std::string_view key;
-      if (auto e = raw_key(f, key)) return invalid_json(e);
+      if (auto e = raw_key(f).get(key)) return bad_data(invalid_json(e));
       ++index;
       ++page.found;
       od::json_type t{};
-      if (auto e = f.value().type().get(t)) return invalid_json(e);
+      if (auto e = f.value().type().get(t)) return bad_data(invalid_json(e));
       if (t != od::json_type::object)
-        return records_error(fmt::format("member {} is {}, not an object", key, type_name(t)));
+        return records_error(fmt::format("member {} is {}, not an object", key, json_type_name(t)));
       start_record();
       record += '{';
       record += member_key_json;
@@ -542,7 +383,7 @@ struct RecordExtractor::Impl {
       scratch.clear();
       if (auto e = value.get_object().get(member);
           e || (e = read_fields(member)) || (e = append_minified(begin, end_of(value), scratch)))
-        return invalid_json(e);
+        return bad_data(invalid_json(e));
       if (scratch.size() > 2) {
         record += ',';
         record.append(scratch, 1);
@@ -551,41 +392,41 @@ struct RecordExtractor::Impl {
       }
       emit(page, index);
     }
-    return "";
+    return {};
   }
 
   // The next page's link (a string) or cursor (a string or a number) at `pointer`.
-  std::string find_next(od::document& doc, const std::string& pointer, bool cursor,
-                        PageRecords& page) {
+  Result<void> find_next(od::document& doc, const std::string& pointer, bool cursor,
+                         PageRecords& page) {
     od::value v;
     if (auto e = doc.at_pointer(pointer).get(v)) {
       if (e == simdjson::NO_SUCH_FIELD || e == simdjson::INDEX_OUT_OF_BOUNDS ||
           e == simdjson::INCORRECT_TYPE || e == simdjson::INVALID_JSON_POINTER)
-        return "";
-      return invalid_json(e);
+        return {};
+      return bad_data(invalid_json(e));
     }
     od::json_type t{};
-    if (auto e = v.type().get(t)) return invalid_json(e);
-    if (t == od::json_type::null) return "";
+    if (auto e = v.type().get(t)) return bad_data(invalid_json(e));
+    if (t == od::json_type::null) return {};
     if (t == od::json_type::string) {
       std::string_view text;
-      if (auto e = v.get_string().get(text)) return invalid_json(e);
+      if (auto e = v.get_string().get(text)) return bad_data(invalid_json(e));
       if (!text.empty()) page.next = std::string(text);
-      return "";
+      return {};
     }
     if (cursor && t == od::json_type::number) {
-      const std::string_view token = trimmed(v.raw_json_token());
-      if (!valid_number(token)) return invalid_json(simdjson::NUMBER_ERROR);
+      const std::string_view token = trim_json_space(v.raw_json_token());
+      if (!check_json_number(token).ok()) return bad_data(invalid_json(simdjson::NUMBER_ERROR));
       page.next = std::string(token);
-      return "";
+      return {};
     }
-    return fmt::format("{} at {} is {}, not {}", cursor ? "cursor" : "next page link",
-                       json_string(pointer), type_name(t),
-                       cursor ? "a string or a number" : "a string");
+    return bad_data(fmt::format("{} at {} is {}, not {}", cursor ? "cursor" : "next page link",
+                                json_string(pointer), json_type_name(t),
+                                cursor ? "a string or a number" : "a string"));
   }
 
   // NDJSON: each line that is not blank is one record object.
-  std::string extract_ndjson(std::string_view text, std::size_t padding, PageRecords& page) {
+  Result<void> extract_ndjson(std::string_view text, std::size_t padding, PageRecords& page) {
     std::size_t line_number = 0;
     std::size_t pos = 0;
     while (pos < text.size()) {
@@ -594,37 +435,42 @@ struct RecordExtractor::Impl {
       const std::size_t available = text.size() + padding - pos;
       pos = end + 1;
       ++line_number;
-      if (std::all_of(line.begin(), line.end(), is_space)) continue;
+      if (std::all_of(line.begin(), line.end(), is_json_space)) continue;
       ++page.found;
       od::document doc;
       od::json_type t{};
       if (auto e = parser.iterate(simdjson::padded_string_view(line.data(), line.size(), available))
                        .get(doc);
           e || (e = doc.type().get(t)))
-        return fmt::format("line {}: {}", line_number, invalid_json(e));
+        return bad_data(fmt::format("line {}: {}", line_number, invalid_json(e)));
       if (t != od::json_type::object)
-        return fmt::format("line {}: expected a JSON object, found {}", line_number, type_name(t));
+        return bad_data(fmt::format("line {}: expected a JSON object, found {}", line_number,
+                                    json_type_name(t)));
       od::value v;
       start_record();
       text_end = line.data() + line.size();
       if (auto e = doc.get_value().get(v); e || (e = read_record(v)))
-        return fmt::format("line {}: {}", line_number, invalid_json(e));
+        return bad_data(fmt::format("line {}: {}", line_number, invalid_json(e)));
       if (!doc.current_location().error())
-        return fmt::format("line {}: invalid JSON: more than one value on the line", line_number);
+        return bad_data(
+            fmt::format("line {}: invalid JSON: more than one value on the line", line_number));
       emit(page, page.found);
     }
-    return "";
+    return {};
   }
 
   // CSV: the header row names the fields (unless `columns` does), each further row is a
   // record of strings.
-  std::string extract_csv(std::string_view text, PageRecords& page) {
-    if (!simdjson::validate_utf8(text)) return "invalid CSV: not UTF-8";
+  Result<void> extract_csv(std::string_view text, PageRecords& page) {
+    if (!simdjson::validate_utf8(text)) return bad_data("invalid CSV: not UTF-8");
     CsvReader reader(text);
-    if (!reader.next_row(fields)) {
-      if (!reader.error().empty()) return "invalid CSV: " + reader.error();
-      return "";
-    }
+    const auto next_row = [&]() -> Result<bool> {
+      auto row = reader.next_row(fields);
+      if (!row) return bad_data("invalid CSV: " + std::move(row).error().message);
+      return row;
+    };
+    auto header = next_row();
+    if (!header || !*header) return header ? Result<void>() : std::move(header).error();
     if (configured_columns.empty()) {
       std::vector<std::string> names;
       for (const CsvField& field : fields) {
@@ -633,9 +479,9 @@ struct RecordExtractor::Impl {
       }
       set_columns(names);
     }
-    std::size_t index = 0;
-    while (reader.next_row(fields)) {
-      ++index;
+    for (std::size_t index = 1;; ++index) {
+      auto row = next_row();
+      if (!row || !*row) return row ? Result<void>() : std::move(row).error();
       ++page.found;
       if (fields.size() != column_json.size()) {
         page.skipped.push_back(fmt::format("record {} (line {}): {} fields for {} columns", index,
@@ -657,11 +503,9 @@ struct RecordExtractor::Impl {
       record += '}';
       emit(page, index);
     }
-    if (!reader.error().empty()) return "invalid CSV: " + reader.error();
-    return "";
   }
 
-  PageResult extract(std::string& body, Instant fetched_at) {
+  Result<PageRecords> extract(std::string& body, Instant fetched_at) {
     middle = fmt::format(R"(],"fetched_at":{},"record":)", json_string(format_rfc3339(fetched_at)));
     PageRecords page;
     page.lines.reserve(static_cast<std::size_t>(static_cast<double>(body.size()) * output_ratio) +
@@ -670,7 +514,19 @@ struct RecordExtractor::Impl {
     body.append(kBodyPadding, ' ');
     std::string_view text(body.data(), size);
     if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
-    std::string error;
+    Result<void> done = extract_format(text, page);
+    body.resize(size);
+    if (!done) return std::move(done).error();
+    // The next page is likely laid out like this one; the bounds keep an odd page from
+    // making the next reservation useless or huge.
+    if (size > 4096)
+      output_ratio = std::clamp(
+          1.1 * static_cast<double>(page.lines.size()) / static_cast<double>(size), 1.0, 4.0);
+    return page;
+  }
+
+  // The records of the page `text`, which kBodyPadding bytes of padding follow.
+  Result<void> extract_format(std::string_view text, PageRecords& page) {
     switch (format) {
       case Format::kJson: {
         od::document doc;
@@ -679,26 +535,15 @@ struct RecordExtractor::Impl {
                          .iterate(simdjson::padded_string_view(text.data(), text.size(),
                                                                text.size() + kBodyPadding))
                          .get(doc))
-          error = invalid_json(e);
-        else
-          error = extract_json(doc, page);
-        break;
+          return bad_data(invalid_json(e));
+        return extract_json(doc, page);
       }
       case Format::kNdjson:
-        error = extract_ndjson(text, kBodyPadding, page);
-        break;
+        return extract_ndjson(text, kBodyPadding, page);
       case Format::kCsv:
-        error = extract_csv(text, page);
-        break;
+        return extract_csv(text, page);
     }
-    body.resize(size);
-    if (!error.empty()) return {std::nullopt, std::move(error)};
-    // The next page is likely laid out like this one; the bounds keep an odd page from
-    // making the next reservation useless or huge.
-    if (size > 4096)
-      output_ratio = std::clamp(
-          1.1 * static_cast<double>(page.lines.size()) / static_cast<double>(size), 1.0, 4.0);
-    return {std::move(page), ""};
+    return Error{kExitSoftware, "unknown format"};
   }
 };
 
@@ -707,7 +552,7 @@ RecordExtractor::RecordExtractor(const Source& source, std::string_view region)
 
 RecordExtractor::~RecordExtractor() = default;
 
-PageResult RecordExtractor::extract(std::string& body, Instant fetched_at) {
+Result<PageRecords> RecordExtractor::extract(std::string& body, Instant fetched_at) {
   return impl_->extract(body, fetched_at);
 }
 

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "error.h"
 #include "timestamp.h"
 
 namespace offpeak {
@@ -25,11 +26,6 @@ struct PageRecords {
   std::optional<std::string> next;
 };
 
-struct PageResult {
-  std::optional<PageRecords> page;  // set on success
-  std::string error;                // why the body is not data of the configured shape
-};
-
 // The bytes extract() appends to a body for the JSON parser (and takes off again); a body
 // read into a string with this much spare capacity is never copied.
 inline constexpr std::size_t kBodyPadding = 64;
@@ -42,9 +38,10 @@ class RecordExtractor {
   RecordExtractor(const RecordExtractor&) = delete;
   RecordExtractor& operator=(const RecordExtractor&) = delete;
 
+  // The page's records, or why the body is not data of the configured shape (exit 65).
   // `body` is the decoded page. It is grown by kBodyPadding while parsing and is as it was
   // on return, but for its capacity.
-  [[nodiscard]] PageResult extract(std::string& body, Instant fetched_at);
+  [[nodiscard]] Result<PageRecords> extract(std::string& body, Instant fetched_at);
 
  private:
   struct Impl;

@@ -13,7 +13,6 @@
 #include "scrape.h"
 
 #include <algorithm>
-#include <cctype>
 #include <deque>
 #include <map>
 #include <memory>
@@ -22,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "records.h"
+#include "request_builder.h"
 
 namespace offpeak {
 namespace {
@@ -52,164 +52,6 @@ std::string seconds_text(milliseconds d) {
   return fmt::format("{:.1f} s", std::chrono::duration<double>(d).count());
 }
 
-// Every value a source's requests carry that no output may show: each ${ENV} value and
-// each configured header value.
-class Masker {
- public:
-  // Adds `value`, and its percent-encoded form, which is how a URL carries it.
-  void add(const std::string& value) {
-    if (value.empty()) return;
-    secrets_.push_back(value);
-    if (auto encoded = percent_encode(value); encoded != value) {
-      secrets_.push_back(encoded);
-      // libcurl's URL parser writes escapes in lower case.
-      for (size_t i = 0; i + 2 < encoded.size(); ++i) {
-        if (encoded[i] != '%') continue;
-        for (size_t j = i + 1; j <= i + 2; ++j)
-          encoded[j] = static_cast<char>(std::tolower(static_cast<unsigned char>(encoded[j])));
-      }
-      if (encoded != secrets_.back()) secrets_.push_back(encoded);
-    }
-    // Longest first, so a secret containing another is masked whole.
-    std::sort(secrets_.begin(), secrets_.end(),
-              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-  }
-
-  [[nodiscard]] std::string operator()(std::string text) const {
-    for (const auto& secret : secrets_) {
-      for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3))
-        text.replace(at, secret.size(), "***");
-    }
-    return text;
-  }
-
- private:
-  std::vector<std::string> secrets_;
-};
-
-// The names inside `${...}` in a template.
-std::vector<std::string> env_names(std::string_view text) {
-  std::vector<std::string> names;
-  for (auto at = text.find("${"); at != std::string_view::npos; at = text.find("${", at + 2)) {
-    const auto end = text.find('}', at);
-    if (end == std::string_view::npos) break;
-    names.emplace_back(text.substr(at + 2, end - at - 2));
-  }
-  return names;
-}
-
-// Builds a source's requests: page `index`, or the page after a link or a cursor.
-class RequestBuilder {
- public:
-  RequestBuilder(const ScrapeOptions& options, const Source& source)
-      : options_(options), source_(source) {
-    values_.region = options.region->id;
-    values_.source = source.name;
-    values_.session = last_session(*options.region, options.at);
-    for (const auto& name : env_names(source.url))
-      if (const char* value = options.env(name.c_str())) mask_.add(value);
-    for (const auto& [name, value] : source.headers) {
-      for (const auto& env : env_names(value))
-        if (const char* v = options.env(env.c_str())) mask_.add(v);
-      // A key written into the config as it is is as secret as one from the environment.
-      const auto header = expand_template(value, values_, TemplateTarget::kHeader, options.env);
-      if (header.error.empty()) mask_.add(header.text);
-    }
-  }
-
-  struct Built {
-    HttpRequest request;
-    std::string shown_url;
-    std::vector<std::string> shown_headers;
-    std::string error;  // where and why a template did not expand
-  };
-
-  // The first request, or page `index` of a page or offset source.
-  [[nodiscard]] Built page(std::int64_t index) const {
-    TemplateValues values = values_;
-    std::string param_value;
-    const Pagination& p = source_.paginate;
-    switch (p.kind) {
-      case PageKind::kCursor:
-        values.cursor = "";
-        break;
-      case PageKind::kPage:
-        values.page = p.start + index;
-        param_value = std::to_string(*values.page);
-        break;
-      case PageKind::kOffset:
-        values.offset = index * p.limit;
-        values.limit = p.limit;
-        param_value = std::to_string(*values.offset);
-        break;
-      default:
-        break;
-    }
-    Built built = expand(values);
-    if (built.error.empty() && !param_value.empty()) set_param(built, param_value);
-    return built;
-  }
-
-  // The request after a page whose cursor was `cursor`.
-  [[nodiscard]] Built after_cursor(const std::string& cursor) const {
-    TemplateValues values = values_;
-    values.cursor = cursor;
-    Built built = expand(values);
-    if (built.error.empty()) set_param(built, cursor);
-    return built;
-  }
-
-  // The request for a next-page URL the server gave.
-  [[nodiscard]] Built at_url(std::string url) const {
-    Built built = expand(values_);
-    built.request.url = std::move(url);
-    built.shown_url = mask_(built.request.url);
-    return built;
-  }
-
-  [[nodiscard]] const Masker& mask() const { return mask_; }
-
- private:
-  Built expand(const TemplateValues& values) const {
-    Built built;
-    const auto url = expand_template(source_.url, values, TemplateTarget::kUrl, options_.env);
-    if (!url.error.empty()) {
-      built.error = fmt::format("url: {}", url.error);
-      return built;
-    }
-    built.request.url = url.text;
-    built.shown_url = mask_(url.shown);
-    for (const auto& [name, value] : source_.headers) {
-      const auto header = expand_template(value, values, TemplateTarget::kHeader, options_.env);
-      if (!header.error.empty()) {
-        built.error = fmt::format("header {}: {}", name, header.error);
-        return built;
-      }
-      built.request.headers.push_back(fmt::format("{}: {}", name, header.text));
-      built.shown_headers.push_back(fmt::format("{}: ***", name));
-    }
-    built.request.user_agent = source_.user_agent;
-    built.request.timeout = source_.timeout;
-    built.request.max_bytes = source_.max_bytes;
-    return built;
-  }
-
-  void set_param(Built& built, const std::string& value) const {
-    built.request.url = with_query_param(built.request.url, source_.paginate.param, value);
-    if (built.request.url.empty()) {
-      built.error = fmt::format("url: cannot set query parameter \"{}\" in {}",
-                                source_.paginate.param, built.shown_url);
-      return;
-    }
-    built.shown_url = mask_(with_query_param(built.shown_url, source_.paginate.param, value));
-  }
-
-  const ScrapeOptions& options_;
-  const Source& source_;
-  TemplateValues values_;
-  Masker mask_;
-};
-
 // One page asked for.
 struct Slot {
   enum State { kWaiting, kInFlight, kDone };
@@ -220,9 +62,8 @@ struct Slot {
   SteadyTime not_before;
   int attempts = 0;
   std::uint64_t transfer = 0;
-  HttpResponse response;            // kDone without `failure`
-  std::optional<ExitCode> failure;  // kDone: why the page cannot be had
-  std::string why;
+  HttpResponse response;         // kDone without `failure`
+  std::optional<Error> failure;  // kDone: why the page cannot be had
 };
 
 struct SourceRun {
@@ -245,7 +86,8 @@ class Engine {
     for (const Source* source : options_.sources) {
       auto run = std::make_unique<SourceRun>();
       run->source = source;
-      run->builder = std::make_unique<RequestBuilder>(options_, *source);
+      run->builder =
+          std::make_unique<RequestBuilder>(*options_.region, options_.at, *source, options_.env);
       run->extractor = std::make_unique<RecordExtractor>(*source, options_.region->id);
       run->summary.name = source->name;
       run->started = transport_.now();
@@ -257,7 +99,7 @@ class Engine {
       const SteadyTime now = transport_.now();
       if (now >= options_.deadline) {
         for (auto& run : runs_)
-          if (!run->finished) fail(*run, kExitTempFail, "stopped at the deadline");
+          if (!run->finished) fail(*run, {kExitTempFail, "stopped at the deadline"});
         break;
       }
       SteadyTime wake = options_.deadline;
@@ -277,7 +119,7 @@ class Engine {
         const auto [run, slot] = it->second;
         in_flight_.erase(it);
         finished(*run, *slot, std::move(done.response));
-        if (!advance(*run)) return abort_output();
+        if (auto written = advance(*run); !written) return abort_output(std::move(written));
       }
       if (events_.progress) events_.progress(summaries());
     }
@@ -298,15 +140,15 @@ class Engine {
   }
 
   // Adds a slot for `built`; false (and the source failed) when it could not be built.
-  bool queue(SourceRun& run, RequestBuilder::Built built) {
-    if (!built.error.empty()) {
-      fail(run, kExitConfig, built.error);
+  bool queue(SourceRun& run, Result<BuiltRequest> built) {
+    if (!built) {
+      fail(run, std::move(built).error());
       return false;
     }
     Slot slot;
     slot.index = run.next_index++;
-    slot.request = std::move(built.request);
-    slot.shown_url = std::move(built.shown_url);
+    slot.request = std::move(built->request);
+    slot.shown_url = std::move(built->shown_url);
     slot.not_before = transport_.now();
     run.slots.push_back(std::move(slot));
     return true;
@@ -336,11 +178,11 @@ class Engine {
     const int retries_left = run.source->retries - (slot.attempts - 1);
     if (!verdict.retryable || retries_left <= 0) {
       slot.state = Slot::kDone;
-      slot.failure = verdict.exit;
-      slot.why = verdict.retryable && slot.attempts > 1
-                     ? fmt::format("{} (after {} retr{})", what, slot.attempts - 1,
-                                   slot.attempts == 2 ? "y" : "ies")
-                     : what;
+      slot.failure =
+          Error{verdict.exit, verdict.retryable && slot.attempts > 1
+                                  ? fmt::format("{} (after {} retr{})", what, slot.attempts - 1,
+                                                slot.attempts == 2 ? "y" : "ies")
+                                  : what};
       return;
     }
     std::optional<milliseconds> wait;
@@ -351,9 +193,9 @@ class Engine {
     const SteadyTime now = transport_.now();
     if (now + *wait >= options_.deadline) {
       slot.state = Slot::kDone;
-      slot.failure = kExitTempFail;
-      slot.why = fmt::format("{}; giving up: a retry in {} would pass the deadline", what,
-                             seconds_text(*wait));
+      slot.failure =
+          Error{kExitTempFail, fmt::format("{}; giving up: a retry in {} would pass the deadline",
+                                           what, seconds_text(*wait))};
       return;
     }
     message(run, Severity::kWarning, "retry",
@@ -364,26 +206,26 @@ class Engine {
     slot.not_before = now + *wait;
   }
 
-  // Consumes the finished pages at the head of the source's queue, in order. False when
+  // Consumes the finished pages at the head of the source's queue, in order. An Error when
   // the output could not be written.
-  bool advance(SourceRun& run) {
+  Result<void> advance(SourceRun& run) {
     const Source& s = *run.source;
     while (!run.finished && !run.slots.empty() && run.slots.front().state == Slot::kDone) {
       Slot& slot = run.slots.front();
       if (slot.failure) {
-        fail(run, *slot.failure, slot.why);
-        return true;
+        fail(run, *slot.failure);
+        return {};
       }
       const Instant fetched_at =
           options_.fixed_fetched_at
               ? options_.at
               : std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-      PageResult result = run.extractor->extract(slot.response.body, fetched_at);
-      if (!result.page) {
-        fail(run, kExitDataErr, fmt::format("{}: {}", slot.shown_url, result.error));
-        return true;
+      const auto extracted = run.extractor->extract(slot.response.body, fetched_at);
+      if (!extracted) {
+        fail(run, {kExitDataErr, fmt::format("{}: {}", slot.shown_url, extracted.error().message)});
+        return {};
       }
-      const PageRecords& page = *result.page;
+      const PageRecords& page = *extracted;
       for (const auto& skipped : page.skipped) {
         if (run.summary.skipped++ < kSkippedShown)
           message(run, Severity::kWarning, "skipped",
@@ -391,66 +233,70 @@ class Engine {
       }
       if (page.found == 0 && s.paginate.kind == PageKind::kPage) {
         finish(run);  // the empty page after the last
-        return true;
+        return {};
       }
-      if (!page.lines.empty() && !events_.write(page.lines)) return false;
+      if (!page.lines.empty()) {
+        if (auto written = events_.write(page.lines); !written) return written;
+      }
       run.summary.pages++;
       run.summary.records += page.written;
 
-      // Where the next page is, if there is one.
-      std::optional<RequestBuilder::Built> next;
-      switch (s.paginate.kind) {
-        case PageKind::kNone:
-          break;
-        case PageKind::kJsonLink:
-        case PageKind::kHeaderLink: {
-          const std::string link = s.paginate.kind == PageKind::kJsonLink
-                                       ? page.next.value_or("")
-                                       : next_link(slot.response.link);
-          if (link.empty()) break;
-          const std::string& base =
-              slot.response.effective_url.empty() ? slot.request.url : slot.response.effective_url;
-          std::string url = resolve_url(base, link);
-          if (url.empty()) {
-            fail(run, kExitDataErr,
-                 fmt::format("{}: the next page's link is not a URL: {}", slot.shown_url,
-                             run.builder->mask()(link)));
-            return true;
-          }
-          next = run.builder->at_url(std::move(url));
-          break;
-        }
-        case PageKind::kCursor:
-          if (page.next) next = run.builder->after_cursor(*page.next);
-          break;
-        case PageKind::kPage:
-          next.emplace();  // pages go on until an empty one
-          break;
-        case PageKind::kOffset:
-          if (s.paginate.limit > 0 && page.found >= static_cast<std::size_t>(s.paginate.limit))
-            next.emplace();
-          break;
-      }
+      auto next = next_request(run, slot, page);
       const std::int64_t index = slot.index;
       run.slots.pop_front();
       if (!next) {
         finish(run);
-        return true;
+        return {};
       }
       if (index + 1 >= s.max_pages) {
         message(run, Severity::kWarning, "stopped at max_pages",
                 fmt::format("stopped at max_pages ({}); the source has more pages", s.max_pages));
         run.summary.status = "stopped at max_pages";
         finish(run);
-        return true;
+        return {};
       }
       if (s.paginate.kind == PageKind::kPage || s.paginate.kind == PageKind::kOffset) {
         fill(run);
       } else if (!queue(run, std::move(*next))) {
-        return true;
+        return {};
       }
     }
-    return true;
+    return {};
+  }
+
+  // Where the page after `slot` is: nothing after the last page; for page and offset sources
+  // an empty request, as fill() builds those; an Error when a link is not a URL.
+  std::optional<Result<BuiltRequest>> next_request(const SourceRun& run, const Slot& slot,
+                                                   const PageRecords& page) const {
+    const Pagination& paginate = run.source->paginate;
+    switch (paginate.kind) {
+      case PageKind::kNone:
+        return std::nullopt;
+      case PageKind::kJsonLink:
+      case PageKind::kHeaderLink: {
+        const std::string link = paginate.kind == PageKind::kJsonLink
+                                     ? page.next.value_or("")
+                                     : next_link(slot.response.link);
+        if (link.empty()) return std::nullopt;
+        const std::string& base =
+            slot.response.effective_url.empty() ? slot.request.url : slot.response.effective_url;
+        auto url = resolve_url(base, link);
+        if (!url)
+          return Error{kExitDataErr, fmt::format("{}: the next page's link is not a URL: {}",
+                                                 slot.shown_url, run.builder->mask()(link))};
+        return run.builder->at_url(std::move(*url));
+      }
+      case PageKind::kCursor:
+        if (!page.next) return std::nullopt;
+        return run.builder->after_cursor(*page.next);
+      case PageKind::kPage:
+        return BuiltRequest{};  // pages go on until an empty one
+      case PageKind::kOffset:
+        if (paginate.limit > 0 && page.found >= static_cast<std::size_t>(paginate.limit))
+          return BuiltRequest{};
+        return std::nullopt;
+    }
+    return std::nullopt;
   }
 
   void message(const SourceRun& run, Severity severity, std::string_view status,
@@ -471,10 +317,10 @@ class Engine {
     run.summary.seconds = std::chrono::duration<double>(transport_.now() - run.started).count();
   }
 
-  void fail(SourceRun& run, ExitCode exit, const std::string& why) {
-    message(run, Severity::kError, status_word(exit), why);
-    run.summary.exit = exit;
-    run.summary.status = status_word(exit);
+  void fail(SourceRun& run, const Error& error) {
+    message(run, Severity::kError, status_word(error.exit), error.message);
+    run.summary.exit = error.exit;
+    run.summary.status = status_word(error.exit);
     finish(run);
   }
 
@@ -495,7 +341,7 @@ class Engine {
     return r;
   }
 
-  ScrapeReport abort_output() {
+  ScrapeReport abort_output(Result<void> output) {
     for (auto& run : runs_) {
       if (run->finished) continue;
       run->summary.status = "stopped";
@@ -503,7 +349,7 @@ class Engine {
       finish(*run);
     }
     ScrapeReport r = report();
-    r.output_failed = true;
+    r.output = std::move(output);
     r.exit = kExitIoErr;
     return r;
   }
@@ -527,13 +373,13 @@ ScrapeReport run_scrape(Transport& transport, const ScrapeOptions& options,
 std::vector<Diagnostic> check_requests(const ScrapeOptions& options) {
   std::vector<Diagnostic> out;
   for (const Source* source : options.sources) {
-    const auto built = RequestBuilder(options, *source).page(0);
-    if (built.error.empty()) continue;
+    const auto built = RequestBuilder(*options.region, options.at, *source, options.env).page(0);
+    if (built) continue;
     Diagnostic d;
     d.pos = source->pos;
     d.region = options.region->id;
     d.key = fmt::format("source \"{}\"", source->name);
-    d.message = built.error;
+    d.message = built.error().message;
     out.push_back(std::move(d));
   }
   return out;
@@ -542,74 +388,13 @@ std::vector<Diagnostic> check_requests(const ScrapeOptions& options) {
 std::string describe_first_requests(const ScrapeOptions& options) {
   std::string out;
   for (const Source* source : options.sources) {
-    const auto built = RequestBuilder(options, *source).page(0);
-    out += fmt::format("{}/{}: GET {}\n", options.region->id, source->name, built.shown_url);
-    for (const auto& header : built.shown_headers) out += fmt::format("  {}\n", header);
+    const auto built = RequestBuilder(*options.region, options.at, *source, options.env).page(0);
+    if (!built) continue;  // check_requests() reports it
+    out += fmt::format("{}/{}: GET {}\n", options.region->id, source->name, built->shown_url);
+    for (const auto& header : built->shown_headers) out += fmt::format("  {}\n", header);
     out += fmt::format("  User-Agent: {}\n", source->user_agent);
   }
   return out;
-}
-
-LogLine summary_log(std::string_view region, const SourceSummary& s) {
-  LogLine line;
-  line.add("region", region)
-      .add("source", s.name)
-      .add("status", s.status)
-      .add("pages", s.pages)
-      .add("requests", s.requests)
-      .add("retries", s.retries)
-      .add("bytes", s.bytes)
-      .add("records", s.records)
-      .add("skipped", s.skipped)
-      .add("seconds", s.seconds, 2);
-  return line;
-}
-
-MetricsFile scrape_metrics(std::string_view region, const std::vector<std::string>& sources,
-                           const ScrapeReport* report, int exit, double now, double run_seconds) {
-  MetricsFile m;
-  m.gauge("offpeak_scrape_last_run_timestamp_seconds", "When the last run ended, in Unix time.");
-  m.gauge(kScrapeLastSuccess, "When the source last finished without error, in Unix time.");
-  m.gauge("offpeak_scrape_duration_seconds", "How long the source took in the last run.");
-  m.gauge("offpeak_scrape_exit_code",
-          "The source's exit status in the last run (0 ok, 75 temporary, 65 bad data, 69 "
-          "unavailable, 74 output, 78 config).");
-  m.gauge("offpeak_scrape_records", "Records written in the last run.");
-  m.gauge("offpeak_scrape_pages", "Pages whose records were written in the last run.");
-  m.gauge("offpeak_scrape_bytes", "Body bytes received in the last run, decoded.");
-  m.gauge("offpeak_scrape_retries", "Retries in the last run.");
-  m.gauge("offpeak_scrape_requests",
-          "Finished requests of the last run by HTTP status, \"error\" for none.");
-  const Labels of_region = {{"region", std::string(region)}};
-  if (sources.empty()) {
-    m.set("offpeak_scrape_last_run_timestamp_seconds", of_region, now);
-    m.set("offpeak_scrape_duration_seconds", of_region, run_seconds);
-    m.set("offpeak_scrape_exit_code", of_region, exit);
-    return m;
-  }
-  for (const std::string& name : sources) {
-    const Labels labels = {{"region", std::string(region)}, {"source", name}};
-    const SourceSummary* s = nullptr;
-    if (report)
-      for (const SourceSummary& summary : report->sources)
-        if (summary.name == name) s = &summary;
-    const int source_exit = s ? s->exit : exit;
-    m.set("offpeak_scrape_last_run_timestamp_seconds", labels, now);
-    if (source_exit == kExitOk) m.set(kScrapeLastSuccess, labels, now);
-    m.set("offpeak_scrape_duration_seconds", labels, s ? s->seconds : run_seconds);
-    m.set("offpeak_scrape_exit_code", labels, source_exit);
-    if (!s) continue;
-    m.set("offpeak_scrape_records", labels, static_cast<double>(s->records));
-    m.set("offpeak_scrape_pages", labels, static_cast<double>(s->pages));
-    m.set("offpeak_scrape_bytes", labels, static_cast<double>(s->bytes));
-    m.set("offpeak_scrape_retries", labels, static_cast<double>(s->retries));
-    for (const auto& [code, count] : s->responses) {
-      Labels with_code = labels;
-      with_code.emplace_back("code", code);
-      m.set("offpeak_scrape_requests", with_code, static_cast<double>(count));
-    }
-  }
-  return m;
 }
 
 }  // namespace offpeak

@@ -10,9 +10,8 @@
 
 #include "calendar.h"
 #include "diagnostics.h"
+#include "error.h"
 #include "fetch.h"
-#include "log.h"
-#include "metrics.h"
 #include "retry.h"
 #include "source.h"
 #include "timestamp.h"
@@ -49,8 +48,8 @@ struct SourceSummary {
 
 // What happens during the run, as it happens, for main to show.
 struct ScrapeEvents {
-  // Writes whole output lines; false when they could not be written, which ends the run.
-  std::function<bool(std::string_view lines)> write;
+  // Writes whole output lines; an Error when they could not be written ends the run.
+  std::function<Result<void>(std::string_view lines)> write;
   // An error or warning about source `source`, secrets already masked. `status` says what
   // it is: "retry", "skipped", the status a failure gives the source, ...
   std::function<void(Severity severity, std::string_view source, std::string_view status,
@@ -62,8 +61,8 @@ struct ScrapeEvents {
 
 struct ScrapeReport {
   std::vector<SourceSummary> sources;
-  bool output_failed = false;  // the run stopped because `write` failed
-  ExitCode exit = kExitOk;     // the worst of the sources'
+  Result<void> output;      // an Error when the run stopped because `write` failed
+  ExitCode exit = kExitOk;  // the worst of the sources'
 };
 
 // Fetches every source of `options` concurrently over `transport`, writing each page's
@@ -77,22 +76,5 @@ struct ScrapeReport {
 
 // --dry-run: each source's first request as it would be sent, secrets shown as ***.
 [[nodiscard]] std::string describe_first_requests(const ScrapeOptions& options);
-
-// A source's summary: region=xnys source=bars status=ok pages=3 requests=3 retries=0
-// bytes=1234 records=15 skipped=0 seconds=0.02.
-[[nodiscard]] LogLine summary_log(std::string_view region, const SourceSummary& s);
-
-// The metric a failed run carries over from the file it replaces.
-inline constexpr std::string_view kScrapeLastSuccess =
-    "offpeak_scrape_last_success_timestamp_seconds";
-
-// --metrics-file: each source's figures, labelled region and source, from `report`, or
-// without it (the run stopped before fetching) just when it ran and how it ended. A run
-// that stopped before it knew its sources has samples labelled region alone. `now` is
-// Unix seconds.
-[[nodiscard]] MetricsFile scrape_metrics(std::string_view region,
-                                         const std::vector<std::string>& sources,
-                                         const ScrapeReport* report, int exit, double now,
-                                         double run_seconds);
 
 }  // namespace offpeak

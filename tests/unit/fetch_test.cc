@@ -1,9 +1,21 @@
 #include <catch2/catch.hpp>
 
+#include <string>
+
 #include "fetch.h"
 
 using offpeak::FetchError;
 using offpeak::HttpResponse;
+
+namespace {
+
+// The URL, or "error CODE: MESSAGE".
+std::string url_of(const offpeak::Result<std::string>& url) {
+  if (url) return *url;
+  return "error " + std::to_string(url.error().exit) + ": " + url.error().message;
+}
+
+}  // namespace
 
 TEST_CASE("next_link finds rel=next among several links and relation types") {
   CHECK(
@@ -20,23 +32,24 @@ TEST_CASE("next_link finds rel=next among several links and relation types") {
 }
 
 TEST_CASE("resolve_url resolves relative links against the page they came with") {
-  CHECK(offpeak::resolve_url("https://api.example.com/v2/aggs?x=1", "/v2/aggs?cursor=abc") ==
-        "https://api.example.com/v2/aggs?cursor=abc");
-  CHECK(offpeak::resolve_url("https://api.example.com/v2/aggs", "next?p=2") ==
+  CHECK(
+      url_of(offpeak::resolve_url("https://api.example.com/v2/aggs?x=1", "/v2/aggs?cursor=abc")) ==
+      "https://api.example.com/v2/aggs?cursor=abc");
+  CHECK(url_of(offpeak::resolve_url("https://api.example.com/v2/aggs", "next?p=2")) ==
         "https://api.example.com/v2/next?p=2");
-  CHECK(offpeak::resolve_url("https://api.example.com/a", "https://other.example/b") ==
+  CHECK(url_of(offpeak::resolve_url("https://api.example.com/a", "https://other.example/b")) ==
         "https://other.example/b");
-  CHECK(offpeak::resolve_url("not a url", "/b").empty());
+  CHECK(url_of(offpeak::resolve_url("not a url", "/b")) == "error 65: not a valid URL");
 }
 
 TEST_CASE("with_query_param sets one parameter, encoded, replacing an earlier value") {
-  CHECK(offpeak::with_query_param("https://a.example/p?limit=5&page=1", "page", "2") ==
+  CHECK(url_of(offpeak::with_query_param("https://a.example/p?limit=5&page=1", "page", "2")) ==
         "https://a.example/p?limit=5&page=2");
-  CHECK(offpeak::with_query_param("https://a.example/p", "cursor", "a b/c=") ==
+  CHECK(url_of(offpeak::with_query_param("https://a.example/p", "cursor", "a b/c=")) ==
         "https://a.example/p?cursor=a%20b%2fc%3d");
-  CHECK(offpeak::with_query_param("https://a.example/p?pages=9", "page", "1") ==
+  CHECK(url_of(offpeak::with_query_param("https://a.example/p?pages=9", "page", "1")) ==
         "https://a.example/p?pages=9&page=1");
-  CHECK(offpeak::with_query_param("::", "page", "1").empty());
+  CHECK(url_of(offpeak::with_query_param("::", "page", "1")) == "error 65: not a valid URL");
 }
 
 TEST_CASE("describe shows the status and the start of what the server said") {

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "ndjson_input.h"
 #include "records.h"
 #include "source.h"
 
@@ -10,7 +11,7 @@ namespace {
 
 using offpeak::Format;
 using offpeak::PageKind;
-using offpeak::PageResult;
+using PageResult = offpeak::Result<offpeak::PageRecords>;
 using offpeak::Source;
 
 const offpeak::Instant kAt = *offpeak::parse_rfc3339("2026-11-27T22:00:00Z");
@@ -38,16 +39,17 @@ std::string line(std::string_view key, std::string_view record) {
 // The lines of a page that must extract without a data error.
 std::string lines(const Source& source, std::string body) {
   PageResult r = extract(source, std::move(body));
-  INFO(r.error);
-  REQUIRE(r.page);
-  return r.page->lines;
+  INFO((r ? "" : r.error().message));
+  REQUIRE(r.ok());
+  return r->lines;
 }
 
 // The data error of a page that must fail.
 std::string error(const Source& source, std::string body) {
   PageResult r = extract(source, std::move(body));
-  CHECK_FALSE(r.page);
-  return r.error;
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().exit == offpeak::kExitDataErr);
+  return r.error().message;
 }
 
 }  // namespace
@@ -60,18 +62,18 @@ TEST_CASE("records: a Polygon results array, minified in field order, with its n
     {"T":"AAPL","v":70790813,"vw":131.6292,"o":130.465,"c":130.15,"h":133.41,"l":129.89,"t":1673298000000,"n":645365},
     { "T" : "MSFT" , "v" : 1.50E+3 , "t" : 1673298000000 , "x" : [ 1 , { "b" : null , "a" : true } ] }
   ],"next_url":"https://api.polygon.io/v2/aggs?cursor=bGlt\u0026x=1"})");
-  REQUIRE(r.page);
+  REQUIRE(r.ok());
   CHECK(
-      r.page->lines ==
+      r->lines ==
       line(
           R"("AAPL",1673298000000)",
           R"({"T":"AAPL","v":70790813,"vw":131.6292,"o":130.465,"c":130.15,"h":133.41,"l":129.89,"t":1673298000000,"n":645365})") +
           line(R"("MSFT",1673298000000)",
                R"({"T":"MSFT","v":1.50E+3,"t":1673298000000,"x":[1,{"b":null,"a":true}]})"));
-  CHECK(r.page->found == 2);
-  CHECK(r.page->written == 2);
-  CHECK(r.page->skipped.empty());
-  CHECK(r.page->next == "https://api.polygon.io/v2/aggs?cursor=bGlt&x=1");
+  CHECK(r->found == 2);
+  CHECK(r->written == 2);
+  CHECK(r->skipped.empty());
+  CHECK(r->next == "https://api.polygon.io/v2/aggs?cursor=bGlt&x=1");
 }
 
 TEST_CASE("records: the document itself is the records with pointer \"\"") {
@@ -88,18 +90,18 @@ TEST_CASE("records: Binance-style rows are named by columns, a row of another le
                                 [1499040060000,"0.1","0.2"],
                                 [1499040120000,"0.3","0.4",1499644800000,"extra"],
                                 [1499040180000,"0.5","0.6",1499644860000]])");
-  REQUIRE(r.page);
+  REQUIRE(r.ok());
   CHECK(
-      r.page->lines ==
+      r->lines ==
       line(
           "1499040000000",
           R"({"open_time":1499040000000,"open":"0.01634790","close":"0.80000000","close_time":1499644799999})") +
           line(
               "1499040180000",
               R"({"open_time":1499040180000,"open":"0.5","close":"0.6","close_time":1499644860000})"));
-  CHECK(r.page->found == 4);
-  CHECK(r.page->skipped == std::vector<std::string>{"record 2: 3 values for 4 columns",
-                                                    "record 3: 5 values for 4 columns"});
+  CHECK(r->found == 4);
+  CHECK(r->skipped == std::vector<std::string>{"record 2: 3 values for 4 columns",
+                                               "record 3: 5 values for 4 columns"});
 }
 
 TEST_CASE("records: Alpha Vantage's date-keyed object, each member's name first in member_key") {
@@ -108,25 +110,25 @@ TEST_CASE("records: Alpha Vantage's date-keyed object, each member's name first 
   PageResult r = extract(s, R"j({"Meta Data":{"2. Symbol":"IBM"},"Time Series (Daily)":{
       "2024-01-02": {"1. open": "162.8300", "4. close": "163.1400", "5. volume": "4250"},
       "2023-12-29": {"1. open": "162.6000", "4. close": "163.1400", "5. volume": "2914"}}})j");
-  REQUIRE(r.page);
+  REQUIRE(r.ok());
   CHECK(
-      r.page->lines ==
+      r->lines ==
       line(
           R"("2024-01-02")",
           R"({"date":"2024-01-02","1. open":"162.8300","4. close":"163.1400","5. volume":"4250"})") +
           line(
               R"("2023-12-29")",
               R"({"date":"2023-12-29","1. open":"162.6000","4. close":"163.1400","5. volume":"2914"})"));
-  CHECK(r.page->found == 2);
+  CHECK(r->found == 2);
 }
 
 TEST_CASE("records: NDJSON, one object a line, blank lines and CRLF allowed") {
   Source s = make_source(Format::kNdjson, "", {"id"});
   PageResult r = extract(s, "{\"id\":1, \"a\" : \"x\"}\r\n\n   \n{\"id\":2}\n{\"id\":3}");
-  REQUIRE(r.page);
-  CHECK(r.page->lines ==
+  REQUIRE(r.ok());
+  CHECK(r->lines ==
         line("1", R"({"id":1,"a":"x"})") + line("2", R"({"id":2})") + line("3", R"({"id":3})"));
-  CHECK(r.page->found == 3);
+  CHECK(r->found == 3);
   CHECK(lines(s, "").empty());
 }
 
@@ -153,12 +155,12 @@ TEST_CASE("records: CSV columns replace the header's names") {
 TEST_CASE("records: a CSV row with another number of fields is skipped, naming its line") {
   Source s = make_source(Format::kCsv, "", {"a"});
   PageResult r = extract(s, "a,b\n1,2\n\"x\ny\"\n3,4\n5,6,7\n");
-  REQUIRE(r.page);
-  CHECK(r.page->lines ==
+  REQUIRE(r.ok());
+  CHECK(r->lines ==
         line(R"("1")", R"({"a":"1","b":"2"})") + line(R"("3")", R"({"a":"3","b":"4"})"));
-  CHECK(r.page->found == 4);
-  CHECK(r.page->skipped == std::vector<std::string>{"record 2 (line 3): 1 fields for 2 columns",
-                                                    "record 4 (line 6): 3 fields for 2 columns"});
+  CHECK(r->found == 4);
+  CHECK(r->skipped == std::vector<std::string>{"record 2 (line 3): 1 fields for 2 columns",
+                                               "record 4 (line 6): 3 fields for 2 columns"});
 }
 
 TEST_CASE("records: keys by JSON pointer into the record") {
@@ -182,26 +184,26 @@ TEST_CASE("records: a record missing a key field, or with it null, is skipped wi
   PageResult r =
       extract(s, R"({"results":[{"T":"A","m":{"s":1}},{"m":{"s":1}},{"T":null,"m":{"s":1}},
                                            {"T":"B","m":{}},{"T":"C","m":{"s":null}},{"T":"D","m":5}]})");
-  REQUIRE(r.page);
-  CHECK(r.page->lines == line(R"("A",1)", R"({"T":"A","m":{"s":1}})"));
-  CHECK(r.page->found == 6);
-  CHECK(r.page->written == 1);
-  CHECK(r.page->skipped == std::vector<std::string>{R"(record 2: no key field "T")",
-                                                    R"(record 3: key field "T" is null)",
-                                                    R"(record 4: no key field "/m/s")",
-                                                    R"(record 5: key field "/m/s" is null)",
-                                                    R"(record 6: no key field "/m/s")"});
+  REQUIRE(r.ok());
+  CHECK(r->lines == line(R"("A",1)", R"({"T":"A","m":{"s":1}})"));
+  CHECK(r->found == 6);
+  CHECK(r->written == 1);
+  CHECK(r->skipped == std::vector<std::string>{R"(record 2: no key field "T")",
+                                               R"(record 3: key field "T" is null)",
+                                               R"(record 4: no key field "/m/s")",
+                                               R"(record 5: key field "/m/s" is null)",
+                                               R"(record 6: no key field "/m/s")"});
 }
 
 TEST_CASE("records: json_link next is absent when missing, null or empty") {
   Source s = make_source(Format::kJson, "/r", {"id"});
   s.paginate.kind = PageKind::kJsonLink;
   s.paginate.next = "/links/next";
-  CHECK(extract(s, R"({"r":[],"links":{"next":"http://h/p2"}})").page->next == "http://h/p2");
-  CHECK_FALSE(extract(s, R"({"r":[],"links":{"next":null}})").page->next);
-  CHECK_FALSE(extract(s, R"({"r":[],"links":{"next":""}})").page->next);
-  CHECK_FALSE(extract(s, R"({"r":[],"links":{}})").page->next);
-  CHECK_FALSE(extract(s, R"({"r":[]})").page->next);
+  CHECK(extract(s, R"({"r":[],"links":{"next":"http://h/p2"}})").value().next == "http://h/p2");
+  CHECK_FALSE(extract(s, R"({"r":[],"links":{"next":null}})").value().next);
+  CHECK_FALSE(extract(s, R"({"r":[],"links":{"next":""}})").value().next);
+  CHECK_FALSE(extract(s, R"({"r":[],"links":{}})").value().next);
+  CHECK_FALSE(extract(s, R"({"r":[]})").value().next);
   CHECK(error(s, R"({"r":[],"links":{"next":7}})") ==
         R"(next page link at "/links/next" is a number, not a string)");
 }
@@ -210,12 +212,12 @@ TEST_CASE("records: cursor next is a string's content or a number's digits") {
   Source s = make_source(Format::kJson, "/r", {"id"});
   s.paginate.kind = PageKind::kCursor;
   s.paginate.cursor = "/cursor";
-  CHECK(extract(s, R"({"r":[],"cursor":"a\/b=="})").page->next == "a/b==");
-  CHECK(extract(s, R"({"r":[],"cursor": 123456789012345678901234567890 })").page->next ==
+  CHECK(extract(s, R"({"r":[],"cursor":"a\/b=="})").value().next == "a/b==");
+  CHECK(extract(s, R"({"r":[],"cursor": 123456789012345678901234567890 })").value().next ==
         "123456789012345678901234567890");
-  CHECK_FALSE(extract(s, R"({"r":[],"cursor":null})").page->next);
-  CHECK_FALSE(extract(s, R"({"r":[],"cursor":""})").page->next);
-  CHECK_FALSE(extract(s, R"({"r":[]})").page->next);
+  CHECK_FALSE(extract(s, R"({"r":[],"cursor":null})").value().next);
+  CHECK_FALSE(extract(s, R"({"r":[],"cursor":""})").value().next);
+  CHECK_FALSE(extract(s, R"({"r":[]})").value().next);
   CHECK(error(s, R"({"r":[],"cursor":true})") ==
         R"(cursor at "/cursor" is a boolean, not a string or a number)");
 }
@@ -261,6 +263,32 @@ TEST_CASE("records: nesting deeper than the parser allows is a data error") {
         "invalid JSON: The JSON document was too deep (too many nested objects and arrays)");
   CHECK(lines(s, R"([{"T":"A","x":)" + std::string(1000, '[') + std::string(1000, ']') + "}]")
             .size() > 2000);
+}
+
+TEST_CASE("records: nesting counts where the record stands in its line, as offpeak-load reads it") {
+  Source s = make_source(Format::kJson, "", {"T"});
+  const auto nested = [](int arrays) {
+    return std::string(arrays, '[') + "1" + std::string(arrays, ']');
+  };
+  const auto load = [](std::string text) {
+    text.pop_back();  // the newline
+    offpeak::LineParser parser;
+    offpeak::NdjsonRecord record;
+    const auto problem = parser.parse({text, 1, true, false}, record);
+    return problem ? *problem : "";
+  };
+  // {"record":{"x":[[...1...]]}}: the 1 inside 1021 arrays is the 1024th level of the line.
+  const std::string deepest = R"({"T":"A","x":)" + nested(1021) + "}";
+  CHECK(load(lines(s, "[" + deepest + "]")) == "");
+  const std::string deeper = R"({"T":"A","x":)" + nested(1022) + "}";
+  CHECK(error(s, "[" + deeper + "]") ==
+        "invalid JSON: The JSON document was too deep (too many nested objects and arrays)");
+  CHECK(load(line(R"("A")", deeper)) == "nested deeper than 1024 levels");
+  Source ndjson = make_source(Format::kNdjson, "", {"T"});
+  CHECK(load(lines(ndjson, deepest)) == "");
+  CHECK(error(ndjson, deeper) ==
+        "line 1: invalid JSON: The JSON document was too deep (too many nested objects and "
+        "arrays)");
 }
 
 TEST_CASE("records: a missing pointer target or a wrong shape is a data error naming the pointer") {
@@ -330,9 +358,9 @@ TEST_CASE("records: region and source are escaped, fetched_at is RFC 3339 UTC") 
   offpeak::RecordExtractor extractor(s, "x\\y");
   std::string body = R"([{"id":1}])";
   PageResult r = extractor.extract(body, *offpeak::parse_rfc3339("2027-01-02T03:04:05+01:00"));
-  REQUIRE(r.page);
+  REQUIRE(r.ok());
   CHECK(
-      r.page->lines ==
+      r->lines ==
       R"({"region":"x\\y","source":"we\"ird","key":[1],"fetched_at":"2027-01-02T02:04:05Z","record":{"id":1}})"
       "\n");
 }
@@ -344,13 +372,13 @@ TEST_CASE("records: the extractor is reused across pages and leaves the body as 
     std::string body = R"({"r":[{"id":)" + std::to_string(i) + "}]}";
     const std::string copy = body;
     PageResult r = extractor.extract(body, kAt);
-    REQUIRE(r.page);
-    CHECK(r.page->lines == line(std::to_string(i), R"({"id":)" + std::to_string(i) + "}"));
+    REQUIRE(r.ok());
+    CHECK(r->lines == line(std::to_string(i), R"({"id":)" + std::to_string(i) + "}"));
     CHECK(body == copy);
   }
   std::string broken = "{";
-  CHECK_FALSE(extractor.extract(broken, kAt).page);
+  CHECK_FALSE(extractor.extract(broken, kAt).ok());
   CHECK(broken == "{");
   std::string good = R"({"r":[{"id":9}]})";
-  CHECK(extractor.extract(good, kAt).page->written == 1);
+  CHECK(extractor.extract(good, kAt).value().written == 1);
 }

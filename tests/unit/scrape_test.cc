@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "scrape.h"
+#include "scrape_command.h"
 
 using namespace std::chrono_literals;
 using offpeak::HttpRequest;
@@ -124,11 +125,11 @@ struct Run {
   offpeak::ScrapeReport go(FakeTransport& t, std::chrono::milliseconds time_left = 1h) {
     const auto o = options(t, time_left);
     offpeak::ScrapeEvents events;
-    events.write = [this](std::string_view lines) {
+    events.write = [this](std::string_view lines) -> offpeak::Result<void> {
       ++writes;
-      if (fail_writes) return false;
+      if (fail_writes) return offpeak::Error{offpeak::kExitIoErr, "disk full"};
       out += lines;
-      return true;
+      return {};
     };
     events.message = [this](offpeak::Severity severity, std::string_view source,
                             std::string_view status, std::string_view message) {
@@ -314,7 +315,8 @@ TEST_CASE("a failed write ends the run at once: nothing more is fetched or writt
   s.concurrency = 2;
   run.fail_writes = true;
   const auto report = run.go(t);
-  CHECK(report.output_failed);
+  REQUIRE_FALSE(report.output.ok());
+  CHECK(report.output.error().message == "disk full");
   CHECK(report.exit == offpeak::kExitIoErr);
   CHECK(run.writes == 1);
   CHECK(t.started.size() == 2);
@@ -422,4 +424,100 @@ TEST_CASE("the summary line and the worst exit code") {
   CHECK(worse(offpeak::kExitDataErr, offpeak::kExitTempFail) == offpeak::kExitDataErr);
   CHECK(worse(offpeak::kExitDataErr, offpeak::kExitUnavailable) == offpeak::kExitUnavailable);
   CHECK(worse(offpeak::kExitConfig, offpeak::kExitUnavailable) == offpeak::kExitConfig);
+}
+
+TEST_CASE("--deadline is a duration or a time after --at, and must leave time") {
+  const offpeak::Instant at{std::chrono::seconds{1772884800}};  // 2026-03-07T12:00:00Z
+  using offpeak::parse_deadline;
+  CHECK(parse_deadline("", at).value() == std::nullopt);
+  CHECK(parse_deadline("45m", at).value() == std::chrono::seconds{2700});
+  CHECK(parse_deadline("2026-03-07T13:00:00Z", at).value() == std::chrono::seconds{3600});
+  const auto bad = parse_deadline("soon", at);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().exit == offpeak::kExitUsage);
+  CHECK(bad.error().message ==
+        "--deadline: invalid value \"soon\"; expected a time like 2026-03-08T11:00:00Z or a "
+        "duration like 45m");
+  const auto past = parse_deadline("2026-03-07T12:00:00Z", at);
+  REQUIRE_FALSE(past.ok());
+  CHECK(past.error().exit == offpeak::kExitUsage);
+  CHECK(past.error().message == "--deadline: 2026-03-07T12:00:00Z leaves no time to scrape");
+}
+
+TEST_CASE("without --deadline a scrape has until the end of off-peak, and none in a session") {
+  const auto loaded = offpeak::parse_config(R"([regions.xnys]
+timezone = "America/New_York"
+sessions = ["09:30-16:00"]
+)",
+                                            "r.toml");
+  REQUIRE(loaded.diagnostics.empty());
+  const offpeak::Region& region = *loaded.config.find_region("xnys");
+  // Saturday 2026-03-07 12:00 UTC: off-peak until Monday's open, 2026-03-09 13:30 UTC.
+  const offpeak::Instant saturday{std::chrono::seconds{1772884800}};
+  CHECK(offpeak::scrape_time_left(region, saturday, std::nullopt).value() ==
+        std::chrono::seconds{(48 + 1) * 3600 + 30 * 60});
+  CHECK(offpeak::scrape_time_left(region, saturday, std::chrono::seconds{60}).value() ==
+        std::chrono::seconds{60});
+  // Monday 2026-03-09 15:00 UTC is in the session.
+  const offpeak::Instant monday{std::chrono::seconds{1773068400}};
+  const auto refused = offpeak::scrape_time_left(region, monday, std::nullopt);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().exit == offpeak::kExitTempFail);
+  CHECK(refused.error().message ==
+        "region \"xnys\" is not off-peak at 2026-03-09T15:00:00Z (the next window opens at "
+        "2026-03-09T20:00:00Z); run it then, or give --deadline to scrape anyway");
+}
+
+TEST_CASE("--source picks sources in the config's order and names the ones there are") {
+  Run run;
+  run.add("bars", "http://h/bars");
+  run.add("quotes", "http://h/quotes");
+  run.add("trades", "http://h/trades");
+  const auto names = [](const std::vector<const offpeak::Source*>& sources) {
+    std::vector<std::string> out;
+    for (const auto* s : sources) out.push_back(s->name);
+    return out;
+  };
+  using offpeak::select_sources;
+  CHECK(names(select_sources(run.sources, run.region, {}, "r.toml").value()) ==
+        std::vector<std::string>{"bars", "quotes", "trades"});
+  CHECK(names(select_sources(run.sources, run.region, {"trades", "bars"}, "r.toml").value()) ==
+        std::vector<std::string>{"bars", "trades"});
+  const auto unknown = select_sources(run.sources, run.region, {"bars", "ticks"}, "r.toml");
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error().exit == offpeak::kExitUsage);
+  CHECK(unknown.error().message ==
+        "--source: region \"xnys\" has no source \"ticks\"; it has: bars, quotes, trades");
+  const auto none = select_sources({}, run.region, {"bars"}, "r.toml");
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.error().exit == offpeak::kExitConfig);
+  CHECK(none.error().message == "r.toml: region \"xnys\" has no [[regions.xnys.sources]]");
+}
+
+TEST_CASE("OFFPEAK_RETRY_BASE_MS sets the backoff base only when it is a whole number") {
+  std::map<std::string, std::string> env;
+  const offpeak::EnvLookup lookup = [&](const char* name) -> const char* {
+    const auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  };
+  CHECK(offpeak::retry_base_from_env(lookup) == std::nullopt);
+  env["OFFPEAK_RETRY_BASE_MS"] = "20";
+  CHECK(offpeak::retry_base_from_env(lookup) == std::chrono::milliseconds{20});
+  for (const char* bad : {"", "-1", "2s", "x"}) {
+    env["OFFPEAK_RETRY_BASE_MS"] = bad;
+    CHECK(offpeak::retry_base_from_env(lookup) == std::nullopt);
+  }
+}
+
+TEST_CASE("the progress line counts finished sources, pages, records and megabytes") {
+  std::vector<offpeak::SourceSummary> sources(2);
+  sources[0].status = "ok";
+  sources[0].pages = 3;
+  sources[0].records = 15;
+  sources[0].bytes = 150000;
+  sources[1].pages = 1;
+  sources[1].records = 5;
+  sources[1].bytes = 12000;
+  CHECK(offpeak::progress_text("xnys", sources) ==
+        "offpeak-scrape: xnys: 1/2 sources done, 4 pages, 20 records, 0.2 MB");
 }

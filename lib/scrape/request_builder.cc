@@ -1,0 +1,153 @@
+// A source's requests, built from its templates, and the secrets they carry.
+//
+// The idea: the URL and header templates are expanded once per request with the page's
+// variables (page, offset, cursor), and every value that came from the environment or sits
+// in a header is collected up front into a Masker, so whatever a message shows of a request
+// (its URL in an error, the --dry-run listing) goes through one place that replaces them by ***.
+
+#include "request_builder.h"
+
+#include <algorithm>
+#include <cctype>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace offpeak {
+namespace {
+
+// The names inside `${...}` in a template.
+std::vector<std::string> env_names(std::string_view text) {
+  std::vector<std::string> names;
+  for (auto at = text.find("${"); at != std::string_view::npos; at = text.find("${", at + 2)) {
+    const auto end = text.find('}', at);
+    if (end == std::string_view::npos) break;
+    names.emplace_back(text.substr(at + 2, end - at - 2));
+  }
+  return names;
+}
+
+// A template expanded, or why it could not be (an unset ${VAR}).
+Result<Expanded> expand_text(std::string_view text, const TemplateValues& values,
+                             TemplateTarget target, const EnvLookup& env) {
+  Expanded expanded = expand_template(text, values, target, env);
+  if (!expanded.error.empty()) return Error{kExitConfig, std::move(expanded.error)};
+  return expanded;
+}
+
+}  // namespace
+
+void Masker::add(const std::string& value) {
+  if (value.empty()) return;
+  secrets_.push_back(value);
+  if (auto encoded = percent_encode(value); encoded != value) {
+    secrets_.push_back(encoded);
+    // libcurl's URL parser writes escapes in lower case.
+    for (size_t i = 0; i + 2 < encoded.size(); ++i) {
+      if (encoded[i] != '%') continue;
+      for (size_t j = i + 1; j <= i + 2; ++j)
+        encoded[j] = static_cast<char>(std::tolower(static_cast<unsigned char>(encoded[j])));
+    }
+    if (encoded != secrets_.back()) secrets_.push_back(encoded);
+  }
+  // Longest first, so a secret containing another is masked whole.
+  std::sort(secrets_.begin(), secrets_.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+}
+
+std::string Masker::operator()(std::string text) const {
+  for (const auto& secret : secrets_) {
+    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3))
+      text.replace(at, secret.size(), "***");
+  }
+  return text;
+}
+
+RequestBuilder::RequestBuilder(const Region& region, Instant at, const Source& source,
+                               EnvLookup env)
+    : source_(source), env_(std::move(env)) {
+  values_.region = region.id;
+  values_.source = source.name;
+  values_.session = last_session(region, at);
+  for (const auto& name : env_names(source.url))
+    if (const char* value = env_(name.c_str())) mask_.add(value);
+  for (const auto& [name, value] : source.headers) {
+    for (const auto& variable : env_names(value))
+      if (const char* v = env_(variable.c_str())) mask_.add(v);
+    // A key written into the config as it is is as secret as one from the environment.
+    if (const auto header = expand_text(value, values_, TemplateTarget::kHeader, env_))
+      mask_.add(header->text);
+  }
+}
+
+Result<BuiltRequest> RequestBuilder::page(std::int64_t index) const {
+  TemplateValues values = values_;
+  const Pagination& p = source_.paginate;
+  switch (p.kind) {
+    case PageKind::kCursor:
+      values.cursor = "";
+      return expand(values);
+    case PageKind::kPage:
+      values.page = p.start + index;
+      return with_param(expand(values), std::to_string(*values.page));
+    case PageKind::kOffset:
+      values.offset = index * p.limit;
+      values.limit = p.limit;
+      return with_param(expand(values), std::to_string(*values.offset));
+    default:
+      return expand(values);
+  }
+}
+
+Result<BuiltRequest> RequestBuilder::after_cursor(const std::string& cursor) const {
+  TemplateValues values = values_;
+  values.cursor = cursor;
+  return with_param(expand(values), cursor);
+}
+
+Result<BuiltRequest> RequestBuilder::at_url(std::string url) const {
+  auto built = expand(values_);
+  if (!built) return built;
+  built->request.url = std::move(url);
+  built->shown_url = mask_(built->request.url);
+  return built;
+}
+
+Result<BuiltRequest> RequestBuilder::expand(const TemplateValues& values) const {
+  BuiltRequest built;
+  auto url = expand_text(source_.url, values, TemplateTarget::kUrl, env_);
+  if (!url) return Error{kExitConfig, fmt::format("url: {}", url.error().message)};
+  built.request.url = std::move(url->text);
+  built.shown_url = mask_(std::move(url->shown));
+  for (const auto& [name, value] : source_.headers) {
+    auto header = expand_text(value, values, TemplateTarget::kHeader, env_);
+    if (!header)
+      return Error{kExitConfig, fmt::format("header {}: {}", name, header.error().message)};
+    built.request.headers.push_back(fmt::format("{}: {}", name, header->text));
+    built.shown_headers.push_back(fmt::format("{}: ***", name));
+  }
+  built.request.user_agent = source_.user_agent;
+  built.request.timeout = source_.timeout;
+  built.request.max_bytes = source_.max_bytes;
+  return built;
+}
+
+// Sets the pagination's query parameter to `value` in the request and in its shown URL.
+Result<BuiltRequest> RequestBuilder::with_param(Result<BuiltRequest> built,
+                                                const std::string& value) const {
+  if (!built) return built;
+  const std::string& param = source_.paginate.param;
+  auto url = with_query_param(built->request.url, param, value);
+  if (!url)
+    return Error{kExitConfig, fmt::format("url: cannot set query parameter \"{}\" in {}", param,
+                                          built->shown_url)};
+  built->request.url = std::move(*url);
+  if (auto shown = with_query_param(built->shown_url, param, value)) {
+    built->shown_url = mask_(std::move(*shown));
+  } else {
+    built->shown_url = "";  // the masked URL is no longer one (*** for its base): nothing to show
+  }
+  return built;
+}
+
+}  // namespace offpeak

@@ -1,0 +1,99 @@
+#pragma once
+
+// offpeak-scrape's run as the tool does it: from its parsed command line to its exit code.
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config.h"
+#include "diagnostics.h"
+#include "error.h"
+#include "log.h"
+#include "metrics.h"
+#include "progress_line.h"
+#include "scrape.h"
+#include "timestamp.h"
+#include "url_template.h"
+
+namespace offpeak {
+
+// The command line, parsed.
+struct ScrapeCommand {
+  std::string config;                // --config, or "" to look for one
+  Instant at;                        // --at: the session, and the records' fetched_at
+  bool fixed_at = false;             // --at named a time ("now" does not fix fetched_at)
+  std::vector<std::string> sources;  // --source: only these, in the config's order
+  bool dry_run = false;
+  std::string deadline;  // --deadline TIME|DUR, or "" for the end of off-peak
+  std::string region;
+  std::string metrics_file;  // --metrics-file, or ""
+};
+
+// Where a run reports as it goes: the tool draws it, the library never prints.
+struct ScrapeConsole {
+  // Writes whole lines to stdout, or says why it could not (74).
+  std::function<Result<void>(std::string_view lines)> write;
+  // An event for stderr: a source's warning or error, a summary.
+  std::function<void(const LogLine& line)> log;
+  // A problem in the config file.
+  std::function<void(const Diagnostic& d)> diagnostic;
+  // What ends the run; one of exit 64 is a usage error.
+  std::function<void(const Error& error)> error;
+  // The live progress line, or none; erased before anything else is said.
+  ProgressLine* progress = nullptr;
+  EnvLookup env;  // std::getenv: OFFPEAK_CONFIG, OFFPEAK_RETRY_BASE_MS, the ${VAR}s
+};
+
+// Fetches the command's sources of its region, writing their records through the console,
+// and returns the exit code: the worst of the sources' (error.h). Every run that gets past
+// its usage checks, except --dry-run, ends by writing --metrics-file.
+[[nodiscard]] ExitCode run_scrape_command(const ScrapeCommand& command,
+                                          const ScrapeConsole& console);
+
+// --deadline as the time left after `at`: a DUR, or a TIME less `at`; nothing when `text` is
+// empty. A usage error when it is neither, or leaves no time.
+[[nodiscard]] Result<std::optional<std::chrono::seconds>> parse_deadline(std::string_view text,
+                                                                         Instant at);
+
+// The time the run has from `at`: `time_left` when --deadline gave it, else until the end of
+// the region's off-peak window; 75 when the region is not off-peak at `at`.
+[[nodiscard]] Result<std::chrono::seconds> scrape_time_left(
+    const Region& region, Instant at, std::optional<std::chrono::seconds> time_left);
+
+// The region's sources named by --source (all when `names` is empty), in the config's order.
+// 78 when the region has none (`config_path` names the file), 64 for a name it lacks.
+[[nodiscard]] Result<std::vector<const Source*>> select_sources(
+    std::span<const Source> sources, const Region& region, const std::vector<std::string>& names,
+    std::string_view config_path);
+
+// OFFPEAK_RETRY_BASE_MS, for tests only: a backoff base smaller than 1 s keeps retry tests
+// fast. Nothing when it is unset or not a number of milliseconds.
+[[nodiscard]] std::optional<std::chrono::milliseconds> retry_base_from_env(const EnvLookup& env);
+
+// The progress line: "offpeak-scrape: xnys: 1/2 sources done, 3 pages, 15 records, 0.1 MB".
+[[nodiscard]] std::string progress_text(std::string_view region,
+                                        const std::vector<SourceSummary>& sources);
+
+// A source's summary: region=xnys source=bars status=ok pages=3 requests=3 retries=0
+// bytes=1234 records=15 skipped=0 seconds=0.02.
+[[nodiscard]] LogLine summary_log(std::string_view region, const SourceSummary& s);
+
+// The metric a failed run carries over from the file it replaces.
+inline constexpr std::string_view kScrapeLastSuccess =
+    "offpeak_scrape_last_success_timestamp_seconds";
+
+// --metrics-file: each source's figures, labelled region and source, from `report`, or
+// without it (the run stopped before fetching) just when it ran and how it ended. A run
+// that stopped before it knew its sources has samples labelled region alone. `now` is
+// Unix seconds.
+[[nodiscard]] MetricsFile scrape_metrics(std::string_view region,
+                                         const std::vector<std::string>& sources,
+                                         const ScrapeReport* report, int exit, double now,
+                                         double run_seconds);
+
+}  // namespace offpeak
