@@ -79,9 +79,10 @@ class KeyTable {
   }
 
   // A key a sweep found in the table, with its content check, after reserve_stored made room
-  // for the rows it counted; ignored when the input has had the key already. False when the
-  // key found no room: rows that were added after the count can take the table past its
-  // limit, and the caller must then learn of the keys it lacks another way.
+  // for the rows it counted; ignored when the input has had the key already. Rows added
+  // after the count grow the table as any key does. False when the key found no room: the
+  // table is then at its limit for good (it never shrinks, and a growth that does not fit now
+  // never will), so a later line of the key is kUntracked, never kNone.
   [[nodiscard]] bool store(std::uint64_t id, std::uint64_t check) {
     const std::size_t slot = insert(id, KeyState::kStored);
     if (slot == kNoSlot) return false;

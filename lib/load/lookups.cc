@@ -4,9 +4,11 @@
 // (region, source) pair from the primary key's index into the key table, so that its lines
 // are compared on the client.
 //
-// A sweep trusts the count it made room for only as far as the key table agrees: a row that
-// another session adds between the count and the COPY may find no room, and then the pair is
-// not taken as swept, and its keys the table does not know are looked up as any others.
+// A sweep trusts the count it made room for only as far as the key table agrees: rows that
+// another session adds between the count and the COPY grow the table, and past its limit
+// find no room. The table then takes no new key for the rest of the load, so every line of
+// such a key is untracked and settled at the end; and the pair is not taken as swept, so that
+// a key the table lacks is looked up rather than inserted even if that ever changed.
 
 #include "lookups.h"
 

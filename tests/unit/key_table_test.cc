@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 #include "key_table.h"
 
@@ -121,4 +122,39 @@ TEST_CASE("KeyTable says which swept keys found no room past the rows reserved")
     }
   }
   CHECK(kept == 49152);
+}
+
+TEST_CASE("KeyTable grows for swept keys past the rows reserved while its limit allows") {
+  // 8 MiB: the 65,536 slots reserved hold 49,152 keys; the table doubles to take 60,000.
+  KeyTable keys(std::size_t{8} << 20);
+  const auto id = [](std::uint64_t i) { return hash_key(std::to_string(i), 0, 0).id; };
+  REQUIRE(keys.reserve_stored(40000));
+  for (std::uint64_t i = 0; i < 60000; ++i) REQUIRE(keys.store(id(i), i));
+  std::uint64_t check = 0;
+  for (std::uint64_t i = 0; i < 60000; ++i) {
+    REQUIRE(keys.see(id(i), check) == KeyState::kStored);
+    REQUIRE(check == i);
+  }
+}
+
+TEST_CASE("KeyTable that could not keep a swept key takes no new key after it") {
+  // What makes a sweep that found no room for some rows safe: the table never grows after
+  // it, so a line of a key it dropped is never taken for a key the table does not have
+  // (kNone, which a swept pair would insert), but is untracked, however many keys follow.
+  KeyTable keys(std::size_t{3} << 19);
+  const auto id = [](std::uint64_t i) { return hash_key(std::to_string(i), 0, 0).id; };
+  REQUIRE(keys.reserve_stored(40000));
+  std::vector<std::uint64_t> dropped;
+  for (std::uint64_t i = 0; i < 50000; ++i)
+    if (!keys.store(id(i), i)) dropped.push_back(i);
+  REQUIRE(dropped.size() == 50000 - 49152);
+  std::uint64_t check = 0;
+  for (std::uint64_t i = 50000; i < 150000; ++i)
+    REQUIRE(keys.see(id(i), check) == KeyState::kUntracked);
+  CHECK_FALSE(keys.reserve_stored(1));
+  CHECK_FALSE(keys.store(id(200000), 0));
+  for (const std::uint64_t i : dropped) REQUIRE(keys.see(id(i), check) == KeyState::kUntracked);
+  // The keys it kept stay known.
+  CHECK(keys.see(id(0), check) == KeyState::kStored);
+  CHECK(check == 0);
 }
