@@ -181,4 +181,11 @@ Result<void> replace_metrics_file(MetricsFile& file, const std::string& path,
   return write_atomically(path, file.text());
 }
 
+std::optional<LogLine> write_run_metrics(MetricsFile& file, const std::string& path,
+                                         std::string_view carried) {
+  auto written = replace_metrics_file(file, path, carried);
+  if (written) return std::nullopt;
+  return LogLine(LogLevel::kWarning).add("msg", "--metrics-file: " + written.error().message);
+}
+
 }  // namespace offpeak

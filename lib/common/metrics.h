@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "atomic_file.h"
+#include "log.h"
 
 namespace offpeak {
 
@@ -54,5 +55,10 @@ void carry_over(MetricsFile& file, std::string_view name, const std::string& old
 // end. An Error (74) says what went wrong.
 [[nodiscard]] Result<void> replace_metrics_file(MetricsFile& file, const std::string& path,
                                                 std::string_view carried);
+
+// A run's end, as the tools write --metrics-file: replace_metrics_file, and when that fails
+// the warning to log ("--metrics-file: REASON"), not an error: the run's work stands.
+[[nodiscard]] std::optional<LogLine> write_run_metrics(MetricsFile& file, const std::string& path,
+                                                       std::string_view carried);
 
 }  // namespace offpeak

@@ -117,9 +117,8 @@ class CommandRun {
     MetricsFile metrics =
         scrape_metrics(command_.region, source_names_, report_ ? &*report_ : nullptr, code,
                        std::chrono::duration<double>(now.time_since_epoch()).count(), run_seconds);
-    if (auto written = replace_metrics_file(metrics, command_.metrics_file, kScrapeLastSuccess);
-        !written)
-      say(LogLine(LogLevel::kWarning).add("msg", "--metrics-file: " + written.error().message));
+    if (auto warning = write_run_metrics(metrics, command_.metrics_file, kScrapeLastSuccess))
+      say(*warning);
     return code;
   }
 
