@@ -1,15 +1,54 @@
 #pragma once
 
+// offpeak-load's run as the tool does it: from its parsed command line to its exit code, and
+// the steps of it a test can call alone.
+
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "diagnostics.h"
 #include "error.h"
 #include "log.h"
 #include "pg_load.h"
+#include "progress_line.h"
 
 namespace offpeak {
+
+// The command line, parsed.
+struct LoadCommand {
+  std::optional<std::string> db;  // --db, else $DATABASE_URL, else libpq's defaults
+  std::string table = "offpeak.records";
+  std::string reject_file;  // --reject-file, or ""
+  std::uint64_t max_rejects = 1000;
+  bool dry_run = false;
+  bool json = false;               // --json: the summary on stdout too
+  std::string metrics_file;        // --metrics-file, or ""
+  std::vector<std::string> files;  // the inputs; none for standard input, "-" for it too
+};
+
+// Where a run reports as it goes: the tool draws it, the library never prints.
+struct LoadConsole {
+  // Writes to stdout (--json), or says why it could not (74).
+  std::function<Result<void>(std::string_view text)> write;
+  // An event for stderr: a summary line, a warning.
+  std::function<void(const LogLine& line)> log;
+  // A bad line of the input, without a reject file.
+  std::function<void(const Diagnostic& d)> diagnostic;
+  // What ends the run; one of exit 64 is a usage error.
+  std::function<void(const Error& error)> error;
+  // The live progress line, or none; erased before anything else is said.
+  ProgressLine* progress = nullptr;
+  // std::getenv: DATABASE_URL and the test settings (apply_test_settings).
+  std::function<const char*(const char*)> env;
+};
+
+// Loads the command's inputs into its table and returns the exit code. Every run that gets
+// past its usage checks, except --dry-run, ends by writing --metrics-file.
+[[nodiscard]] ExitCode run_load_command(const LoadCommand& command, const LoadConsole& console);
 
 // Opens the input files, "-" for standard input (the default when there are none): every
 // input opens before the database is touched, so a typo costs no connection. A file that

@@ -867,6 +867,27 @@ def case_json_and_dry_run(env):
     check_equal(env.tuple_counters(), counters, "dry run writes no tuple")
 
 
+def case_json_to_a_full_stdout(env):
+    """--json whose standard output cannot be written (/dev/full): the load is committed and
+    summarized, then the run ends 74 saying so, and the metrics file has that exit code."""
+    path = os.path.join(env.work, "load.prom")
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([env.loader, "--db", env.conninfo, "--json", "--metrics-file", path],
+                                input=bars(4).encode(), stdout=full, stderr=subprocess.PIPE,
+                                timeout=TIMEOUT, cwd=env.work)
+    err = result.stderr.decode()
+    check_equal(result.returncode, 74, f"exit ({err})")
+    lines = err.splitlines()
+    check_equal(len(lines), 3, f"stderr lines ({err})")
+    check(lines[1].startswith("offpeak-load: status=ok lines=4 inserted=4 "), "the summary first")
+    check_equal(lines[2], "offpeak-load: error: cannot write to standard output (the load is "
+                "committed)", "then the error")
+    check_equal(env.count(), 4, "rows committed")
+    m = metrics_of(path)
+    check_equal(m[("offpeak_load_exit_code", ())], 74, "exit code in the metrics file")
+    check(not any(k[0] == "offpeak_load_lines" for k in m), "no counts of a failed run")
+
+
 def case_quoted_table_name(env):
     for name, sql in [('market."Bars 2"', 'market."Bars 2"'), ('"we""ird"', 'public."we""ird"'),
                       ("market.bars", "market.bars")]:

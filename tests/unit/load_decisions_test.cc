@@ -1,5 +1,5 @@
 // The loader's pure parts, with no database: key decisions and count reconciliation, the
-// binary COPY format, the reject file, and what main takes from load_cli.h.
+// binary COPY format, the reject file, and what main takes from load_command.h.
 
 #include <map>
 #include <stdexcept>
@@ -9,7 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "key_decisions.h"
-#include "load_cli.h"
+#include "load_command.h"
 #include "ndjson_input.h"
 #include "pg_binary.h"
 #include "reject_file.h"
