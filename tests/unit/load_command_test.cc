@@ -13,21 +13,13 @@
 
 #include "load_command.h"
 #include "metrics.h"
+#include "temp_dir.h"
 
 using namespace offpeak;
 
 namespace {
 
 // A fresh directory, removed at the end.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string name = (std::filesystem::temp_directory_path() / "offpeak-load-XXXXXX").string();
-    path = ::mkdtemp(name.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
-
 // A console that records what a run says, in order, and answers `env` from a list.
 struct Recorded {
   std::vector<std::string> said;       // "error 74: ...", "log: ...", "diagnostic: ..."

@@ -9,19 +9,11 @@
 #include <sstream>
 
 #include "metrics.h"
+#include "temp_dir.h"
 
 namespace {
 
 // A fresh directory, removed at the end.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string name = (std::filesystem::temp_directory_path() / "offpeak-metrics-XXXXXX").string();
-    path = ::mkdtemp(name.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
-
 std::string read(const std::filesystem::path& path) {
   std::ifstream in(path);
   std::ostringstream text;

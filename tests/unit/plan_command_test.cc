@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "plan_command.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -56,20 +57,6 @@ sessions = ["08:00-16:30"]
 }
 
 // A fresh directory under the system's temporary one, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "offpeak-plan-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string operator/(const char* name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
 }  // namespace
 
 TEST_CASE("plan_request: the mode the options choose") {
@@ -216,7 +203,7 @@ TEST_CASE("plan_report: --metrics-file that cannot be written is a warning, not 
   CHECK(unwritten->report.text == "xnys\nxlon\n");
   REQUIRE(unwritten->warnings.size() == 1);
   CHECK_THAT(unwritten->warnings[0],
-             Catch::StartsWith("--metrics-file: cannot create " + dir / "missing/"));
+             Catch::StartsWith("--metrics-file: cannot create " + (dir / "missing/").string()));
 }
 
 TEST_CASE("plan_report: a state file that cannot be read fails the run (74)") {
@@ -228,5 +215,6 @@ TEST_CASE("plan_report: a state file that cannot be read fails the run (74)") {
   const auto report = offpeak::plan_report(config(), "r.toml", *request(options));
   REQUIRE_FALSE(report);
   CHECK(report.error().exit == offpeak::kExitIoErr);
-  CHECK(report.error().message == "cannot read " + dir / "state/xlon.done" + ": Is a directory");
+  CHECK(report.error().message ==
+        "cannot read " + (dir / "state/xlon.done").string() + ": Is a directory");
 }

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "plan.h"
 #include "run_state.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -18,21 +19,6 @@ using offpeak::Instant;
 Instant at(const char* text) { return *offpeak::parse_rfc3339(text); }
 
 // A fresh directory under the system's temporary one, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "offpeak-state-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string str() const { return path_.string(); }
-  fs::path operator/(const char* name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
-
 std::string read(const fs::path& path) {
   std::ifstream in(path);
   return {std::istreambuf_iterator<char>(in), {}};
