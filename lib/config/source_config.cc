@@ -151,8 +151,8 @@ void SourceReader::read_url(const toml::table& table, const Region& region, Sour
     return error(node->source(), "url",
                  fmt::format("\"{}\" must start with https:// or http://", *text));
   const auto variables = template_variables(region, source);
-  if (auto problem = check_template(*text, variables); !problem.empty())
-    return error(node->source(), "url", std::move(problem));
+  if (auto checked = check_template(*text, variables); !checked)
+    return error(node->source(), "url", std::move(checked).error().message);
   source.url = *text;
 }
 
@@ -366,12 +366,12 @@ void SourceReader::check_header_templates(const toml::table& table, const Region
                                           const Source& source) {
   const auto variables = template_variables(region, source);
   for (const auto& [name, value] : source.headers) {
-    const auto problem = check_template(value, variables);
-    if (problem.empty()) continue;
+    const auto checked = check_template(value, variables);
+    if (checked) continue;
     const auto* headers = table.get("headers");
     const auto* where = headers && headers->as_table() ? headers->as_table()->get(name) : nullptr;
     error(where ? where->source() : table.source(), "headers",
-          fmt::format("{}: {}", name, problem));
+          fmt::format("{}: {}", name, checked.error().message));
   }
 }
 

@@ -140,9 +140,9 @@ std::vector<std::string_view> template_variables(const Region& region, const Sou
   return names;
 }
 
-std::string check_template(std::string_view text, std::span<const std::string_view> allowed) {
-  const auto scanned = scan(text);
-  if (!scanned) return scanned.error().message;
+Result<void> check_template(std::string_view text, std::span<const std::string_view> allowed) {
+  auto scanned = scan(text);
+  if (!scanned) return std::move(scanned).error();
   for (const Piece& piece : *scanned) {
     if (piece.kind != Piece::kVariable ||
         std::find(allowed.begin(), allowed.end(), piece.text) != allowed.end())
@@ -157,19 +157,17 @@ std::string check_template(std::string_view text, std::span<const std::string_vi
     std::string why = is_session  ? " (the region has no trading sessions)"
                       : is_paging ? " (not with this source's paginate type)"
                                   : "";
-    return fmt::format("undefined variable {{{}}}{}; known here: {}", piece.text, why, known);
+    return Error{kExitConfig, fmt::format("undefined variable {{{}}}{}; known here: {}", piece.text,
+                                          why, known)};
   }
   return {};
 }
 
-Expanded expand_template(std::string_view text, const TemplateValues& values, TemplateTarget target,
-                         const EnvLookup& env) {
+Result<Expanded> expand_template(std::string_view text, const TemplateValues& values,
+                                 TemplateTarget target, const EnvLookup& env) {
   Expanded out;
-  const auto scanned = scan(text);
-  if (!scanned) {
-    out.error = scanned.error().message;
-    return out;
-  }
+  auto scanned = scan(text);
+  if (!scanned) return std::move(scanned).error();
   const bool in_url = target == TemplateTarget::kUrl;
   for (size_t i = 0; i < scanned->size(); ++i) {
     const Piece& piece = (*scanned)[i];
@@ -180,10 +178,9 @@ Expanded expand_template(std::string_view text, const TemplateValues& values, Te
         break;
       case Piece::kVariable: {
         const auto value = variable_value(piece.text, values);
-        if (!value) {
-          out.error = fmt::format("variable {{{}}} has no value for this request", piece.text);
-          return out;
-        }
+        if (!value)
+          return Error{kExitConfig,
+                       fmt::format("variable {{{}}} has no value for this request", piece.text)};
         const std::string encoded = in_url ? url_encode(*value) : *value;
         out.text += encoded;
         out.shown += encoded;
@@ -192,10 +189,8 @@ Expanded expand_template(std::string_view text, const TemplateValues& values, Te
       case Piece::kEnv: {
         const std::string name(piece.text);
         const char* value = env ? env(name.c_str()) : nullptr;
-        if (!value) {
-          out.error = fmt::format("environment variable ${{{}}} is not set", name);
-          return out;
-        }
+        if (!value)
+          return Error{kExitConfig, fmt::format("environment variable ${{{}}} is not set", name)};
         // A ${VAR} that starts a URL holds its scheme and host, which encoding would break.
         out.text += in_url && i > 0 ? url_encode(value) : std::string(value);
         out.shown += "***";

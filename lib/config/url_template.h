@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "calendar.h"
+#include "error.h"
 
 namespace offpeak {
 
@@ -31,10 +32,10 @@ struct TemplateValues {
 [[nodiscard]] std::vector<std::string_view> template_variables(const Region& region,
                                                                const Source& source);
 
-// Checks a template's syntax and that it names only `allowed` variables. Returns the
-// problem ("unknown variable {sesion_date}; ...") or "" when there is none.
-[[nodiscard]] std::string check_template(std::string_view text,
-                                         std::span<const std::string_view> allowed);
+// Checks a template's syntax and that it names only `allowed` variables; an Error (78) says
+// what is wrong ("undefined variable {sesion_date}; ...").
+[[nodiscard]] Result<void> check_template(std::string_view text,
+                                          std::span<const std::string_view> allowed);
 
 // Looks up an environment variable; nullptr when it is unset. std::getenv in the tools.
 using EnvLookup = std::function<const char*(const char* name)>;
@@ -46,10 +47,11 @@ enum class TemplateTarget { kUrl, kHeader };
 struct Expanded {
   std::string text;   // what is sent
   std::string shown;  // what may be printed: each ${VAR} value replaced by ***
-  std::string error;  // "environment variable ${API_KEY} is not set", or "" on success
 };
 
-[[nodiscard]] Expanded expand_template(std::string_view text, const TemplateValues& values,
-                                       TemplateTarget target, const EnvLookup& env);
+// The template with its values, or an Error (78): "environment variable ${API_KEY} is not
+// set", or a variable this request has no value for.
+[[nodiscard]] Result<Expanded> expand_template(std::string_view text, const TemplateValues& values,
+                                               TemplateTarget target, const EnvLookup& env);
 
 }  // namespace offpeak

@@ -27,14 +27,6 @@ std::vector<std::string> env_names(std::string_view text) {
   return names;
 }
 
-// A template expanded, or why it could not be (an unset ${VAR}).
-Result<Expanded> expand_text(std::string_view text, const TemplateValues& values,
-                             TemplateTarget target, const EnvLookup& env) {
-  Expanded expanded = expand_template(text, values, target, env);
-  if (!expanded.error.empty()) return Error{kExitConfig, std::move(expanded.error)};
-  return expanded;
-}
-
 }  // namespace
 
 void Masker::add(const std::string& value) {
@@ -75,7 +67,7 @@ RequestBuilder::RequestBuilder(const Region& region, Instant at, const Source& s
     for (const auto& variable : env_names(value))
       if (const char* v = env_(variable.c_str())) mask_.add(v);
     // A key written into the config as it is is as secret as one from the environment.
-    if (const auto header = expand_text(value, values_, TemplateTarget::kHeader, env_))
+    if (const auto header = expand_template(value, values_, TemplateTarget::kHeader, env_))
       mask_.add(header->text);
   }
 }
@@ -115,12 +107,12 @@ Result<BuiltRequest> RequestBuilder::at_url(std::string url) const {
 
 Result<BuiltRequest> RequestBuilder::expand(const TemplateValues& values) const {
   BuiltRequest built;
-  auto url = expand_text(source_.url, values, TemplateTarget::kUrl, env_);
+  auto url = expand_template(source_.url, values, TemplateTarget::kUrl, env_);
   if (!url) return Error{kExitConfig, fmt::format("url: {}", url.error().message)};
   built.request.url = std::move(url->text);
   built.shown_url = mask_(std::move(url->shown));
   for (const auto& [name, value] : source_.headers) {
-    auto header = expand_text(value, values, TemplateTarget::kHeader, env_);
+    auto header = expand_template(value, values, TemplateTarget::kHeader, env_);
     if (!header)
       return Error{kExitConfig, fmt::format("header {}: {}", name, header.error().message)};
     built.request.headers.push_back(fmt::format("{}: {}", name, header->text));

@@ -36,24 +36,27 @@ TEST_CASE("variables expand, URL-encoded in URLs and as is in headers") {
       "${BASE}/{region}/{session_date}?open={session_open}&ms={session_close_ms}&c={cursor}"
       "&p={page}&k=${KEY}",
       values(), TemplateTarget::kUrl, env);
-  CHECK(url.error.empty());
-  CHECK(url.text ==
+  REQUIRE(url);
+  CHECK(url->text ==
         "https://h.example:8080/xnys/2026-11-27?open=2026-11-27T14%3A30%3A00Z&ms=1795802400000"
         "&c=a%20b%2Fc&p=3&k=s3cr%26t");
-  CHECK(url.shown ==
+  CHECK(url->shown ==
         "***/xnys/2026-11-27?open=2026-11-27T14%3A30%3A00Z&ms=1795802400000&c=a%20b%2Fc&p=3"
         "&k=***");
 
   const auto header =
       offpeak::expand_template("Bearer ${KEY} {source}", values(), TemplateTarget::kHeader, env);
-  CHECK(header.text == "Bearer s3cr&t bars");
-  CHECK(header.shown == "Bearer *** bars");
+  REQUIRE(header);
+  CHECK(header->text == "Bearer s3cr&t bars");
+  CHECK(header->shown == "Bearer *** bars");
 }
 
 TEST_CASE("an unset environment variable is an error naming it") {
   const auto out = offpeak::expand_template("https://h/?k=${API_KEY}", values(),
                                             TemplateTarget::kUrl, env_of({}));
-  CHECK(out.error == "environment variable ${API_KEY} is not set");
+  REQUIRE(!out);
+  CHECK(out.error().exit == offpeak::kExitConfig);
+  CHECK(out.error().message == "environment variable ${API_KEY} is not set");
 }
 
 TEST_CASE("a variable without a value for the request is an error") {
@@ -61,22 +64,23 @@ TEST_CASE("a variable without a value for the request is an error") {
   v.offset.reset();
   const auto out =
       offpeak::expand_template("https://h/?o={offset}", v, TemplateTarget::kUrl, env_of({}));
-  CHECK(out.error == "variable {offset} has no value for this request");
+  REQUIRE(!out);
+  CHECK(out.error().message == "variable {offset} has no value for this request");
 }
 
 TEST_CASE("template syntax and names are checked") {
   const std::vector<std::string_view> allowed{"region", "page"};
-  CHECK(offpeak::check_template("https://h/{region}/{page}/${X_1}", allowed).empty());
-  CHECK(offpeak::check_template("https://h/{regoin}", allowed) ==
+  CHECK(offpeak::check_template("https://h/{region}/{page}/${X_1}", allowed));
+  CHECK(offpeak::check_template("https://h/{regoin}", allowed).error().message ==
         "undefined variable {regoin}; known here: {region}, {page}");
-  CHECK(offpeak::check_template("https://h/{region", allowed) ==
+  CHECK(offpeak::check_template("https://h/{region", allowed).error().message ==
         "\"{region\" is not a variable; write {name} or ${ENV_VAR} with letters, digits and _");
-  CHECK(offpeak::check_template("https://h/${}", allowed) ==
+  CHECK(offpeak::check_template("https://h/${}", allowed).error().message ==
         "\"${}\" is not a variable; write {name} or ${ENV_VAR} with letters, digits and _");
-  CHECK(offpeak::check_template("https://h/{1x}", allowed) ==
+  CHECK(offpeak::check_template("https://h/{1x}", allowed).error().message ==
         "\"{1x}\" is not a variable; write {name} or ${ENV_VAR} with letters, digits and _");
   // A lone '$' or '}' is literal text.
-  CHECK(offpeak::check_template("https://h/$5}", allowed).empty());
+  CHECK(offpeak::check_template("https://h/$5}", allowed));
 }
 
 TEST_CASE("the variables a source may use follow its region and pagination") {
