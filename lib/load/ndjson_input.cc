@@ -107,11 +107,11 @@ bool LineReader::next(InputLine& line) {
 // ---------------------------------------------------------------------------------------------
 // Numbers
 
-std::optional<std::string> number_problem(std::string_view token) {
+Result<void> check_jsonb_number(std::string_view token) {
   // simdjson parses numbers only into 64-bit types, while jsonb keeps any numeric: the token
   // is checked here against RFC 8259's grammar and numeric's limits instead.
   const auto number = check_json_number(token);
-  if (!number) return number.error().message;
+  if (!number) return Error{kExitDataErr, number.error().message};
   const std::string_view int_part = number->integer;
   const std::string_view frac_part = number->fraction;
   long long exponent = 0;
@@ -125,7 +125,8 @@ std::optional<std::string> number_problem(std::string_view token) {
   }
   // numeric holds up to 131072 digits before the decimal point and 16383 after it.
   const auto out_of_range = [&] {
-    return fmt::format("number {} is out of PostgreSQL's range", token.substr(0, 40));
+    return Error{kExitDataErr,
+                 fmt::format("number {} is out of PostgreSQL's range", token.substr(0, 40))};
   };
   if (exponent >= (1LL << 30) - 1 || exponent <= -((1LL << 30) - 1)) return out_of_range();
   const auto significant = [](std::string_view d) {
@@ -137,7 +138,7 @@ std::optional<std::string> number_problem(std::string_view token) {
   const long long weight = static_cast<long long>(int_digits) + exponent;
   const long long scale = static_cast<long long>(frac_part.size()) - exponent;
   if ((!zero && weight > 131072) || scale > 16383) return out_of_range();
-  return std::nullopt;
+  return {};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,8 +254,8 @@ error_code LineParser::Impl::walk(ondemand::value value, std::size_t* elements, 
       return simdjson::SUCCESS;
     }
     case ondemand::json_type::number: {
-      if (auto problem = number_problem(trim_json_space(value.raw_json_token()))) {
-        reason = *problem;
+      if (auto checked = check_jsonb_number(trim_json_space(value.raw_json_token())); !checked) {
+        reason = std::move(checked).error().message;
         return simdjson::NUMBER_ERROR;
       }
       return simdjson::SUCCESS;
@@ -441,8 +442,9 @@ std::optional<std::string> LineParser::Impl::parse(const InputLine& line, Ndjson
 LineParser::LineParser() : impl_(std::make_unique<Impl>()) {}
 LineParser::~LineParser() = default;
 
-std::optional<std::string> LineParser::parse(const InputLine& line, NdjsonRecord& out) {
-  return impl_->parse(line, out);
+Result<void> LineParser::parse(const InputLine& line, NdjsonRecord& out) {
+  if (auto reason = impl_->parse(line, out)) return Error{kExitDataErr, std::move(*reason)};
+  return {};
 }
 
 // ---------------------------------------------------------------------------------------------

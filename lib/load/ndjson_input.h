@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "error.h"
+
 namespace offpeak {
 
 // Lines longer than this are bad lines: a parser for them would need about five times the
@@ -63,16 +65,16 @@ class LineParser {
   LineParser(const LineParser&) = delete;
   LineParser& operator=(const LineParser&) = delete;
 
-  // Nothing when the line is good and `out` is set; else why the line is bad.
-  [[nodiscard]] std::optional<std::string> parse(const InputLine& line, NdjsonRecord& out);
+  // Sets `out` when the line is good; else an Error (65) says why the line is bad.
+  [[nodiscard]] Result<void> parse(const InputLine& line, NdjsonRecord& out);
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
-// Why a JSON number token cannot be stored in jsonb, or nothing when it can.
-[[nodiscard]] std::optional<std::string> number_problem(std::string_view token);
+// Checks that a JSON number token can be stored in jsonb; an Error (65) says why not.
+[[nodiscard]] Result<void> check_jsonb_number(std::string_view token);
 
 // A reject-file line: {"line":N,"reason":"...","text":"..."} with "file" first when the input
 // is a named file. Text that is not UTF-8 has each bad byte replaced by U+FFFD in "text", and

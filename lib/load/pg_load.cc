@@ -197,8 +197,9 @@ Result<void> Loader::read_inputs(const std::vector<LoadInput>& inputs) {
     while (reader.next(line)) {
       ++result_.counts.lines;
       result_.counts.bytes += line.text.size() + 1;
-      if (auto reason = parser_.parse(line, record)) {
-        if (auto kept = bad_line(input.name, line, std::move(*reason)); !kept) return kept;
+      if (auto parsed = parser_.parse(line, record); !parsed) {
+        if (auto kept = bad_line(input.name, line, std::move(parsed).error().message); !kept)
+          return kept;
         if (too_many_rejects_) return {};
         continue;
       }

@@ -274,8 +274,8 @@ TEST_CASE("records: nesting counts where the record stands in its line, as offpe
     text.pop_back();  // the newline
     offpeak::LineParser parser;
     offpeak::NdjsonRecord record;
-    const auto problem = parser.parse({text, 1, true, false}, record);
-    return problem ? *problem : "";
+    const auto parsed = parser.parse({text, 1, true, false}, record);
+    return parsed ? "" : parsed.error().message;
   };
   // {"record":{"x":[[...1...]]}}: the 1 inside 1021 arrays is the 1024th level of the line.
   const std::string deepest = R"({"T":"A","x":)" + nested(1021) + "}";
