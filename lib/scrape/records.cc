@@ -142,6 +142,16 @@ error_code raw_key(od::field& f, std::string_view& key) {
   return valid_string(key) ? simdjson::SUCCESS : simdjson::STRING_ERROR;
 }
 
+// Checks the scalar `v` of type `t`, whose token is `token`, and moves past it: left for the
+// parser to skip, a string followed by ':' passes for a key, so a colon where a comma belongs
+// would end the object silently, halfway.
+error_code read_scalar(od::value& v, od::json_type t, std::string_view& token) {
+  token = trimmed(v.raw_json_token());
+  if (auto e = check_scalar(token, t); e || t != od::json_type::string) return e;
+  od::raw_json_string raw;
+  return v.get_raw_json_string().get(raw);
+}
+
 error_code check_value(od::value& v, int depth);
 
 error_code check_object(od::object& o, int depth) {
@@ -176,7 +186,8 @@ error_code check_value(od::value& v, int depth) {
     }
     return simdjson::SUCCESS;
   }
-  return check_scalar(trimmed(v.raw_json_token()), t);
+  std::string_view token;
+  return read_scalar(v, t, token);
 }
 
 // Appends the JSON text [begin, end) to `out` without the whitespace between its tokens.
@@ -297,10 +308,7 @@ struct RecordExtractor::Impl {
     const char* const begin = v.raw_json_token().data();
     od::json_type t{};
     if (auto e = v.type().get(t)) return e;
-    if (t != od::json_type::object && t != od::json_type::array) {
-      text = trimmed(v.raw_json_token());
-      return check_scalar(text, t);
-    }
+    if (t != od::json_type::object && t != od::json_type::array) return read_scalar(v, t, text);
     if (auto e = check_value(v, 1)) return e;
     buffer.clear();
     if (auto e = append_minified(begin, end_of(v), buffer)) return e;
