@@ -14,8 +14,10 @@ RUN_PACKAGES="postgresql postgresql-common util-linux"
 # Packages the tests need besides.
 # shellcheck disable=SC2034
 # prometheus brings promtool, which checks the metrics files the tools write; systemd and
-# man-db check the units (systemd-analyze verify) and the man pages they name.
-TEST_PACKAGES="shellcheck postgresql postgresql-common util-linux systemd man-db prometheus"
+# man-db check the units (systemd-analyze verify) and the man pages they name; clang and
+# libclang-rt-dev (its libFuzzer and sanitizer runtimes) build the fuzz harnesses.
+TEST_PACKAGES="shellcheck postgresql postgresql-common util-linux systemd man-db prometheus
+clang libclang-rt-dev"
 
 # ensure_packages PKG...: installs those that are not installed yet, with apt-get.
 ensure_packages() {

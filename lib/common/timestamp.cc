@@ -63,7 +63,12 @@ std::optional<Instant> parse_rfc3339(std::string_view s) {
 
   const auto local = date::sys_days(ymd) + std::chrono::hours(hour) + std::chrono::minutes(minute) +
                      std::chrono::seconds(second);
-  return Instant(local.time_since_epoch()) - offset;
+  // An offset can move the time out of the years 0000-9999, which format_rfc3339 cannot write.
+  const Instant t = Instant(local.time_since_epoch()) - offset;
+  constexpr date::year_month_day kFirst{date::year{0}, date::January, date::day{1}};
+  constexpr date::year_month_day kEnd{date::year{10000}, date::January, date::day{1}};
+  if (t < date::sys_days(kFirst) || t >= date::sys_days(kEnd)) return {};
+  return t;
 }
 
 std::string format_rfc3339(Instant t) {

@@ -274,7 +274,8 @@ void SourceReader::read_paginate(const toml::table& table, Source& source) {
       break;
   }
   for (auto&& [key, value] : *paginate)
-    if (std::none_of(keys.begin(), keys.end(), [&](const auto& k) { return k.first == key.str(); }))
+    if (std::none_of(keys.begin(), keys.end(),
+                     [&key = key](const auto& k) { return k.first == key.str(); }))
       error(key.source(), "paginate",
             fmt::format("\"{}\" does not apply to type \"{}\"", key.str(), *type_text));
   for (const auto& [key, required] : keys)
@@ -351,8 +352,9 @@ void SourceReader::read_headers(const toml::node& node, Source& source) {
       continue;
     }
     auto& headers = source.headers;
-    const auto same = std::find_if(headers.begin(), headers.end(),
-                                   [&](const auto& h) { return same_header(h.first, name.str()); });
+    const auto same = std::find_if(headers.begin(), headers.end(), [&name = name](const auto& h) {
+      return same_header(h.first, name.str());
+    });
     if (same != headers.end())
       same->second = *text;
     else

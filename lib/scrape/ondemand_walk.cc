@@ -58,7 +58,15 @@ error_code check_value(od::value& value, int depth) {
     }
     return simdjson::SUCCESS;
   }
-  return check_scalar(trim_json_space(value.raw_json_token()), type);
+  std::string_view token;
+  return read_scalar(value, type, token);
+}
+
+error_code read_scalar(od::value& value, od::json_type type, std::string_view& token) {
+  token = trim_json_space(value.raw_json_token());
+  if (auto e = check_scalar(token, type); e || type != od::json_type::string) return e;
+  od::raw_json_string raw;
+  return value.get_raw_json_string().get(raw);
 }
 
 error_code append_minified(const char* begin, const char* end, std::string& out) {

@@ -57,6 +57,13 @@ inline constexpr int kRecordFieldDepth = 3;
   return key;
 }
 
+// Checks the scalar `value` of type `type`, sets `token` to its text, and moves past it. Left
+// for the parser to skip, a string followed by ':' would pass for a key, so a colon where a
+// comma belongs would end the object silently, halfway.
+[[nodiscard]] simdjson::error_code read_scalar(simdjson::ondemand::value& value,
+                                               simdjson::ondemand::json_type type,
+                                               std::string_view& token);
+
 // Reads `value` through, checking every token in it; `depth` is where it stands in the output
 // line (kRecordFieldDepth for a record's field).
 [[nodiscard]] simdjson::error_code check_value(simdjson::ondemand::value& value, int depth);

@@ -137,10 +137,7 @@ struct RecordExtractor::Impl {
     const char* const begin = v.raw_json_token().data();
     od::json_type t{};
     if (auto e = v.type().get(t)) return e;
-    if (t != od::json_type::object && t != od::json_type::array) {
-      text = trim_json_space(v.raw_json_token());
-      return check_scalar(text, t);
-    }
+    if (t != od::json_type::object && t != od::json_type::array) return read_scalar(v, t, text);
     if (auto e = check_value(v, kRecordFieldDepth)) return e;
     buffer.clear();
     if (auto e = append_minified(begin, end_of(v), buffer)) return e;

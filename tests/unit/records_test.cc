@@ -382,3 +382,12 @@ TEST_CASE("records: the extractor is reused across pages and leaves the body as 
   std::string good = R"({"r":[{"id":9}]})";
   CHECK(extractor.extract(good, kAt).value().written == 1);
 }
+
+TEST_CASE("records: a colon where a comma belongs after a string is invalid JSON, not a record") {
+  // Found by fuzz/records: simdjson, skipping a string followed by ':', took it for a key.
+  Source s = make_source(Format::kJson, "/data", {"date"});
+  s.member_key = "date";
+  CHECK(error(s, R"({"data":{"2026-12-01":{"open":"150.62":"151.04","close":"150.61"}}})") ==
+        "invalid JSON: The JSON document has an improper structure: missing or superfluous "
+        "commas, braces, missing keys, etc.");
+}

@@ -32,3 +32,12 @@ TEST_CASE("format_rfc3339 writes whole seconds in UTC, also before 1970") {
   CHECK(format_rfc3339(*parse_rfc3339("1969-12-31T23:59:59Z")) == "1969-12-31T23:59:59Z");
   CHECK(format_rfc3339(*parse_rfc3339("2027-01-01T00:00:00+14:00")) == "2026-12-31T10:00:00Z");
 }
+
+TEST_CASE("parse_rfc3339 refuses a time its offset moves out of the years 0000-9999") {
+  // Found by fuzz/time: format_rfc3339 wrote these as "-001-12-31T23:59:00Z" and
+  // "10000-01-01T00:00:59Z", which do not parse back.
+  CHECK_FALSE(parse_rfc3339("0000-01-01T00:00:00+00:01"));
+  CHECK_FALSE(parse_rfc3339("9999-12-31T23:59:59-00:01"));
+  CHECK(format_rfc3339(*parse_rfc3339("0000-01-01T00:01:00+00:01")) == "0000-01-01T00:00:00Z");
+  CHECK(format_rfc3339(*parse_rfc3339("9999-12-31T23:59:59Z")) == "9999-12-31T23:59:59Z");
+}
