@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <functional>
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -17,6 +19,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "console.h"
 #include "diagnostics.h"
 #include "log.h"
 #include "timestamp.h"
@@ -91,6 +94,12 @@ class Log {
   // An error of the library's: its message, as error() writes it; returns its exit code.
   int error(const Error& e) const { return error(e.exit, e.message); }
 
+  // An error that ends a run: a usage error (with where to read more) when its code is 64,
+  // else as error() writes it; returns its exit code.
+  int fail(const Error& e) const {
+    return e.exit == kExitUsage ? usage_error(e.message) : error(e);
+  }
+
   // A usage error and where to read more; returns the exit code for it.
   int usage_error(std::string_view message) const {
     if (format_ == LogFormat::kJson) return error(kExitUsage, message);
@@ -103,6 +112,20 @@ class Log {
   std::string_view tool_;
   LogFormat format_;
 };
+
+// The console a run of the library reports through: `log`'s lines and errors on stderr, the
+// progress line, std::getenv, and `write` for stdout.
+inline Console console_on(const Log& log, ProgressLine* progress,
+                          std::function<Result<void>(std::string_view)> write) {
+  Console console;
+  console.write = std::move(write);
+  console.log = [&log](const LogLine& line) { log.write(line); };
+  console.diagnostic = [&log](const Diagnostic& d) { log.diagnostic(d); };
+  console.error = [&log](const Error& e) { log.fail(e); };
+  console.progress = progress;
+  console.env = [](const char* name) { return std::getenv(name); };
+  return console;
+}
 
 // Prints a usage error and where to read more; returns the exit code for it.
 inline int report_usage_error(std::string_view tool, std::string_view message,

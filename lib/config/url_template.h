@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "calendar.h"
+#include "console.h"
 #include "error.h"
 
 namespace offpeak {
@@ -36,9 +37,6 @@ struct TemplateValues {
 // what is wrong ("undefined variable {sesion_date}; ...").
 [[nodiscard]] Result<void> check_template(std::string_view text,
                                           std::span<const std::string_view> allowed);
-
-// Looks up an environment variable; nullptr when it is unset. std::getenv in the tools.
-using EnvLookup = std::function<const char*(const char* name)>;
 
 // Where an expanded template goes: into a URL, whose values are percent-encoded (except a
 // ${VAR} that starts the URL, which may hold a base URL), or into a header value, as is.

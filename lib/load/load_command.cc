@@ -5,7 +5,7 @@
 // The idea: the run is a table of contents, one call per step (the inputs, the reject file,
 // the connections, the load, the summary), and every way out goes through one place that says
 // what went wrong and writes --metrics-file, so a load that fails early still leaves the
-// figures cron's alerts read. What the run shows goes through the caller's LoadConsole.
+// figures cron's alerts read. What the run shows goes through the caller's Console.
 
 #include "load_command.h"
 
@@ -37,7 +37,7 @@ constexpr int kLookupConnections = 2;
 
 class CommandRun {
  public:
-  CommandRun(const LoadCommand& command, const LoadConsole& console)
+  CommandRun(const LoadCommand& command, const Console& console)
       : command_(command), console_(console) {}
 
   ExitCode run() {
@@ -136,7 +136,7 @@ class CommandRun {
   }
 
   const LoadCommand& command_;
-  const LoadConsole& console_;
+  const Console& console_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::optional<RejectFile> rejects_;
   std::vector<std::unique_ptr<PgConnection>> lookup_connections_;
@@ -145,7 +145,7 @@ class CommandRun {
 
 }  // namespace
 
-ExitCode run_load_command(const LoadCommand& command, const LoadConsole& console) {
+ExitCode run_load_command(const LoadCommand& command, const Console& console) {
   return CommandRun(command, console).run();
 }
 
@@ -169,8 +169,7 @@ Result<std::vector<LoadInput>> open_inputs(std::vector<std::string> files) {
   return inputs;
 }
 
-void apply_test_settings(LoadOptions& options,
-                         const std::function<const char*(const char*)>& getenv) {
+void apply_test_settings(LoadOptions& options, const EnvLookup& getenv) {
   const auto number = [&](const char* name, std::uint64_t& value) {
     const char* setting = getenv(name);
     if (setting == nullptr) return false;

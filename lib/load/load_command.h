@@ -10,11 +10,11 @@
 #include <string_view>
 #include <vector>
 
+#include "console.h"
 #include "diagnostics.h"
 #include "error.h"
 #include "log.h"
 #include "pg_load.h"
-#include "progress_line.h"
 
 namespace offpeak {
 
@@ -30,25 +30,9 @@ struct LoadCommand {
   std::vector<std::string> files;  // the inputs; none for standard input, "-" for it too
 };
 
-// Where a run reports as it goes: the tool draws it, the library never prints.
-struct LoadConsole {
-  // Writes to stdout (--json), or says why it could not (74).
-  std::function<Result<void>(std::string_view text)> write;
-  // An event for stderr: a summary line, a warning.
-  std::function<void(const LogLine& line)> log;
-  // A bad line of the input, without a reject file.
-  std::function<void(const Diagnostic& d)> diagnostic;
-  // What ends the run; one of exit 64 is a usage error.
-  std::function<void(const Error& error)> error;
-  // The live progress line, or none; erased before anything else is said.
-  ProgressLine* progress = nullptr;
-  // std::getenv: DATABASE_URL and the test settings (apply_test_settings).
-  std::function<const char*(const char*)> env;
-};
-
 // Loads the command's inputs into its table and returns the exit code. Every run that gets
 // past its usage checks, except --dry-run, ends by writing --metrics-file.
-[[nodiscard]] ExitCode run_load_command(const LoadCommand& command, const LoadConsole& console);
+[[nodiscard]] ExitCode run_load_command(const LoadCommand& command, const Console& console);
 
 // Opens the input files, "-" for standard input (the default when there are none): every
 // input opens before the database is touched, so a typo costs no connection. A file that
@@ -59,8 +43,7 @@ struct LoadConsole {
 // OFFPEAK_LOAD_KEY_MEMORY (bytes the table of keys may take: it fills up after a few thousand
 // lines when small) and OFFPEAK_LOAD_KEY_BITS (bits of each key's id kept: few make keys
 // share ids). Values that are not numbers are ignored.
-void apply_test_settings(LoadOptions& options,
-                         const std::function<const char*(const char*)>& getenv);
+void apply_test_settings(LoadOptions& options, const EnvLookup& getenv);
 
 // How a load's summary is told: the table as given, whether it was a dry run, how long it took.
 struct LoadSummary {

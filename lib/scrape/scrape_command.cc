@@ -4,7 +4,7 @@
 // sources, their requests, the fetching, the summaries), and every way out goes through one
 // place that says what went wrong and writes --metrics-file, so a run that fails early still
 // leaves the figures cron's alerts read. The steps themselves are small functions a test can
-// call; what the run shows goes through the caller's ScrapeConsole.
+// call; what the run shows goes through the caller's Console.
 
 #include "scrape_command.h"
 
@@ -23,7 +23,7 @@ namespace {
 
 class CommandRun {
  public:
-  CommandRun(const ScrapeCommand& command, const ScrapeConsole& console)
+  CommandRun(const ScrapeCommand& command, const Console& console)
       : command_(command), console_(console) {}
 
   ExitCode run() {
@@ -123,7 +123,7 @@ class CommandRun {
   }
 
   const ScrapeCommand& command_;
-  const ScrapeConsole& console_;
+  const Console& console_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::vector<std::string> source_names_;
   std::optional<ScrapeReport> report_;
@@ -131,7 +131,7 @@ class CommandRun {
 
 }  // namespace
 
-ExitCode run_scrape_command(const ScrapeCommand& command, const ScrapeConsole& console) {
+ExitCode run_scrape_command(const ScrapeCommand& command, const Console& console) {
   return CommandRun(command, console).run();
 }
 

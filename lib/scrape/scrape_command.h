@@ -11,11 +11,11 @@
 #include <vector>
 
 #include "config.h"
+#include "console.h"
 #include "diagnostics.h"
 #include "error.h"
 #include "log.h"
 #include "metrics.h"
-#include "progress_line.h"
 #include "scrape.h"
 #include "timestamp.h"
 #include "url_template.h"
@@ -34,26 +34,10 @@ struct ScrapeCommand {
   std::string metrics_file;  // --metrics-file, or ""
 };
 
-// Where a run reports as it goes: the tool draws it, the library never prints.
-struct ScrapeConsole {
-  // Writes whole lines to stdout, or says why it could not (74).
-  std::function<Result<void>(std::string_view lines)> write;
-  // An event for stderr: a source's warning or error, a summary.
-  std::function<void(const LogLine& line)> log;
-  // A problem in the config file.
-  std::function<void(const Diagnostic& d)> diagnostic;
-  // What ends the run; one of exit 64 is a usage error.
-  std::function<void(const Error& error)> error;
-  // The live progress line, or none; erased before anything else is said.
-  ProgressLine* progress = nullptr;
-  EnvLookup env;  // std::getenv: OFFPEAK_CONFIG, OFFPEAK_RETRY_BASE_MS, the ${VAR}s
-};
-
 // Fetches the command's sources of its region, writing their records through the console,
 // and returns the exit code: the worst of the sources' (error.h). Every run that gets past
 // its usage checks, except --dry-run, ends by writing --metrics-file.
-[[nodiscard]] ExitCode run_scrape_command(const ScrapeCommand& command,
-                                          const ScrapeConsole& console);
+[[nodiscard]] ExitCode run_scrape_command(const ScrapeCommand& command, const Console& console);
 
 // --deadline as the time left after `at`: a DUR, or a TIME less `at`; nothing when `text` is
 // empty. A usage error when it is neither, or leaves no time.

@@ -26,7 +26,7 @@ struct Recorded {
   std::vector<std::string> env_asked;  // the names looked up
   std::vector<std::pair<std::string, std::string>> env;
   std::string out;
-  LoadConsole console;
+  Console console;
 
   Recorded() {
     console.write = [this](std::string_view text) -> Result<void> {

@@ -91,19 +91,7 @@ int run(int argc, char** argv) {
     return *code;
   const Log log(kTool, parse_log_format(log_format).value_or(LogFormat::kText));
   ProgressLine progress(log.format() == LogFormat::kText, std::chrono::milliseconds(200));
-  LoadConsole console;
-  console.write = write_stdout;
-  console.log = [&](const LogLine& line) { log.write(line); };
-  console.diagnostic = [&](const Diagnostic& d) { log.diagnostic(d); };
-  console.error = [&](const Error& e) {
-    if (e.exit == kExitUsage) {
-      log.usage_error(e.message);
-    } else {
-      log.error(e);
-    }
-  };
-  console.progress = &progress;
-  console.env = [](const char* name) { return std::getenv(name); };
+  const Console console = console_on(log, &progress, write_stdout);
   return run_load_command(command, console);
 }
 

@@ -114,9 +114,7 @@ int run(int argc, char** argv) {
   if (const auto code = parse_args(app, kTool, argc, argv, log_format_in_args(argc, argv)))
     return *code;
   const Log log(kTool, parse_log_format(options.log_format).value_or(LogFormat::kText));
-  const auto fail = [&](const Error& e) {
-    return e.exit == kExitUsage ? log.usage_error(e.message) : log.error(e);
-  };
+  const auto fail = [&](const Error& e) { return log.fail(e); };
 
   const auto request = plan_request(options, parse_time_arg);
   if (!request) return fail(request.error());

@@ -110,19 +110,7 @@ int run(int argc, char** argv) {
   command.fixed_at = at_text != "now";
 
   ProgressLine progress(log.format() == LogFormat::kText, std::chrono::milliseconds(250));
-  ScrapeConsole console;
-  console.write = write_stdout;
-  console.log = [&](const LogLine& line) { log.write(line); };
-  console.diagnostic = [&](const Diagnostic& d) { log.diagnostic(d); };
-  console.error = [&](const Error& e) {
-    if (e.exit == kExitUsage) {
-      log.usage_error(e.message);
-    } else {
-      log.error(e);
-    }
-  };
-  console.progress = &progress;
-  console.env = [](const char* name) { return std::getenv(name); };
+  const Console console = console_on(log, &progress, write_stdout);
   std::signal(SIGPIPE, SIG_IGN);
   return run_scrape_command(command, console);
 }
