@@ -426,7 +426,7 @@ TEST_CASE("the summary line and the worst exit code") {
   CHECK(worse(offpeak::kExitConfig, offpeak::kExitUnavailable) == offpeak::kExitConfig);
 }
 
-TEST_CASE("--deadline is a duration or a time after --at, and must leave time") {
+TEST_CASE("a --deadline is a duration or a time after --at, and must leave time") {
   const offpeak::Instant at{std::chrono::seconds{1772884800}};  // 2026-03-07T12:00:00Z
   using offpeak::parse_deadline;
   CHECK(parse_deadline("", at).value() == std::nullopt);
@@ -468,7 +468,7 @@ sessions = ["09:30-16:00"]
         "2026-03-09T20:00:00Z); run it then, or give --deadline to scrape anyway");
 }
 
-TEST_CASE("--source picks sources in the config's order and names the ones there are") {
+TEST_CASE("a --source picks sources in the config's order and names the ones there are") {
   Run run;
   run.add("bars", "http://h/bars");
   run.add("quotes", "http://h/quotes");
