@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <functional>
-#include <chrono>
 #include <iostream>
 #include <memory>
 #include <optional>
