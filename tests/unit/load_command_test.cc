@@ -19,7 +19,6 @@ using namespace offpeak;
 
 namespace {
 
-// A fresh directory, removed at the end.
 // A console that records what a run says, in order, and answers `env` from a list.
 struct Recorded {
   std::vector<std::string> said;       // "error 74: ...", "log: ...", "diagnostic: ..."

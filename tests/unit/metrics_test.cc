@@ -13,7 +13,6 @@
 
 namespace {
 
-// A fresh directory, removed at the end.
 std::string read(const std::filesystem::path& path) {
   std::ifstream in(path);
   std::ostringstream text;

@@ -56,7 +56,6 @@ sessions = ["08:00-16:30"]
   return result.config;
 }
 
-// A fresh directory under the system's temporary one, removed with everything in it.
 }  // namespace
 
 TEST_CASE("plan_request: the mode the options choose") {

@@ -18,7 +18,6 @@ using offpeak::Instant;
 
 Instant at(const char* text) { return *offpeak::parse_rfc3339(text); }
 
-// A fresh directory under the system's temporary one, removed with everything in it.
 std::string read(const fs::path& path) {
   std::ifstream in(path);
   return {std::istreambuf_iterator<char>(in), {}};
