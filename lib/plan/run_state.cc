@@ -1,8 +1,9 @@
 // The state behind "once per window": one small file per region naming the last window
 // done. A window id names the window whatever instant inside it asks, so a file holding the
 // current window's id means "already ran", and any other content simply means a new window
-// has opened since. Writes replace the file whole (write_atomically), so a crash leaves the old
-// id or the new one, never half of one.
+// has opened since. A region never done counts its missed windows from DIR/REGION.since, the
+// first tick that saw it, so a fresh install does not start out weeks behind. Writes replace the
+// file whole (write_atomically), so a crash leaves the old id or the new one, never half of one.
 
 #include "run_state.h"
 
@@ -95,7 +96,25 @@ Result<void> mark_done(const std::string& dir, const Region& region, Instant at)
   return write_done(dir, region.id, window_id(region, *status.window));
 }
 
-RunState run_state(const Region& region, std::string_view done_window_id, Instant at) {
+Result<Instant> first_seen(const std::string& dir, const std::string& region_id, Instant at) {
+  const std::string path = dir + "/" + region_id + ".since";
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() >= 0) {
+    auto line = first_line(fd.get(), path);
+    if (!line) return std::move(line).error();
+    if (const auto since = parse_rfc3339(*line)) return *since;
+  } else if (errno != ENOENT) {
+    return failure("read", path, errno);
+  }
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    return failure("create directory", dir, errno);
+  if (auto written = write_atomically(path, format_rfc3339(at) + "\n"); !written)
+    return std::move(written).error();
+  return at;
+}
+
+RunState run_state(const Region& region, std::string_view done_window_id, Instant at,
+                   std::optional<Instant> first_seen) {
   RunState state;
   const RegionStatus status = region_status(region, at);
   state.offpeak = status.offpeak && status.window;
@@ -106,7 +125,9 @@ RunState run_state(const Region& region, std::string_view done_window_id, Instan
     state.last_done_start = parse_rfc3339(done_window_id.substr(prefix.size()));
   for (const Interval& window : offpeak_windows(region, at - kMissedWindowsLookback, at)) {
     if (window.end > at) continue;  // the window `at` is in
-    if (!state.last_done_start || window.start > *state.last_done_start) ++state.missed_windows;
+    if (state.last_done_start ? window.start > *state.last_done_start
+                              : !first_seen || window.end > *first_seen)
+      ++state.missed_windows;
   }
   return state;
 }
@@ -119,7 +140,8 @@ Result<MetricsFile> run_state_metrics(const std::vector<const Region*>& regions,
   m.gauge("offpeak_plan_offpeak", "1 when the region is in an off-peak window, else 0.");
   m.gauge("offpeak_plan_window_done", "1 when the region's current window is marked done, else 0.");
   m.gauge("offpeak_plan_missed_windows",
-          "Off-peak windows that ended since the last one marked done (looking back 14 days).");
+          "Off-peak windows that ended since the last one marked done, or since the first "
+          "tick when none was (looking back 14 days).");
   m.gauge("offpeak_plan_last_done_window_start_timestamp_seconds",
           "The start of the last window marked done, in Unix time.");
   const auto seconds = [](Instant t) {
@@ -129,7 +151,9 @@ Result<MetricsFile> run_state_metrics(const std::vector<const Region*>& regions,
   for (const Region* region : regions) {
     const auto record = read_done(dir, region->id);
     if (!record) return record.error();
-    const RunState state = run_state(*region, *record, at);
+    const auto since = first_seen(dir, region->id, at);
+    if (!since) return since.error();
+    const RunState state = run_state(*region, *record, at, *since);
     const Labels labels = {{"region", region->id}};
     m.set("offpeak_plan_offpeak", labels, state.offpeak ? 1 : 0);
     m.set("offpeak_plan_window_done", labels, state.done ? 1 : 0);

@@ -37,9 +37,17 @@ namespace offpeak {
 // state cannot be written.
 [[nodiscard]] Result<void> mark_done(const std::string& dir, const Region& region, Instant at);
 
+// DIR/REGION.since: when a tick first planned the region with this state directory (the
+// install, or the day the region was added to the config), as RFC 3339 on its first line.
+// Returns it, or, when the file is missing or holds no time, writes `at` there and returns
+// `at`. An Error (74) when it can be neither read nor written.
+[[nodiscard]] Result<Instant> first_seen(const std::string& dir, const std::string& region_id,
+                                         Instant at);
+
 // How far behind a region's runs are at `at`: the windows that have ended since the last one
-// done, looking back at most kMissedWindowsLookback (so a region never done counts every
-// window that ended in that time). The window `at` is in is not counted: it may still run.
+// done, or, for a region never done, since `first_seen` (so a fresh install misses nothing
+// before its first tick), looking back at most kMissedWindowsLookback. The window `at` is in
+// is not counted: it may still run.
 inline constexpr std::chrono::hours kMissedWindowsLookback{14 * 24};
 struct RunState {
   bool offpeak = false;
@@ -47,12 +55,14 @@ struct RunState {
   int missed_windows = 0;
   std::optional<Instant> last_done_start;  // the last window done, when one is recorded
 };
-// `done_window_id` is what read_done() gave.
-[[nodiscard]] RunState run_state(const Region& region, std::string_view done_window_id, Instant at);
+// `done_window_id` is what read_done() gave; without `first_seen`, a region never done counts
+// every window of the lookback.
+[[nodiscard]] RunState run_state(const Region& region, std::string_view done_window_id, Instant at,
+                                 std::optional<Instant> first_seen = {});
 
 // What offpeak-plan --metrics-file writes of the regions at `at`, for alerts: each region's
-// RunState as gauges, and when the plan ran. An Error (74) names a state file that cannot
-// be read.
+// RunState as gauges (first_seen() recording the regions seen for the first time), and when
+// the plan ran. An Error (74) names a state file that cannot be read or written.
 [[nodiscard]] Result<MetricsFile> run_state_metrics(const std::vector<const Region*>& regions,
                                                     const std::string& dir, Instant at);
 

@@ -10,12 +10,14 @@ the database are as tests/pgenv.py says.
 """
 
 import fcntl
+import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -58,15 +60,26 @@ class Env(Database):
     def config(self, *regions, retries=5):
         self.config_path = self.file("regions.toml", f"[defaults]\nretries = {retries}\n\n" + "".join(regions))
 
-    def tick(self, at, *args, timeout=TIMEOUT, **settings):
-        """One run of offpeak-cron --at AT; returns (exit status, stderr, seconds)."""
+    def environment(self, **settings):
+        # Every line by default (OFFPEAK_LOG_LEVEL=info), so that the cases can follow the
+        # regions; the quiet default has a case of its own.
         env = dict(os.environ, OFFPEAK_BIN_DIR=self.bin_dir, OFFPEAK_STATE_DIR=self.state,
-                   OFFPEAK_CONFIG=self.config_path, PGDATABASE=self.db, OFFPEAK_RETRY_BASE_MS="0")
+                   OFFPEAK_CONFIG=self.config_path, PGDATABASE=self.db, OFFPEAK_RETRY_BASE_MS="0",
+                   OFFPEAK_LOG_LEVEL="info")
+        for name in ("JOURNAL_STREAM", "OFFPEAK_PING_URL", "OFFPEAK_METRICS_DIR"):
+            env.pop(name, None)
         env.update(settings)
+        return env
+
+    def tick(self, at, *args, timeout=TIMEOUT, stderr=None, **settings):
+        """One run of offpeak-cron --at AT; returns (exit status, stderr, seconds). With
+        `stderr` (an open file), stderr goes there and "" is returned for it."""
         started = time.monotonic()
-        result = subprocess.run([SCRIPT, "--at", at, *args], capture_output=True, text=True,
-                                timeout=timeout, env=env, cwd=self.work)
-        return result.returncode, result.stderr, time.monotonic() - started
+        result = subprocess.run([SCRIPT, "--at", at, *args], stdout=subprocess.PIPE,
+                                stderr=stderr or subprocess.PIPE, text=True, timeout=timeout,
+                                env=self.environment(**settings), cwd=self.work)
+        self.stdout = result.stdout
+        return result.returncode, result.stderr or "", time.monotonic() - started
 
     def tick_ok(self, at, *args, **settings):
         code, err, _ = self.tick(at, *args, **settings)
@@ -262,10 +275,8 @@ def case_regions_run_in_parallel_up_to_the_limit(env):
                         records=None) for n in names))
     locks = [os.path.join(env.state, f"{n}.lock") for n in names]
     for jobs, at in (("2", EVENING), ("1", "2026-12-02T20:00:00Z")):
-        process = subprocess.Popen(
-            [SCRIPT, "--at", at], stderr=subprocess.PIPE, text=True,
-            env=dict(os.environ, OFFPEAK_BIN_DIR=env.bin_dir, OFFPEAK_STATE_DIR=env.state,
-                     OFFPEAK_CONFIG=env.config_path, PGDATABASE=env.db, OFFPEAK_JOBS=jobs))
+        process = subprocess.Popen([SCRIPT, "--at", at], stderr=subprocess.PIPE, text=True,
+                                   env=env.environment(OFFPEAK_JOBS=jobs))
         most = 0
         while process.poll() is None:
             most = max(most, held_locks(locks))
@@ -342,6 +353,246 @@ def case_install_units_and_man_pages(env):
                             env=dict(env_script, PGDATABASE=env.db))
     check(result.returncode == 0, f"the installed offpeak-cron exited {result.returncode}: {result.stderr}")
     check_equal(env.rows_of("east"), 3, "rows loaded by the installed script")
+
+
+def ndjson_region(name, url, **settings):
+    return region(name, url, format="ndjson", key='["id"]', records=None, **settings)
+
+
+def case_quiet_when_nothing_is_wrong(env):
+    """Under cron every line is a mail: a tick that loads and one with nothing due print
+    nothing by default; --verbose prints their lines; a failed region prints its error with
+    the tools' lines that explain it."""
+    env.config(ndjson_region("east", f"{env.url}/ndjson"))
+    code, err, _ = env.tick(EVENING, OFFPEAK_LOG_LEVEL="warning")
+    check_equal((code, err), (0, ""), "a tick that loaded")
+    check_equal(env.rows_of("east"), 3, "rows loaded by the quiet tick")
+    code, err, _ = env.tick("2026-12-01T20:10:00Z", OFFPEAK_LOG_LEVEL="warning")
+    check_equal((code, err), (0, ""), "a tick with nothing due")
+    code, err, _ = env.tick("2026-12-01T20:20:00Z", "--verbose", OFFPEAK_LOG_LEVEL="warning")
+    check(any("status=idle" in l for l in cron_lines(err)), f"--verbose's idle line:\n{err}")
+    err = env.tick_ok("2026-12-02T20:00:00Z", "-v", OFFPEAK_LOG_LEVEL="warning")
+    check(any(l.startswith("offpeak-scrape: ") for l in err.splitlines()), f"no scrape line:\n{err}")
+    check(any("region=east status=ok" in l for l in cron_lines(err)), f"no ok line:\n{err}")
+
+    env.config(region("denied", f"{env.url}/401"), retries=0)
+    code, err, _ = env.tick(EVENING, OFFPEAK_LOG_LEVEL="warning")
+    check_equal(code, 69, f"a failing region's exit ({err})")
+    check(any("region=denied status=failed" in l for l in cron_lines(err)), f"no failure line:\n{err}")
+    check(any(l.startswith("offpeak-scrape: ") and "401" in l for l in err.splitlines()),
+          f"the scrape's lines of the failure are not shown:\n{err}")
+    code, err, _ = env.tick(EVENING, OFFPEAK_LOG_LEVEL="debug")
+    check_equal(code, 64, f"exit with a bad OFFPEAK_LOG_LEVEL ({err})")
+
+
+def case_journald_priorities(env):
+    """When $JOURNAL_STREAM is stderr's device and inode, as systemd sets it, each line starts
+    with its syslog priority: <3> for errors, <4> warnings, <6> info; otherwise none."""
+    env.config(ndjson_region("east", f"{env.url}/ndjson"), region("denied", f"{env.url}/401"),
+               retries=0)
+    path = os.path.join(env.work, "journal")
+
+    def lines(*settings_and_args, stream=True):
+        with open(path, "w") as f:
+            st = os.fstat(f.fileno())
+            journal = f"{st.st_dev}:{st.st_ino}" if stream else f"{st.st_dev}:{st.st_ino + 1}"
+            env.tick(EVENING, stderr=f, JOURNAL_STREAM=journal)
+        with open(path) as f:
+            return f.read().splitlines()
+
+    got = lines()
+    check(got and all(re.match(r"<[346]>", l) for l in got), f"lines without a priority: {got}")
+    check(any(l.startswith("<3>offpeak-cron: level=error region=denied status=failed") for l in got),
+          f"no <3> failure line: {got}")
+    check(any(l.startswith("<6>offpeak-cron: region=east status=ok") for l in got),
+          f"no <6> ok line: {got}")
+    shutil.rmtree(env.state)
+    got = lines(stream=False)
+    check(got and not any(l.startswith("<") for l in got), f"priorities without the journal: {got}")
+
+
+def parse_systemd_env(text):
+    """The generator's KEY=VALUE lines, values double-quoted with backslash escapes when
+    they need it (systemd's shell_maybe_quote)."""
+    result = {}
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if value.startswith('"') and value.endswith('"') and len(value) >= 2:
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        result[key] = value
+    return result
+
+
+ENV_FILE = r"""# a comment line, then settings written every way people write them
+DATABASE_URL=postgresql://h/db?sslmode=disable&application_name=offpeak
+SPACED = a value with  inner spaces   
+HASHED=abc#def # not a comment
+EQUALS=a=b=c
+SINGLE='single quoted  # kept'
+DOUBLE="double \"quoted\" \\ back"
+MIXED=pre"quoted part"'and more'
+ESCAPED=a\ b\#c
+; another comment
+EMPTY=
+QUOTE_INSIDE=it's=fine
+not a valid name=ignored
+LAST=no newline at the end"""
+
+
+def case_env_file_read_as_systemd_reads_it(env):
+    """offpeak-cron --env-file reads a file exactly as systemd's EnvironmentFile= does: the
+    same file, fed to systemd's own parser (the environment.d generator, which shares it and
+    only adds $ expansion, so the file has no $) and to offpeak-cron, gives the same values,
+    & ? # = spaces and quotes included; sh's `. FILE` would cut the first at the &."""
+    generator = "/usr/lib/systemd/user-environment-generators/30-systemd-environment-d-generator"
+    check(os.access(generator, os.X_OK), f"no {generator} (Debian's systemd package)")
+    confdir = os.path.join(env.work, "xdg", "environment.d")
+    os.makedirs(confdir)
+    with open(os.path.join(confdir, "offpeak.conf"), "w") as f:
+        f.write(ENV_FILE)
+    result = subprocess.run([generator], capture_output=True, text=True, timeout=TIMEOUT,
+                            env={"XDG_CONFIG_HOME": os.path.join(env.work, "xdg")})
+    check(result.returncode == 0, f"the generator failed: {result.stderr}")
+    systemd = parse_systemd_env(result.stdout)
+    keys = [line.split("=")[0].strip() for line in ENV_FILE.splitlines()
+            if "=" in line and line[0] not in "#;" and " valid " not in line]
+    check_equal(systemd.get("DATABASE_URL"), "postgresql://h/db?sslmode=disable&application_name=offpeak",
+                "systemd's DATABASE_URL")
+
+    # Stand-in tools: offpeak-plan records the environment it was given and says nothing is due.
+    fake = os.path.join(env.work, "fake-bin")
+    os.makedirs(fake)
+    dump = os.path.join(env.work, "environment")
+    for tool in ("offpeak-plan", "offpeak-scrape", "offpeak-load"):
+        with open(os.path.join(fake, tool), "w") as f:
+            f.write(f"#!/bin/sh\nenv -0 > {dump}\nexit 1\n")
+        os.chmod(os.path.join(fake, tool), 0o755)
+    env_file = env.file("offpeak.env", ENV_FILE)
+    env.config(ndjson_region("east", f"{env.url}/ndjson"))
+    code, err, _ = env.tick(EVENING, "--env-file", env_file, OFFPEAK_BIN_DIR=fake, OFFPEAK_LOG_LEVEL="warning")
+    check_equal(code, 0, f"the tick with the env file ({err})")
+    check("line=13 reason=invalid_name" in err, f"no warning for the invalid name:\n{err}")
+    with open(dump, "rb") as f:
+        cron = dict(item.decode().split("=", 1) for item in f.read().split(b"\0") if item)
+    # An empty value is the one place the generator parts from EnvironmentFile=: it drops
+    # the line ("invalid syntax") where EnvironmentFile= sets the variable to "".
+    keys.remove("EMPTY")
+    check_equal(cron.get("EMPTY"), "", "EMPTY=")
+    check_equal({k: cron.get(k) for k in keys}, {k: systemd.get(k) for k in keys},
+                "the values offpeak-cron read, against systemd's")
+
+    code, err, _ = env.tick(EVENING, "--env-file", os.path.join(env.work, "missing.env"))
+    check_equal(code, 78, f"exit with a missing env file ({err})")
+    check("missing.env" in err, f"the error does not name the file: {err!r}")
+
+
+def case_config_error_writes_plan_metrics(env):
+    """A tick that stops on a configuration error (78) still writes offpeak-plan.prom: the
+    time of the tick and offpeak_plan_config_error 1, which the alert fires on at once. The
+    next tick with the config fixed sets it back to 0, beside the regions' run state."""
+    metrics = os.path.join(env.work, "metrics")
+    plan = os.path.join(metrics, "offpeak-plan.prom")
+    env.config_path = env.file("regions.toml", '[regions.east]\ntimezone = "UTC"\nsesions = []\n')
+    code, err, _ = env.tick(EVENING, OFFPEAK_METRICS_DIR=metrics, OFFPEAK_LOG_LEVEL="warning")
+    check_equal(code, 78, f"exit with a bad config ({err})")
+    check("sesions" in err, f"offpeak-plan's error is not shown: {err!r}")
+    text = check_metrics(plan)
+    check("\noffpeak_plan_config_error 1\n" in text, f"no config error gauge in:\n{text}")
+    check("\noffpeak_plan_last_run_timestamp_seconds 1796155200\n" in text, f"no tick time in:\n{text}")
+
+    env.config(ndjson_region("east", f"{env.url}/ndjson"))
+    env.tick_ok(EVENING, OFFPEAK_METRICS_DIR=metrics)
+    text = check_metrics(plan)
+    check("\noffpeak_plan_config_error 0\n" in text, f"the gauge is not reset in:\n{text}")
+    check('offpeak_plan_window_done{region="east"} 1' in text, f"no run state in:\n{text}")
+    check_equal(sorted(os.listdir(metrics)), ["offpeak-load-east.prom", "offpeak-plan.prom",
+                                              "offpeak-scrape-east.prom"], "files in the metrics directory")
+
+
+def case_fresh_install_has_missed_nothing(env):
+    """On a fresh install a region never done has missed no window before the first tick:
+    the count starts there, not 14 days back, so the alert does not fire at once."""
+    metrics = os.path.join(env.work, "metrics")
+    plan = os.path.join(metrics, "offpeak-plan.prom")
+    env.config(region("east", f"{env.url}/500-forever"), retries=0)
+    code, err, _ = env.tick(EVENING, OFFPEAK_METRICS_DIR=metrics)
+    check_equal(code, 75, f"the failing first tick ({err})")
+    check('offpeak_plan_missed_windows{region="east"} 0' in check_metrics(plan), "missed at the first tick")
+    code, err, _ = env.tick("2026-12-03T20:00:00Z", OFFPEAK_METRICS_DIR=metrics)
+    check('offpeak_plan_missed_windows{region="east"} 2' in check_metrics(plan),
+          "missed two days later: Tuesday's and Wednesday's windows")
+
+
+def case_dry_run_fetches_and_writes_nothing(env):
+    """--dry-run prints each due region, its deadline and its sources' first requests with
+    the secrets masked, and touches nothing: no state directory, no metrics, no request."""
+    env.config(region("east", f"{env.url}/401?apikey=${{OFFPEAK_TEST_KEY}}"))
+    metrics = os.path.join(env.work, "metrics")
+    code, err, _ = env.tick(EVENING, "--dry-run", OFFPEAK_METRICS_DIR=metrics,
+                            OFFPEAK_TEST_KEY="sekrit-123", OFFPEAK_PING_URL=f"{env.url}/404")
+    out = env.stdout
+    check_equal(code, 0, f"exit of --dry-run ({err})")
+    check("region=east window_end=2026-12-02T09:00:00Z deadline=46800s budget=1800s" in out,
+          f"no region line in:\n{out}")
+    check(f"{env.url}/401" in out, f"no first request in:\n{out}")
+    check("sekrit-123" not in out + err, f"the secret is shown:\n{out}{err}")
+    check_equal((os.path.exists(env.state), os.path.exists(metrics)), (False, False),
+                "state and metrics directories after --dry-run")
+    code, _, _ = env.tick("2026-12-01T12:00:00Z", "-n")
+    check_equal((code, env.stdout), (0, "at=2026-12-01T12:00:00Z: nothing due\n"), "a dry run while trading")
+
+
+class PingServer(http.server.ThreadingHTTPServer):
+    """A loopback server that records the paths it is asked for and answers 200."""
+
+    def __init__(self):
+        self.paths = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(handler):
+                self.paths.append(handler.path)
+                handler.send_response(200)
+                handler.send_header("Content-Length", "0")
+                handler.end_headers()
+
+            def log_message(handler, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def case_dead_man_pings(env):
+    """OFFPEAK_PING_URL gets /start and then the bare URL (success) or /fail per tick, or per
+    region with {region} in it; a ping server that is down is a warning, not a failure."""
+    pings = PingServer()
+    try:
+        env.config(ndjson_region("east", f"{env.url}/ndjson"))
+        env.tick_ok(EVENING, OFFPEAK_PING_URL=f"{pings.url}/hc/abc")
+        check_equal(pings.paths, ["/hc/abc/start", "/hc/abc"], "pings of a tick that loaded")
+
+        del pings.paths[:]
+        env.config(ndjson_region("east", f"{env.url}/ndjson"), region("denied", f"{env.url}/401"),
+                   retries=0)
+        code, _, _ = env.tick("2026-12-02T20:00:00Z", OFFPEAK_PING_URL=f"{pings.url}/hc/{{region}}/")
+        check_equal(code, 69, "exit of the tick with a failing region")
+        check_equal(sorted(pings.paths), ["/hc/denied/fail", "/hc/denied/start", "/hc/east", "/hc/east/start"],
+                    "per-region pings")
+
+        del pings.paths[:]
+        env.config(ndjson_region("east", f"{env.url}/ndjson"))
+        env.tick_ok("2026-12-02T20:10:00Z", OFFPEAK_PING_URL=f"{pings.url}/hc/{{region}}")
+        check_equal(pings.paths, [], "per-region pings of a tick that ran no region")
+    finally:
+        pings.shutdown()
+        pings.server_close()
+    # Nothing listens on that port any more.
+    code, err, _ = env.tick("2026-12-02T20:20:00Z", OFFPEAK_PING_URL=f"{pings.url}/hc/abc",
+                            OFFPEAK_LOG_LEVEL="warning")
+    check_equal(code, 0, f"exit with the ping server down ({err})")
+    check(any("status=ping_failed ping=start" in l for l in cron_lines(err)), f"no ping warning:\n{err}")
+    check(pings.url not in err, f"the ping URL is logged: {err!r}")
 
 
 CASES = cases_of(globals())

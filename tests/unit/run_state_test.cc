@@ -212,10 +212,36 @@ TEST_CASE("run_state counts the windows ended since the last one done") {
     // which lists no holidays), the weekend's counted once: 10 windows.
     CHECK(s.missed_windows == 10);
   }
+  SECTION("never done: the windows ended since the first tick, not the whole lookback") {
+    // First seen on Wednesday evening, in Wednesday's window: it and Thursday's have ended
+    // by Friday's trading hours; the ten before the first tick are not counted.
+    const auto seen = at("2026-12-02T23:00:00Z");
+    CHECK(offpeak::run_state(xnys, "", at("2026-12-04T15:00:00Z"), seen).missed_windows == 2);
+    CHECK(offpeak::run_state(xnys, "", at("2026-12-02T23:30:00Z"), seen).missed_windows == 0);
+    // Once a window is done, the count starts there, whenever the region was first seen.
+    CHECK(offpeak::run_state(xnys, "xnys@2026-12-01T21:00:00Z", at("2026-12-04T15:00:00Z"), seen)
+              .missed_windows == 2);
+  }
   SECTION("a file naming no window of this region records none") {
     CHECK_FALSE(state("xlon@2026-12-01T17:30:00Z", "2026-12-01T23:00:00Z").last_done_start);
     CHECK_FALSE(state("garbage", "2026-12-01T23:00:00Z").done);
   }
+}
+
+TEST_CASE("first_seen records the first tick once and reads it back after") {
+  TempDir dir;
+  const std::string state = dir.str() + "/state";
+  CHECK(*offpeak::first_seen(state, "xnys", at("2026-12-01T23:00:00Z")) ==
+        at("2026-12-01T23:00:00Z"));
+  CHECK(*offpeak::first_seen(state, "xnys", at("2026-12-05T23:00:00Z")) ==
+        at("2026-12-01T23:00:00Z"));
+  write(dir / "state" / "xnys.since", "not a time\n");
+  CHECK(*offpeak::first_seen(state, "xnys", at("2026-12-06T23:00:00Z")) ==
+        at("2026-12-06T23:00:00Z"));
+  fs::create_directory(dir / "state" / "xlon.since");
+  const auto unreadable = offpeak::first_seen(state, "xlon", at("2026-12-06T23:00:00Z"));
+  REQUIRE_FALSE(unreadable);
+  CHECK(unreadable.error().message == "cannot read " + state + "/xlon.since: Is a directory");
 }
 
 TEST_CASE("run_state_metrics writes every region's state as gauges") {
@@ -233,6 +259,11 @@ TEST_CASE("run_state_metrics writes every region's state as gauges") {
                        "offpeak_plan_last_done_window_start_timestamp_seconds{region=\"xnys\"} "
                        "1796158800\n"));
   CHECK_THAT(text, !Catch::Contains("last_done_window_start_timestamp_seconds{region=\"xlon\"}"));
+
+  // xlon, never done and seen for the first time now, has missed nothing; the tick is
+  // recorded as its first.
+  CHECK_THAT(text, Catch::Contains("offpeak_plan_missed_windows{region=\"xlon\"} 0\n"));
+  CHECK(read(dir / "xlon.since") == "2026-12-03T23:00:00Z\n");
 
   fs::create_directory(dir / "xlon.done");
   const auto unreadable =
