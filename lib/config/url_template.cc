@@ -120,6 +120,14 @@ std::string url_encode(std::string_view value) {
 
 }  // namespace
 
+std::vector<std::string> env_variables(std::string_view text) {
+  std::vector<std::string> names;
+  if (const auto pieces = scan(text))
+    for (const Piece& piece : *pieces)
+      if (piece.kind == Piece::kEnv) names.emplace_back(piece.text);
+  return names;
+}
+
 std::vector<std::string_view> template_variables(const Region& region, const Source& source) {
   std::vector<std::string_view> names{"region", "source"};
   if (!region.sessions.empty())

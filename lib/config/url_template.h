@@ -38,6 +38,10 @@ struct TemplateValues {
 [[nodiscard]] Result<void> check_template(std::string_view text,
                                           std::span<const std::string_view> allowed);
 
+// The ${VAR} names a template uses, in order (none when its syntax is wrong, which the
+// config's check reports).
+[[nodiscard]] std::vector<std::string> env_variables(std::string_view text);
+
 // Where an expanded template goes: into a URL, whose values are percent-encoded (except a
 // ${VAR} that starts the URL, which may hold a base URL), or into a header value, as is.
 enum class TemplateTarget { kUrl, kHeader };

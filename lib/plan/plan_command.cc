@@ -10,10 +10,12 @@
 
 #include <fmt/format.h>
 
+#include "calendar.h"
 #include "duration.h"
 #include "metrics.h"
 #include "run_state.h"
 #include "timeline.h"
+#include "url_template.h"
 
 namespace offpeak {
 namespace {
@@ -75,6 +77,40 @@ Result<void> write_metrics(const std::vector<const Region*>& regions, const Plan
   return {};
 }
 
+// A budget longer than one of the region's windows in the two weeks from `at` (a short
+// night before a holiday, a lunch break) is never met there: that window is skipped.
+std::optional<Diagnostic> budget_warning(const Region& region, Instant at) {
+  if (region.budget <= std::chrono::seconds{0}) return std::nullopt;
+  const auto windows = offpeak_windows(region, at, at + std::chrono::days{14});
+  const Interval* shortest = nullptr;
+  for (const Interval& window : windows)
+    if (!shortest || window.end - window.start < shortest->end - shortest->start)
+      shortest = &window;
+  if (!shortest || shortest->end - shortest->start >= region.budget) return std::nullopt;
+  return Diagnostic{Severity::kWarning, region.pos, region.id, "budget",
+                    fmt::format("{} is longer than the window from {} to {}: no run fits in it",
+                                format_duration(region.budget), format_rfc3339(shortest->start),
+                                format_rfc3339(shortest->end))};
+}
+
+// Each ${VAR} of the region's sources that `env` does not set, or sets to "".
+void check_variables(const Config& config, const Region& region, const CheckEnvironment& env,
+                     std::vector<Diagnostic>& out) {
+  for (const Source& source : config.sources_of(region.id)) {
+    std::vector<std::pair<std::string, std::string>> templates = {{"url", source.url}};
+    for (const auto& [name, value] : source.headers) templates.emplace_back("headers", value);
+    for (const auto& [key, text] : templates)
+      for (const std::string& name : env_variables(text)) {
+        const char* value = env.lookup ? env.lookup(name.c_str()) : nullptr;
+        if (value && *value) continue;
+        out.push_back({env.required ? Severity::kError : Severity::kWarning, source.pos, region.id,
+                       key,
+                       fmt::format("source \"{}\": ${{{}}} is {} in {}", source.name, name,
+                                   value ? "empty" : "not set", env.name)});
+      }
+  }
+}
+
 }  // namespace
 
 Result<PlanRequest> plan_request(const PlanOptions& options, const TimeParser& parse_time) {
@@ -94,12 +130,21 @@ Result<PlanRequest> plan_request(const PlanOptions& options, const TimeParser& p
   return request;
 }
 
-ConfigCheck check_config(const Config& config, const std::string& path, Instant at) {
+ConfigCheck check_config(const Config& config, const std::string& path, Instant at,
+                         const CheckEnvironment& env) {
   ConfigCheck check{calendar_warnings(config, at), {}};
+  for (const Region& region : config.regions) {
+    if (auto warning = budget_warning(region, at)) check.warnings.push_back(std::move(*warning));
+    check_variables(config, region, env, check.warnings);
+  }
   const auto plural = [](size_t n) { return n == 1 ? "" : "s"; };
-  const size_t regions = config.regions.size(), warnings = check.warnings.size();
-  check.summary = fmt::format("{}: {} region{}, {} warning{}", path, regions, plural(regions),
-                              warnings, plural(warnings));
+  const size_t regions = config.regions.size();
+  size_t errors = 0;
+  for (const Diagnostic& d : check.warnings) errors += d.severity == Severity::kError;
+  const size_t warnings = check.warnings.size() - errors;
+  check.summary = fmt::format("{}: {} region{}, ", path, regions, plural(regions));
+  if (errors > 0) check.summary += fmt::format("{} error{}, ", errors, plural(errors));
+  check.summary += fmt::format("{} warning{}", warnings, plural(warnings));
   return check;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config.h"
+#include "console.h"
 #include "diagnostics.h"
 #include "error.h"
 #include "plan.h"
@@ -26,6 +27,7 @@ struct PlanOptions {
   std::optional<std::string> from;
   std::string to;
   bool check = false;
+  std::optional<std::string> env_file;
   bool due = false;
   std::optional<std::string> state_dir;
   std::optional<std::string> mark_done;
@@ -54,12 +56,23 @@ using TimeParser = std::function<std::optional<Instant>(const std::string& text)
 [[nodiscard]] Result<PlanRequest> plan_request(const PlanOptions& options,
                                                const TimeParser& parse_time);
 
-// --check: warnings about the calendars at `at`, and the line that sums the config up.
-struct ConfigCheck {
-  std::vector<Diagnostic> warnings;
-  std::string summary;  // "PATH: 3 regions, 1 warning"
+// Where --check looks up the ${VAR}s the sources name: the environment offpeak-plan runs in
+// (a variable missing there is a warning: the service may set it), or the --env-file the
+// service reads (missing there, the night's run fails: an error).
+struct CheckEnvironment {
+  EnvLookup lookup;
+  std::string name;  // "the environment", or the file's path
+  bool required = false;
 };
-[[nodiscard]] ConfigCheck check_config(const Config& config, const std::string& path, Instant at);
+
+// --check: warnings about the calendars at `at`, budgets longer than a region's shortest
+// window, the ${VAR}s not set, and the line that sums the config up.
+struct ConfigCheck {
+  std::vector<Diagnostic> warnings;  // errors among them when a required ${VAR} is not set
+  std::string summary;               // "PATH: 3 regions, 1 warning"
+};
+[[nodiscard]] ConfigCheck check_config(const Config& config, const std::string& path, Instant at,
+                                       const CheckEnvironment& env);
 
 // --mark-done ID: marks ID's window at --at done in --state-dir. An Error 64 when `config`
 // (read from `path`) has no region ID, else as mark_done() in run_state.h.

@@ -338,6 +338,8 @@ def case_install_units_and_man_pages(env):
     units = os.path.join(prefix, "lib", "systemd", "system")
     with open(os.path.join(units, "offpeak.service")) as f:
         check(f"ExecStart={prefix}/bin/offpeak-cron\n" in f.read(), "ExecStart of the installed unit")
+    with open(os.path.join(prefix, "share", "offpeak", "crontab.example")) as f:
+        check(f"\nPATH={prefix}/bin:/usr/bin:/bin\n" in f.read(), "PATH of the installed crontab")
     # verify also looks up the units' Documentation= man pages: in the prefix.
     result = subprocess.run(["systemd-analyze", "verify", os.path.join(units, "offpeak.service"),
                              os.path.join(units, "offpeak.timer")],

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include <stdlib.h>
@@ -131,7 +132,7 @@ TEST_CASE("plan_request: --timeline starts at the hour of --at unless --from say
 
 TEST_CASE("check_config sums the config up and counts its warnings") {
   // xlon lists no holidays for 2026 nor 2027; xnys lists both years.
-  const auto check = offpeak::check_config(config(), "r.toml", at("2026-06-01T00:00:00Z"));
+  const auto check = offpeak::check_config(config(), "r.toml", at("2026-06-01T00:00:00Z"), {});
   CHECK(check.warnings.size() == 2);
   CHECK(check.summary == "r.toml: 2 regions, 2 warnings");
 
@@ -142,10 +143,58 @@ holidays = ["2026-12-25"]
 )",
                                          "one.toml");
   REQUIRE(one.diagnostics.empty());
-  CHECK(offpeak::check_config(one.config, "one.toml", at("2026-06-01T00:00:00Z")).summary ==
+  CHECK(offpeak::check_config(one.config, "one.toml", at("2026-06-01T00:00:00Z"), {}).summary ==
         "one.toml: 1 region, 1 warning");
-  CHECK(offpeak::check_config(one.config, "one.toml", at("2025-06-01T00:00:00Z")).summary ==
+  CHECK(offpeak::check_config(one.config, "one.toml", at("2025-06-01T00:00:00Z"), {}).summary ==
         "one.toml: 1 region, 1 warning");
+}
+
+TEST_CASE("check_config names each ${VAR} not set and each budget no window fits") {
+  const auto parsed = offpeak::parse_config(R"([regions.x]
+timezone = "UTC"
+sessions = ["09:00-17:00"]
+holidays = ["2026-12-25", "2027-12-24"]
+budget = "17h"
+
+[[regions.x.sources]]
+name = "bars"
+url = "${BASE}/bars?key=${KEY}"
+headers = { Authorization = "Bearer ${TOKEN}" }
+records = ""
+key = ["id"]
+)",
+                                            "x.toml");
+  REQUIRE(parsed.diagnostics.empty());
+  const std::map<std::string, std::string> set = {{"BASE", "http://h"}, {"KEY", ""}};
+  offpeak::CheckEnvironment env{[&](const char* name) -> const char* {
+                                  const auto found = set.find(name);
+                                  return found == set.end() ? nullptr : found->second.c_str();
+                                },
+                                "the environment"};
+  std::vector<std::string> lines;
+  const auto messages = [&](const offpeak::ConfigCheck& check) {
+    lines.clear();
+    for (const auto& d : check.warnings) lines.push_back(offpeak::format_diagnostic("t", d));
+    return lines;
+  };
+  const auto check =
+      offpeak::check_config(parsed.config, "x.toml", at("2026-06-01T00:00:00Z"), env);
+  CHECK(messages(check) ==
+        std::vector<std::string>{
+            "t: warning: x.toml:1:10: region \"x\": budget: 17h is longer than the window from "
+            "2026-06-01T17:00:00Z to 2026-06-02T09:00:00Z: no run fits in it",
+            "t: warning: x.toml:7:1: region \"x\": url: source \"bars\": ${KEY} is empty in the "
+            "environment",
+            "t: warning: x.toml:7:1: region \"x\": headers: source \"bars\": ${TOKEN} is not set "
+            "in the environment"});
+  CHECK(check.summary == "x.toml: 1 region, 3 warnings");
+
+  env.name = "offpeak.env";
+  env.required = true;
+  const auto required =
+      offpeak::check_config(parsed.config, "x.toml", at("2026-06-01T00:00:00Z"), env);
+  CHECK(offpeak::has_errors(required.warnings));
+  CHECK(required.summary == "x.toml: 1 region, 2 errors, 1 warning");
 }
 
 TEST_CASE("mark_region_done: an unknown region is a usage error, else the window is marked") {

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "env_file.h"
 #include "plan_command.h"  // with config.h and diagnostics.h
 #include "tool_main.h"
 
@@ -27,7 +28,9 @@ constexpr const char* kFooter = R"(Modes:
   --windows       list every off-peak window that meets [--from, --to)
   --timeline      draw --days (default 2) from --from (default: the hour of --at),
                   a row per region: # off-peak, + partly, . not
-  --check         check the config, report every problem, warn about stale calendars
+  --check         check the config, report every problem, warn about stale calendars,
+                  budgets longer than a window, and ${VAR}s the sources name that are
+                  not set (errors with --env-file FILE: the file the service reads)
 
 TIME is RFC 3339 (2026-03-08T06:30:00Z, 2026-03-08T01:30:00-05:00) or "now".
 DUR is a duration like 90s, 45m, 1h30m.
@@ -40,7 +43,7 @@ the default mode, --json and --due leave out the regions whose window is done, a
 --all shows them as done. A missing DIR or file means nothing is done.
 --metrics-file FILE (with --state-dir) also writes, for alerts, Prometheus metrics of
 every selected region: offpeak_plan_missed_windows (windows ended since the last one
-done), offpeak_plan_window_done, offpeak_plan_offpeak and when the plan ran.
+done, or since the region's first tick), offpeak_plan_window_done, offpeak_plan_offpeak and when the plan ran.
 
 Exit status: 0 something to report (or marked, or drawn), 1 no region off-peak
 (or no window, or none due), 64 usage error, 65 --mark-done outside a window,
@@ -73,6 +76,9 @@ void add_options(CLI::App& app, PlanOptions& options) {
           ->type_name("TIME");
   auto* to = app.add_option("--to", options.to, "End of the --windows range")->type_name("TIME");
   auto* check = app.add_flag("--check", options.check, "Check the config and exit");
+  auto* env_file = app.add_option("--env-file", options.env_file,
+                                  "With --check: look up the sources' ${VAR}s in this file")
+                       ->type_name("FILE");
   auto* due = app.add_flag("--due", options.due,
                            "Only regions with their budget left and their window not done");
   auto* state_dir =
@@ -96,6 +102,7 @@ void add_options(CLI::App& app, PlanOptions& options) {
   metrics_file->needs(state_dir)->excludes(mark_done);
   timeline->excludes(windows, check, json, all, min_remaining);
   days->needs(timeline);
+  env_file->needs(check);
   state_dir->excludes(windows, check, timeline);
   mark_done->needs(state_dir)
       ->excludes(windows, check, timeline, due, json, all, min_remaining)
@@ -125,10 +132,23 @@ int run(int argc, char** argv) {
   if (has_errors(loaded.diagnostics)) return kExitConfig;
 
   if (request->mode == PlanMode::kCheck) {
-    const ConfigCheck check = check_config(loaded.config, *path, request->at);
+    CheckEnvironment env{[](const char* name) { return std::getenv(name); }, "the environment"};
+    EnvFile file;
+    if (options.env_file) {
+      auto read = read_env_file(*options.env_file);
+      if (!read) return fail(read.error());
+      file = std::move(*read);
+      for (const Diagnostic& d : file.warnings) log.diagnostic(d);
+      env = {[&file](const char* name) -> const char* {
+               const auto found = file.values.find(name);
+               return found == file.values.end() ? nullptr : found->second.c_str();
+             },
+             *options.env_file, true};
+    }
+    const ConfigCheck check = check_config(loaded.config, *path, request->at, env);
     for (const Diagnostic& d : check.warnings) log.diagnostic(d);
     log.message(LogLevel::kInfo, check.summary);
-    return kExitOk;
+    return has_errors(check.warnings) ? kExitConfig : kExitOk;
   }
   if (request->mode == PlanMode::kMarkDone) {
     const auto marked = mark_region_done(loaded.config, *path, *request);
