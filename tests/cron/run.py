@@ -330,9 +330,23 @@ def case_install_units_and_man_pages(env):
     tools = ["offpeak-plan", "offpeak-scrape", "offpeak-load", "offpeak-cron"]
     for tool in tools:
         check(os.access(os.path.join(prefix, "bin", tool), os.X_OK), f"bin/{tool}")
-        with open(os.path.join(prefix, "share", "man", "man1", f"{tool}.1")) as f:
-            page = f.read()
-        check(".SH DESCRIPTION" in page and "\\-\\-help" in page, f"{tool}.1 lacks its help")
+    # A man page for every program, offpeak-cron(8) and regions.toml(5), made from docs/.
+    for page, section, text in (("offpeak-plan", 1, "\\-\\-due"), ("offpeak-scrape", 1, "\\-\\-dry\\-run"),
+                                ("offpeak-load", 1, "\\-\\-table"), ("offpeak-cron", 8, "OFFPEAK_PING_URL"),
+                                ("regions.toml", 5, "budget")):
+        with open(os.path.join(prefix, "share", "man", f"man{section}", f"{page}.{section}")) as f:
+            text_of_page = f.read()
+        check(text_of_page.startswith(f".TH {page.upper()} {section} ") and ".SH DESCRIPTION" in text_of_page
+              and text in text_of_page, f"{page}.{section} lacks its page's text")
+    # Bash completes options from --help and region ids from the config.
+    completion = os.path.join(prefix, "share", "bash-completion", "completions", "offpeak-plan")
+    env.config(region("east", f"{env.url}/ndjson"), region("west", f"{env.url}/ndjson"))
+    script = (f'. {completion}; PATH={prefix}/bin:$PATH; COMP_WORDS=(offpeak-plan --config {env.config_path} --region ""); '
+              'COMP_CWORD=4; _offpeak offpeak-plan; echo "${COMPREPLY[*]}"; '
+              'COMP_WORDS=(offpeak-plan --ti); COMP_CWORD=1; _offpeak offpeak-plan; echo "${COMPREPLY[*]}"')
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=TIMEOUT)
+    check_equal(result.stdout, "east west\n--timeline\n", f"bash completions ({result.stderr})")
+    check(os.path.islink(os.path.join(os.path.dirname(completion), "offpeak-cron")), "offpeak-cron's completion")
     for name in ("regions.toml", "crontab.example", "offpeak.env.example", "offpeak-alerts.yml"):
         check(os.path.exists(os.path.join(prefix, "share", "offpeak", name)), f"share/offpeak/{name}")
     units = os.path.join(prefix, "lib", "systemd", "system")
