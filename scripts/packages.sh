@@ -4,7 +4,7 @@
 # shellcheck disable=SC2034
 BUILD_PACKAGES="cmake ninja-build g++ pkg-config libcli11-dev libtomlplusplus-dev
 libhowardhinnant-date-dev libfmt-dev catch2 tzdata python3 libcurl4-openssl-dev libsimdjson-dev
-libpq-dev libssl-dev libxxhash-dev help2man"
+libpq-dev libssl-dev libxxhash-dev"
 
 # Packages the main job (scripts/run) needs besides: PostgreSQL for its throwaway database,
 # and flock, which offpeak-cron locks regions with.
