@@ -8,10 +8,14 @@
 
 #include "plan_command.h"
 
+#include <cstdlib>
+#include <memory>
+
 #include <fmt/format.h>
 
 #include "calendar.h"
 #include "duration.h"
+#include "env_file.h"
 #include "metrics.h"
 #include "run_state.h"
 #include "timeline.h"
@@ -128,6 +132,22 @@ Result<PlanRequest> plan_request(const PlanOptions& options, const TimeParser& p
   request.min_remaining = *min_remaining;
   if (auto range = check_range(request, parse_time); !range) return std::move(range).error();
   return request;
+}
+
+Result<CheckEnvironment> check_environment(const PlanOptions& options,
+                                           std::vector<Diagnostic>& warnings) {
+  if (!options.env_file)
+    return CheckEnvironment{[](const char* name) { return std::getenv(name); }, "the environment"};
+  auto read = read_env_file(*options.env_file);
+  if (!read) return std::move(read).error();
+  warnings = std::move(read->warnings);
+  // The lookup keeps the file's values alive as long as it is kept.
+  auto file = std::make_shared<const EnvFile>(std::move(*read));
+  return CheckEnvironment{[file](const char* name) -> const char* {
+                            const auto found = file->values.find(name);
+                            return found == file->values.end() ? nullptr : found->second.c_str();
+                          },
+                          *options.env_file, true};
 }
 
 ConfigCheck check_config(const Config& config, const std::string& path, Instant at,

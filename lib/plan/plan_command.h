@@ -65,6 +65,12 @@ struct CheckEnvironment {
   bool required = false;
 };
 
+// The environment of --check: offpeak-plan's own, or with --env-file the file's settings
+// (read as systemd reads them; the file's own warnings go to `warnings`). An Error (78) when
+// the file cannot be read.
+[[nodiscard]] Result<CheckEnvironment> check_environment(const PlanOptions& options,
+                                                         std::vector<Diagnostic>& warnings);
+
 // --check: warnings about the calendars at `at`, budgets longer than a region's shortest
 // window, the ${VAR}s not set, and the line that sums the config up.
 struct ConfigCheck {

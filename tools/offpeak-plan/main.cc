@@ -8,7 +8,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include "env_file.h"
 #include "plan_command.h"  // with config.h and diagnostics.h
 #include "tool_main.h"
 
@@ -132,20 +131,11 @@ int run(int argc, char** argv) {
   if (has_errors(loaded.diagnostics)) return kExitConfig;
 
   if (request->mode == PlanMode::kCheck) {
-    CheckEnvironment env{[](const char* name) { return std::getenv(name); }, "the environment"};
-    EnvFile file;
-    if (options.env_file) {
-      auto read = read_env_file(*options.env_file);
-      if (!read) return fail(read.error());
-      file = std::move(*read);
-      for (const Diagnostic& d : file.warnings) log.diagnostic(d);
-      env = {[&file](const char* name) -> const char* {
-               const auto found = file.values.find(name);
-               return found == file.values.end() ? nullptr : found->second.c_str();
-             },
-             *options.env_file, true};
-    }
-    const ConfigCheck check = check_config(loaded.config, *path, request->at, env);
+    std::vector<Diagnostic> file_warnings;
+    const auto env = check_environment(options, file_warnings);
+    if (!env) return fail(env.error());
+    for (const Diagnostic& d : file_warnings) log.diagnostic(d);
+    const ConfigCheck check = check_config(loaded.config, *path, request->at, *env);
     for (const Diagnostic& d : check.warnings) log.diagnostic(d);
     log.message(LogLevel::kInfo, check.summary);
     return has_errors(check.warnings) ? kExitConfig : kExitOk;
