@@ -62,13 +62,23 @@ constexpr std::uint64_t kSweepRatio = 8;
 // PostgreSQL's epoch, 2000-01-01, in Unix seconds: binary timestamps count from it.
 constexpr std::int64_t kPgEpochSeconds = 946684800;
 
-// A line's fetched_at as a binary timestamp, kNoFetchedAt when the line has none; nothing
-// when it is not an RFC 3339 time.
+// A line's fetched_at as a binary timestamp, to the microsecond (as PostgreSQL keeps it),
+// kNoFetchedAt when the line has none; nothing when it is not an RFC 3339 time.
 std::optional<std::int64_t> fetched_time(std::string_view text) {
   if (text.empty()) return kNoFetchedAt;
   const auto at = parse_rfc3339(text);
   if (!at) return std::nullopt;
-  return (at->time_since_epoch().count() - kPgEpochSeconds) * 1000000;
+  // parse_rfc3339 checked the fraction's digits, and drops them: its first six count here.
+  std::int64_t micros = 0;
+  if (text.size() > 19 && text[19] == '.') {
+    std::size_t i = 20;
+    for (int place = 0; place < 6; ++place, ++i) {
+      const bool digit = i < text.size() && text[i] >= '0' && text[i] <= '9';
+      micros = micros * 10 + (digit ? text[i] - '0' : 0);
+      if (!digit) i = text.size();
+    }
+  }
+  return (at->time_since_epoch().count() - kPgEpochSeconds) * 1000000 + micros;
 }
 
 // Where the load's COPY is going.

@@ -1163,14 +1163,17 @@ def case_newest_wins_within_the_input(env):
             line("r", "s", [2], {"v": "C5"}, fetched_at=t(5)) +
             line("r", "s", [1], {"v": "new7"}, fetched_at=t(7)) +
             line("r", "s", [4], {"v": "late"}, fetched_at="2026-01-09T00:00:00+01:00") +
-            line("r", "s", [4], {"v": "tie"}, fetched_at="2026-01-08T23:00:00Z"))
+            line("r", "s", [4], {"v": "tie"}, fetched_at="2026-01-08T23:00:00Z") +
+            line("r", "s", [5], {"v": "ms"}, fetched_at="2026-01-08T23:00:00.250Z") +
+            line("r", "s", [5], {"v": "s"}, fetched_at="2026-01-08T23:00:00.0001Z"))
     s, _ = env.load_ok(stdin=text)
-    check_equal((counts_of(s), stale_of(s)), ((20008, 20002, 1, 0, 4, 0), 1), "counts")
+    check_equal((counts_of(s), stale_of(s)), ((20010, 20003, 1, 0, 5, 0), 1), "counts")
     check_equal(env.rows("SELECT key, record->>'v', fetched_at FROM offpeak.records "
                          "WHERE region = 'r' ORDER BY key"),
                 [["[1]", "new9", "2026-01-09 00:00:00+00"], ["[2]", "B9", "2026-01-09 00:00:00+00"],
-                 ["[3]", "A", "2026-01-10 00:00:00+00"], ["[4]", "tie", "2026-01-08 23:00:00+00"]],
-                "the newest line of each key; the later on a tie")
+                 ["[3]", "A", "2026-01-10 00:00:00+00"], ["[4]", "tie", "2026-01-08 23:00:00+00"],
+                 ["[5]", "ms", "2026-01-08 23:00:00.25+00"]],
+                "the newest line of each key, to the microsecond; the later on a tie")
 
 
 def case_bad_fetched_at_is_a_bad_line(env):
