@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Writes benchmark data for offpeak-load: daily bars in offpeak-scrape's output format.
 
-    load_data.py N NDJSON_FILE COPY_FILE
+    load_data.py N NDJSON_FILE COPY_FILE [BACKFILL_FILE CHANGED_FILE]
 
 NDJSON_FILE gets N lines as offpeak-scrape prints them; COPY_FILE the same rows already
 extracted for COPY (text format) into offpeak-load's table: region, source, key, record
-(minified), record_hash (SHA-256 of the minified record), first_seen, changed_at, load_id.
+(minified), record_hash (SHA-256 of the minified record), fetched_at, first_seen, changed_at,
+load_id. BACKFILL_FILE gets the same keys with other records fetched a month earlier (every
+line stale after NDJSON_FILE); CHANGED_FILE the lines of NDJSON_FILE fetched a day later, one
+in a hundred with another close price.
 """
 
 import hashlib
@@ -33,17 +36,33 @@ def rows(n, seed):
         yield "xnys", "bars", [symbol, date], record
 
 
+def ndjson_line(region, source, key_text, fetched_at, record):
+    record_text = json.dumps(record, separators=(",", ":"))
+    return (f'{{"region":"{region}","source":"{source}","key":{key_text},'
+            f'"fetched_at":"{fetched_at}","record":{record_text}}}\n')
+
+
 def main():
     n, ndjson_path, copy_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    extra = sys.argv[4:6] if len(sys.argv) >= 6 else None
     with open(ndjson_path, "w") as ndjson, open(copy_path, "w") as copy:
         for region, source, key, record in rows(n, 1):
             key_text = json.dumps(key, separators=(",", ":"))
             record_text = json.dumps(record, separators=(",", ":"))
-            ndjson.write(f'{{"region":"{region}","source":"{source}","key":{key_text},'
-                         f'"fetched_at":"2026-01-03T02:00:00Z","record":{record_text}}}\n')
+            ndjson.write(ndjson_line(region, source, key_text, "2026-01-03T02:00:00Z", record))
             digest = hashlib.sha256(record_text.encode()).hexdigest()
             copy.write(f"{region}\t{source}\t{key_text}\t{record_text}\t\\\\x{digest}\t"
-                       "2026-01-03 02:00:00+00\t2026-01-03 02:00:00+00\t0\n")
+                       "2026-01-03 02:00:00+00\t2026-01-03 02:00:00+00\t2026-01-03 02:00:00+00\t0\n")
+    if extra is None:
+        return
+    with open(extra[0], "w") as backfill, open(extra[1], "w") as changed:
+        for i, (region, source, key, record) in enumerate(rows(n, 1)):
+            key_text = json.dumps(key, separators=(",", ":"))
+            backfill.write(ndjson_line(region, source, key_text, "2025-12-03T02:00:00Z",
+                                       {**record, "c": record["c"] + 1}))
+            if i % 100 == 0:
+                record = {**record, "c": round(record["c"] * 1.01, 2)}
+            changed.write(ndjson_line(region, source, key_text, "2026-01-04T02:00:00Z", record))
 
 
 if __name__ == "__main__":

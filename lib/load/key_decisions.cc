@@ -16,8 +16,10 @@
 
 namespace offpeak {
 
-void Batch::add(const NdjsonRecord& record, Pair& pair, Sha256& sha, std::uint64_t id_mask) {
+void Batch::add(const NdjsonRecord& record, std::int64_t fetched_at, Pair& pair, Sha256& sha,
+                std::uint64_t id_mask) {
   Row row;
+  row.fetched_at = fetched_at;
   row.offset = static_cast<std::uint32_t>(arena.size());
   row.region_size = static_cast<std::uint32_t>(record.region.size());
   row.source_size = static_cast<std::uint32_t>(record.source.size());
@@ -51,11 +53,18 @@ void supersede_repeats(Batch& batch, std::vector<std::int32_t>& slots) {
     std::size_t slot = row.id & (capacity - 1);
     while (slots[slot] >= 0 && !batch.same_key(batch.rows[slots[slot]], row))
       slot = (slot + 1) & (capacity - 1);
-    if (slots[slot] >= 0) {
-      batch.rows[slots[slot]].superseded = true;
-      ++row.pair->counts.duplicates;  // the same key, so the same pair
+    if (slots[slot] < 0) {
+      slots[slot] = static_cast<std::int32_t>(i);
+      continue;
     }
-    slots[slot] = static_cast<std::int32_t>(i);
+    ++row.pair->counts.duplicates;  // the same key, so the same pair
+    Row& kept = batch.rows[slots[slot]];
+    if (kept.fetched_at > row.fetched_at) {
+      row.superseded = true;
+    } else {
+      kept.superseded = true;
+      slots[slot] = static_cast<std::int32_t>(i);
+    }
   }
 }
 
@@ -115,10 +124,13 @@ void reconcile(Pair& pair, const StagedTally& t) {
   LoadCounts& counts = pair.counts;
   counts.updated += t.written_u + t.written_c + t.written_n;
   counts.inserted += t.missing_u + t.missing_c + t.missing_n + t.missing_i;
+  // Keys whose newest line is older than their row are stale; only keys first staged as
+  // changed or not kept can be, a key first unchanged having matched its row.
+  counts.stale += t.stale_u + t.stale_n;
   const std::int64_t unchanged =
       static_cast<std::int64_t>(counts.unchanged + pair.changed + t.keys_n) -
       static_cast<std::int64_t>(t.written_u + t.missing_u + t.written_n + t.missing_n +
-                                t.written_c + t.missing_c);
+                                t.written_c + t.missing_c + t.stale_u + t.stale_n);
   const std::int64_t duplicates = static_cast<std::int64_t>(counts.duplicates + pair.untracked) -
                                   static_cast<std::int64_t>(t.keys_n + t.missing_i) +
                                   std::min<std::int64_t>(unchanged, 0);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,12 +31,16 @@ struct Pair {
   bool swept = false;
 };
 
+// A line's fetched_at when it has none: older than any time, so that a line with one wins.
+inline constexpr std::int64_t kNoFetchedAt = std::numeric_limits<std::int64_t>::min();
+
 // A good line, its text in the batch's arena.
 struct Row {
   std::uint64_t id = 0;     // of region, source and key: KeyHash::id
   std::uint64_t check = 0;  // content_check of the key and record
   Sha256Digest hash;
-  Pair* pair = nullptr;      // its region and source
+  std::int64_t fetched_at = kNoFetchedAt;  // PostgreSQL's binary timestamp
+  Pair* pair = nullptr;                    // its region and source
   std::uint32_t offset = 0;  // region, source, key and record follow each other in the arena
   std::uint32_t region_size = 0, source_size = 0, key_size = 0, record_size = 0;
   bool superseded = false;   // a later line of this batch has the same key
@@ -58,9 +63,10 @@ struct Batch {
   std::vector<Row*> outside;         // looked up by lookup connection `lookup`
   std::size_t lookup = 0;
 
-  // Adds a good line of `pair`: its text to the arena, its key's id (cut by `id_mask`, which
-  // tests narrow) and its record's SHA-256.
-  void add(const NdjsonRecord& record, Pair& pair, Sha256& sha, std::uint64_t id_mask);
+  // Adds a good line of `pair` fetched at `fetched_at` (or kNoFetchedAt): its text to the
+  // arena, its key's id (cut by `id_mask`, which tests narrow) and its record's SHA-256.
+  void add(const NdjsonRecord& record, std::int64_t fetched_at, Pair& pair, Sha256& sha,
+           std::uint64_t id_mask);
 
   [[nodiscard]] std::string_view region(const Row& r) const {
     return {arena.data() + r.offset, r.region_size};
@@ -88,8 +94,10 @@ struct Batch {
   void clear();
 };
 
-// Last wins within a batch: marks each line that a later line of its key supersedes, and
-// counts it as a duplicate of its pair. `slots` is scratch space, kept between batches.
+// Newest wins within a batch: of the lines of a key, the one with the latest fetched_at, the
+// last of them on a tie (lines without one are older than any with one). Marks each other
+// line superseded and counts it as a duplicate of its pair. `slots` is scratch space, kept between
+// batches.
 void supersede_repeats(Batch& batch, std::vector<std::int32_t>& slots);
 
 // Decides a line from what the key table knew of its key before (`before`, and with kStored
@@ -119,7 +127,8 @@ struct StagedTally {
   std::uint64_t written_u = 0, written_c = 0, written_n = 0;  // rows updated
   std::uint64_t missing_u = 0, missing_c = 0, missing_n = 0;  // rows inserted
   std::uint64_t keys_n = 0;                                   // keys the load did not keep
-  std::uint64_t missing_i = 0;  // keys taken for another's repeats, inserted after all
+  std::uint64_t missing_i = 0;             // keys taken for another's repeats, inserted after all
+  std::uint64_t stale_u = 0, stale_n = 0;  // rows left alone: their fetched_at is newer
 };
 
 // Moves a pair's counts to their final values from the tally of its staged keys: afterwards
@@ -136,6 +145,7 @@ LoadCounts sum_counts(const Pairs& pairs) {
     totals.updated += pair.counts.updated;
     totals.unchanged += pair.counts.unchanged;
     totals.duplicates += pair.counts.duplicates;
+    totals.stale += pair.counts.stale;
     totals.rejected += pair.counts.rejected;
   }
   return totals;

@@ -53,7 +53,7 @@ class CommandRun {
     if (!db) return fail(db.error());
     connect_lookups(conninfo);
     LoadOptions options{command_.table, command_.reject_file, command_.max_rejects,
-                        command_.dry_run};
+                        command_.dry_run, command_.session};
     apply_test_settings(options, console_.env);
     const auto result = load_ndjson(**db, lookups_, *inputs, options, events());
     clear_progress();
@@ -191,6 +191,7 @@ void add_counts(LogLine& line, const LoadCounts& counts) {
       .add("updated", counts.updated)
       .add("unchanged", counts.unchanged)
       .add("duplicates", counts.duplicates)
+      .add("stale", counts.stale)
       .add("rejected", counts.rejected);
 }
 
@@ -218,8 +219,9 @@ std::string summary_json(const LoadResult& result, const LoadSummary& summary) {
   const LoadCounts& c = result.counts;
   return fmt::format(
       "{{\"lines\":{},\"inserted\":{},\"updated\":{},\"unchanged\":{},\"duplicates\":{},"
-      "\"rejected\":{},\"load_id\":{},\"dry_run\":{},\"table\":{},\"seconds\":{:.3f}}}\n",
-      c.lines, c.inserted, c.updated, c.unchanged, c.duplicates, c.rejected,
+      "\"stale\":{},\"rejected\":{},\"load_id\":{},\"dry_run\":{},\"table\":{},"
+      "\"seconds\":{:.3f}}}\n",
+      c.lines, c.inserted, c.updated, c.unchanged, c.duplicates, c.stale, c.rejected,
       summary.dry_run ? std::string("null") : std::to_string(result.load_id),
       summary.dry_run ? "true" : "false", json_string(summary.table), summary.seconds);
 }

@@ -5,13 +5,15 @@
 
 namespace offpeak {
 
-// What became of the input lines; lines = inserted + updated + unchanged + duplicates + rejected.
+// What became of the input lines;
+// lines = inserted + updated + unchanged + duplicates + stale + rejected.
 struct LoadCounts {
   std::uint64_t lines = 0;
   std::uint64_t inserted = 0;
   std::uint64_t updated = 0;
   std::uint64_t unchanged = 0;
-  std::uint64_t duplicates = 0;  // lines whose key a later line of the input replaces
+  std::uint64_t duplicates = 0;  // lines whose key a newer line of the input replaces
+  std::uint64_t stale = 0;       // lines older (by fetched_at) than their key's row: not written
   std::uint64_t rejected = 0;
   std::uint64_t bytes = 0;  // input read so far, for progress
 };

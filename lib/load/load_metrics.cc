@@ -25,6 +25,8 @@ MetricsFile load_metrics(const LoadResult* result, int exit, double now, double 
   m.gauge("offpeak_load_unchanged", "Lines of the last load that matched their row.");
   m.gauge("offpeak_load_duplicates",
           "Lines of the last load that a later line of their key replaced.");
+  m.gauge("offpeak_load_stale",
+          "Lines of the last load older (by fetched_at) than their row, which they left alone.");
   m.gauge("offpeak_load_rejected", "Bad lines of the last load, under region=\"\" source=\"\".");
   m.set("offpeak_load_last_run_timestamp_seconds", {}, now);
   m.set("offpeak_load_duration_seconds", {}, run_seconds);
@@ -40,6 +42,7 @@ MetricsFile load_metrics(const LoadResult* result, int exit, double now, double 
     m.set("offpeak_load_updated", labels, static_cast<double>(p.counts.updated));
     m.set("offpeak_load_unchanged", labels, static_cast<double>(p.counts.unchanged));
     m.set("offpeak_load_duplicates", labels, static_cast<double>(p.counts.duplicates));
+    m.set("offpeak_load_stale", labels, static_cast<double>(p.counts.stale));
     m.set("offpeak_load_rejected", labels, static_cast<double>(p.counts.rejected));
   }
   return m;

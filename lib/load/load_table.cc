@@ -21,21 +21,23 @@
 namespace offpeak {
 namespace {
 
-// The schema version this loader creates and understands.
-constexpr int kSchemaVersion = 1;
+// The schema version this loader creates and understands. Version 1 had no fetched_at and
+// no offpeak.load_sources; a database at version 1 is migrated in place.
+constexpr int kSchemaVersion = 2;
 // Advisory lock keys: "offp" in the high half; the low half is 0 for the schema, or the
 // table's OID.
 constexpr long long kLockTag = 0x6f666670LL << 32;
 // PostgreSQL's epoch, 2000-01-01, in Unix microseconds: binary timestamps count from it.
 constexpr std::int64_t kPgEpochMicros = 946684800LL * 1000000;
 
+// Version 1 as the first release created it, where missing; migrate_to_2 follows.
 std::string schema_ddl(const std::string& table, const std::string& table_schema) {
-  std::string ddl = fmt::format(R"(
+  std::string ddl = std::string(R"(
       CREATE SCHEMA IF NOT EXISTS offpeak;
       CREATE TABLE IF NOT EXISTS offpeak.schema_version (
         version integer PRIMARY KEY,
         applied_at timestamptz NOT NULL DEFAULT now());
-      INSERT INTO offpeak.schema_version (version) VALUES ({}) ON CONFLICT DO NOTHING;
+      INSERT INTO offpeak.schema_version (version) VALUES (1) ON CONFLICT DO NOTHING;
       CREATE TABLE IF NOT EXISTS offpeak.loads (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         started timestamptz NOT NULL,
@@ -49,8 +51,7 @@ std::string schema_ddl(const std::string& table, const std::string& table_schema
         duplicates bigint NOT NULL DEFAULT 0,
         rejected bigint NOT NULL DEFAULT 0,
         status text NOT NULL);
-    )",
-                                kSchemaVersion);
+    )");
   if (!table_schema.empty()) ddl += fmt::format("CREATE SCHEMA IF NOT EXISTS {};\n", table_schema);
   ddl += fmt::format(R"(
       CREATE TABLE IF NOT EXISTS {} (
@@ -67,6 +68,29 @@ std::string schema_ddl(const std::string& table, const std::string& table_schema
                      table);
   return ddl;
 }
+
+// Version 1 to 2, in place: offpeak.loads gains stale and session, offpeak.load_sources a
+// row per (region, source) of each load. Adding columns without defaults that need writing
+// rewrites no table.
+constexpr std::string_view kMigrateTo2 = R"(
+      ALTER TABLE offpeak.loads ADD COLUMN IF NOT EXISTS stale bigint NOT NULL DEFAULT 0,
+        ADD COLUMN IF NOT EXISTS session text;
+      CREATE TABLE IF NOT EXISTS offpeak.load_sources (
+        load_id bigint NOT NULL REFERENCES offpeak.loads (id) ON DELETE CASCADE,
+        region text NOT NULL,
+        source text NOT NULL,
+        input_lines bigint NOT NULL,
+        inserted bigint NOT NULL,
+        updated bigint NOT NULL,
+        unchanged bigint NOT NULL,
+        duplicates bigint NOT NULL,
+        stale bigint NOT NULL,
+        rejected bigint NOT NULL,
+        PRIMARY KEY (load_id, region, source));
+      CREATE INDEX IF NOT EXISTS load_sources_region_source
+        ON offpeak.load_sources (region, source, load_id);
+      INSERT INTO offpeak.schema_version (version) VALUES (2) ON CONFLICT DO NOTHING;
+    )";
 
 }  // namespace
 
@@ -90,23 +114,39 @@ Result<TargetTable> TargetTable::resolve(PgConnection& db, const std::string& na
 }
 
 Result<void> TargetTable::ensure_schema(PgConnection& db) const {
+  // Version 2 is there when offpeak.load_sources is, and the table has fetched_at.
   auto found = db.query(
       "SELECT to_regclass('offpeak.schema_version') IS NOT NULL AND "
-      "to_regclass('offpeak.loads') IS NOT NULL AND to_regclass($1) IS NOT NULL",
+      "to_regclass('offpeak.loads') IS NOT NULL AND "
+      "to_regclass('offpeak.load_sources') IS NOT NULL AND to_regclass($1) IS NOT NULL AND "
+      "EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass($1) AND "
+      "attname = 'fetched_at' AND NOT attisdropped)",
       {{quoted_}});
   if (!found) return std::move(found).error();
-  if (!found->boolean(0, 0)) {
-    // IF NOT EXISTS alone still races (two creators collide in the catalog): first runs queue.
-    if (auto locked = db.exec(fmt::format("SELECT pg_advisory_xact_lock({})", kLockTag)); !locked)
-      return locked;
-    if (auto created = db.exec(schema_ddl(quoted_, schema_)); !created) return created;
-  }
+  if (!found->boolean(0, 0))
+    if (auto migrated = create_or_migrate(db); !migrated) return migrated;
   auto version = db.query("SELECT max(version) FROM offpeak.schema_version");
   if (!version) return std::move(version).error();
   if (const auto v = version->int64(0, 0); v > kSchemaVersion)
     return Error{kExitConfig, fmt::format("the offpeak schema is at version {}; this offpeak-load "
                                           "knows version {} at most: upgrade offpeak-load",
                                           v, kSchemaVersion)};
+  return {};
+}
+
+Result<void> TargetTable::create_or_migrate(PgConnection& db) const {
+  // IF NOT EXISTS alone still races (two creators collide in the catalog): first runs queue.
+  if (auto locked = db.exec(fmt::format("SELECT pg_advisory_xact_lock({})", kLockTag)); !locked)
+    return locked;
+  if (auto created = db.exec(schema_ddl(quoted_, schema_)); !created) return created;
+  auto version = db.query("SELECT max(version) FROM offpeak.schema_version");
+  if (!version) return std::move(version).error();
+  if (version->int64(0, 0) < 2)
+    if (auto migrated = db.exec(std::string(kMigrateTo2)); !migrated) return migrated;
+  // Every table loaded into gets fetched_at, each the first time a version 2 loader loads it.
+  if (version->int64(0, 0) <= kSchemaVersion)
+    return db.exec(
+        fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS fetched_at timestamptz", quoted_));
   return {};
 }
 
@@ -175,31 +215,56 @@ Result<void> TargetTable::rebuild_primary_key(PgConnection& db) const {
   return db.exec(add_primary_key_);
 }
 
-Result<std::int64_t> TargetTable::start_load_row(PgConnection& db) const {
+Result<std::int64_t> TargetTable::start_load_row(PgConnection& db,
+                                                 const std::string& session) const {
   char host[256] = {};
   if (gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "unknown");
   auto id = db.query(
-      "INSERT INTO offpeak.loads (started, host, target, status) "
-      "VALUES (now(), $1, $2, 'running') RETURNING id",
-      {{host}, {name_}});
+      "INSERT INTO offpeak.loads (started, host, target, status, session) "
+      "VALUES (now(), $1, $2, 'running', nullif($3, '')) RETURNING id",
+      {{host}, {name_}, {session}});
   if (!id) return std::move(id).error();
   return id->int64(0, 0);
 }
 
-Result<void> TargetTable::finish_load_row(PgConnection& db, std::int64_t id,
-                                          const LoadCounts& c) const {
-  const std::vector<std::string> values = {
-      std::to_string(id),          std::to_string(c.lines),
-      std::to_string(c.inserted),  std::to_string(c.updated),
-      std::to_string(c.unchanged), std::to_string(c.duplicates),
-      std::to_string(c.rejected),  c.rejected > 0 ? "loaded with rejects" : "loaded"};
+namespace {
+
+// The query parameters of an offpeak.loads id and counts, in the order of the ledger's columns.
+std::vector<std::string> count_values(std::int64_t id, const LoadCounts& c) {
+  return {std::to_string(id),        std::to_string(c.lines),     std::to_string(c.inserted),
+          std::to_string(c.updated), std::to_string(c.unchanged), std::to_string(c.duplicates),
+          std::to_string(c.stale),   std::to_string(c.rejected)};
+}
+
+std::vector<PgParam> params_of(const std::vector<std::string>& values) {
   std::vector<PgParam> params;
   for (const std::string& v : values) params.push_back({v});
+  return params;
+}
+
+}  // namespace
+
+Result<void> TargetTable::finish_load_row(PgConnection& db, std::int64_t id, const LoadCounts& c,
+                                          const std::vector<PairCounts>& pairs) const {
+  std::vector<std::string> values = count_values(id, c);
+  values.emplace_back(c.rejected > 0 ? "loaded with rejects" : "loaded");
   auto updated = db.query(
       "UPDATE offpeak.loads SET finished = clock_timestamp(), input_lines = $2, inserted = $3, "
-      "updated = $4, unchanged = $5, duplicates = $6, rejected = $7, status = $8 WHERE id = $1",
-      params);
+      "updated = $4, unchanged = $5, duplicates = $6, stale = $7, rejected = $8, status = $9 "
+      "WHERE id = $1",
+      params_of(values));
   if (!updated) return std::move(updated).error();
+  for (const PairCounts& pair : pairs) {
+    values = count_values(id, pair.counts);
+    values.push_back(pair.region);
+    values.push_back(pair.source);
+    auto added = db.query(
+        "INSERT INTO offpeak.load_sources (load_id, input_lines, inserted, updated, unchanged, "
+        "duplicates, stale, rejected, region, source) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        params_of(values));
+    if (!added) return std::move(added).error();
+  }
   return {};
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "error.h"
 #include "load_counts.h"
@@ -19,8 +20,9 @@ class TargetTable {
   // (64, "--table: ...") when it is not a table name.
   [[nodiscard]] static Result<TargetTable> resolve(PgConnection& db, const std::string& name);
 
-  // Creates the offpeak schema, offpeak.loads and the table where missing, and refuses a
-  // schema newer than this loader's (78).
+  // Creates the offpeak schema, offpeak.loads, offpeak.load_sources and the table where
+  // missing, migrates a schema at version 1 to 2 in place, and refuses a schema newer than
+  // this loader's (78).
   [[nodiscard]] Result<void> ensure_schema(PgConnection& db) const;
 
   // In the load's transaction: waits for the loads of the table before it, then looks at
@@ -30,10 +32,13 @@ class TargetTable {
   // The primary key, built again in one sorted pass when lock() set it aside.
   [[nodiscard]] Result<void> rebuild_primary_key(PgConnection& db) const;
 
-  // The load's offpeak.loads row: started (its id), then finished with its counts.
-  [[nodiscard]] Result<std::int64_t> start_load_row(PgConnection& db) const;
+  // The load's offpeak.loads row: started (its id) with its session ("" for none), then
+  // finished with its counts, and a row of offpeak.load_sources for each of `pairs`.
+  [[nodiscard]] Result<std::int64_t> start_load_row(PgConnection& db,
+                                                    const std::string& session) const;
   [[nodiscard]] Result<void> finish_load_row(PgConnection& db, std::int64_t id,
-                                             const LoadCounts& counts) const;
+                                             const LoadCounts& counts,
+                                             const std::vector<PairCounts>& pairs) const;
 
   // The table's name quoted for SQL, possibly schema-qualified.
   [[nodiscard]] const std::string& sql() const { return quoted_; }
@@ -45,6 +50,7 @@ class TargetTable {
 
  private:
   TargetTable() = default;
+  [[nodiscard]] Result<void> create_or_migrate(PgConnection& db) const;
   [[nodiscard]] Result<void> take_over(PgConnection& db);
   [[nodiscard]] Result<void> set_primary_key_aside(PgConnection& db);
 

@@ -151,6 +151,7 @@ struct LineParser::Impl {
   std::size_t padded_size = 0;
   std::string minified;  // key, then record
   std::string region, source;
+  std::string fetched_at;
   std::string reason;  // set by walk() for problems simdjson does not report
 
   // Walks `value` completely, which is what makes On-Demand check it.
@@ -307,7 +308,8 @@ bool LineParser::Impl::parse_fast(std::string_view text, NdjsonRecord& out) {
     open_span = nullptr;
   };
   std::string_view key_span, record_span;
-  int region_seen = 0, source_seen = 0;
+  int region_seen = 0, source_seen = 0, fetched_at_seen = 0;
+  fetched_at.clear();
   for (auto field : top) {
     ondemand::raw_json_string raw_name;
     if (field.key().get(raw_name)) return false;
@@ -322,6 +324,12 @@ bool LineParser::Impl::parse_fast(std::string_view text, NdjsonRecord& out) {
       if (type != ondemand::json_type::string || value.get_string().get(s)) return false;
       ++(name == "region" ? region_seen : source_seen);
       (name == "region" ? region : source).assign(s);
+    } else if (name == "fetched_at" && type != ondemand::json_type::null) {
+      std::string_view s;
+      if (type != ondemand::json_type::string || value.get_string().get(s) || has_nul(s) ||
+          ++fetched_at_seen > 1)
+        return false;
+      fetched_at.assign(s);
     } else if (name == "key" || name == "record") {
       const bool right =
           type == (name == "key" ? ondemand::json_type::array : ondemand::json_type::object);
@@ -336,7 +344,7 @@ bool LineParser::Impl::parse_fast(std::string_view text, NdjsonRecord& out) {
   if (region_seen != 1 || source_seen != 1 || key_span.data() == nullptr ||
       record_span.data() == nullptr || key_span == "[]")
     return false;
-  out = {region, source, key_span, record_span};
+  out = {region, source, key_span, record_span, fetched_at};
   return true;
 }
 
@@ -374,6 +382,8 @@ std::optional<std::string> LineParser::Impl::parse(const InputLine& line, Ndjson
   bool seen_region = false, seen_source = false, seen_key = false, seen_record = false;
   std::string type_problem;  // the first field of the wrong type; the line is read to the end
   std::size_t key_elements = 0;
+  bool seen_fetched_at = false;
+  fetched_at.clear();
   for (auto field : top) {
     std::string_view name;
     if (auto e = field.unescaped_key().get(name)) return syntax(e);
@@ -381,21 +391,23 @@ std::optional<std::string> LineParser::Impl::parse(const InputLine& line, Ndjson
     if (auto e = field.value().get(value)) return syntax(e);
     ondemand::json_type type;
     if (auto e = value.type().get(type)) return syntax(e);
-    bool* seen = name == "region"   ? &seen_region
-                 : name == "source" ? &seen_source
-                 : name == "key"    ? &seen_key
-                 : name == "record" ? &seen_record
-                                    : nullptr;
+    bool* seen = name == "region"       ? &seen_region
+                 : name == "source"     ? &seen_source
+                 : name == "key"        ? &seen_key
+                 : name == "record"     ? &seen_record
+                 : name == "fetched_at" ? &seen_fetched_at
+                                        : nullptr;
     if (seen != nullptr && *seen) return fmt::format("\"{}\" appears twice", name);
     if (seen != nullptr) *seen = true;
-    const bool is_text = name == "region" || name == "source";
+    const bool is_text = name == "region" || name == "source" || name == "fetched_at";
     if (is_text && type == ondemand::json_type::string) {
       std::string_view s;
       if (auto e = value.get_string().get(s)) return syntax(e);
       if (has_nul(s)) return fmt::format("\"{}\" contains \\u0000", name);
-      (name == "region" ? region : source).assign(s);
+      (name == "region" ? region : name == "source" ? source : fetched_at).assign(s);
       continue;
     }
+    if (name == "fetched_at" && type == ondemand::json_type::null) continue;
     const bool spanned = (name == "key" && type == ondemand::json_type::array) ||
                          (name == "record" && type == ondemand::json_type::object);
     const char* start = value.raw_json_token().data();
@@ -436,6 +448,7 @@ std::optional<std::string> LineParser::Impl::parse(const InputLine& line, Ndjson
   out.source = source;
   out.key = {minified.data(), key_size};
   out.record = {minified.data() + key_size, record_size};
+  out.fetched_at = fetched_at;
   return std::nullopt;
 }
 

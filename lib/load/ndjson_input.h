@@ -53,6 +53,8 @@ struct NdjsonRecord {
   std::string_view source;  // unescaped
   std::string_view key;     // the key array, minified JSON
   std::string_view record;  // the record object, minified JSON
+  // "fetched_at", unescaped; empty when the line has none or it is null. Checked by the loader.
+  std::string_view fetched_at;
 };
 
 // Checks lines of offpeak-scrape's output, {"region":R,"source":S,"key":[...],"record":{...}}

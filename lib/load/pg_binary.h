@@ -45,6 +45,7 @@ class CopyWriter {
     put_int32(data_, static_cast<std::int32_t>(bytes.size()));
     data_.append(bytes);
   }
+  void null_field() { put_int32(data_, -1); }
   void int64_field(std::int64_t value) {
     put_int32(data_, 8);
     put_int64(data_, value);

@@ -47,6 +47,7 @@
 #include "pg_binary.h"
 #include "sha256.h"
 #include "staged_update.h"
+#include "timestamp.h"
 
 namespace offpeak {
 namespace {
@@ -57,6 +58,28 @@ namespace {
 // pair's rows up to the limit first about 0.15 us a row.
 constexpr std::uint64_t kMinSweepLines = 4096;
 constexpr std::uint64_t kSweepRatio = 8;
+
+// PostgreSQL's epoch, 2000-01-01, in Unix seconds: binary timestamps count from it.
+constexpr std::int64_t kPgEpochSeconds = 946684800;
+
+// A line's fetched_at as a binary timestamp, to the microsecond (as PostgreSQL keeps it),
+// kNoFetchedAt when the line has none; nothing when it is not an RFC 3339 time.
+std::optional<std::int64_t> fetched_time(std::string_view text) {
+  if (text.empty()) return kNoFetchedAt;
+  const auto at = parse_rfc3339(text);
+  if (!at) return std::nullopt;
+  // parse_rfc3339 checked the fraction's digits, and drops them: its first six count here.
+  std::int64_t micros = 0;
+  if (text.size() > 19 && text[19] == '.') {
+    std::size_t i = 20;
+    for (int place = 0; place < 6; ++place, ++i) {
+      const bool digit = i < text.size() && text[i] >= '0' && text[i] <= '9';
+      micros = micros * 10 + (digit ? text[i] - '0' : 0);
+      if (!digit) i = text.size();
+    }
+  }
+  return (at->time_since_epoch().count() - kPgEpochSeconds) * 1000000 + micros;
+}
 
 // Where the load's COPY is going.
 enum class CopyTarget { kNone, kTable, kStage };
@@ -170,7 +193,7 @@ Result<void> Loader::begin() {
     if (auto ensured = table_->ensure_schema(db_); !ensured) return ensured;
   if (auto set = set_planner(db_, lookups_); !set) return set;
   if (auto locked = table_->lock(db_, options_.dry_run); !locked) return locked;
-  auto id = table_->start_load_row(db_);
+  auto id = table_->start_load_row(db_, options_.session);
   if (!id) return std::move(id).error();
   result_.load_id = *id;
   return {};
@@ -203,8 +226,15 @@ Result<void> Loader::read_inputs(const std::vector<LoadInput>& inputs) {
         if (too_many_rejects_) return {};
         continue;
       }
+      const auto fetched_at = fetched_time(record.fetched_at);
+      if (!fetched_at) {
+        if (auto kept = bad_line(input.name, line, "\"fetched_at\" is not an RFC 3339 time"); !kept)
+          return kept;
+        if (too_many_rejects_) return {};
+        continue;
+      }
       if (bad_lines_) continue;  // nothing will be loaded: the lines are only counted
-      batches_[reading_].add(record, pair_of(record.region, record.source), sha_,
+      batches_[reading_].add(record, *fetched_at, pair_of(record.region, record.source), sha_,
                              options_.key_id_mask);
       if (batches_[reading_].full())
         if (auto rotated = rotate(); !rotated) return rotated;
@@ -265,7 +295,8 @@ Result<void> Loader::finish() {
   result_.counts.bytes = bytes;
   for (const auto& [name, pair] : pairs_)
     result_.pairs.push_back({pair.region, pair.source, pair.counts});
-  if (auto row = table_->finish_load_row(db_, result_.load_id, result_.counts); !row) return row;
+  if (auto row = table_->finish_load_row(db_, result_.load_id, result_.counts, result_.pairs); !row)
+    return row;
   // What must be safe before the load is, such as the reject file on disk.
   if (events_.before_commit)
     if (auto ready = events_.before_commit(); !ready) return ready;
@@ -419,7 +450,8 @@ Result<void> Loader::start_copy(CopyTarget target) {
   std::string sql;
   if (target == CopyTarget::kTable) {
     sql = fmt::format(
-        "COPY {} (region, source, key, record, record_hash, first_seen, changed_at, load_id) "
+        "COPY {} (region, source, key, record, record_hash, fetched_at, first_seen, changed_at, "
+        "load_id) "
         "FROM STDIN (FORMAT binary{})",
         table_->sql(), table_->truncated() ? ", FREEZE" : "");
   } else {
@@ -441,12 +473,17 @@ Result<void> Loader::insert_row(const Batch& batch, const Row& row) {
   if (options_.dry_run) return {};
   if (auto started = start_copy(CopyTarget::kTable); !started) return started;
   CopyWriter& out = copy_.writer();
-  out.row(8);
+  out.row(9);
   out.field(batch.region(row));
   out.field(batch.source(row));
   out.field(batch.key(row));
   out.jsonb_field(batch.record(row));
   out.field(row.hash_bytes());
+  if (row.fetched_at == kNoFetchedAt) {
+    out.null_field();
+  } else {
+    out.int64_field(row.fetched_at);
+  }
   for (const std::int64_t value : {table_->now(), table_->now(), result_.load_id})
     out.int64_field(value);
   return copy_.row_done();

@@ -28,6 +28,7 @@ struct LoadOptions {
   std::string reject_file;
   std::uint64_t max_rejects = 1000;  // with reject_file: more bad lines than this load nothing
   bool dry_run = false;              // compare and count, write nothing
+  std::string session;               // the window or session the load belongs to, or ""
   // The most the table of keys seen may take; lines of keys past it are decided at the end.
   std::size_t key_memory = std::size_t{48} << 20;
   // For tests: fewer bits of each key's id, so that many keys share one.
@@ -67,7 +68,8 @@ struct LoadResult {
 
 // Loads NDJSON lines into the table in one transaction on `db`, with its offpeak.loads row,
 // creating the schema on first use. Inserts new keys, updates changed records and writes
-// nothing for unchanged ones; within the input the last line of a key wins. `lookups` are
+// nothing for unchanged ones; within the input the newest line of a key wins (by fetched_at,
+// then the last), and a line older than its key's row is stale: it writes nothing. `lookups` are
 // further connections to the same database (none is fine) that compare keys in parallel.
 //
 // Fails, loading nothing, with the error a person reads: 64 for a --table that is no table

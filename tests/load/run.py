@@ -23,17 +23,17 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from pgenv import TIMEOUT, Database, Failure, cases_of, check, check_equal, run_cases  # noqa: E402
 
-COUNTS = ["lines", "inserted", "updated", "unchanged", "duplicates", "rejected"]
+COUNTS = ["lines", "inserted", "updated", "unchanged", "duplicates", "stale", "rejected"]
 LOGFMT_VALUE = r'(?:[^ "=]+|"(?:[^"\\]|\\.)*")'
 SUMMARY = re.compile(
     r"^offpeak-load: status=ok lines=(\d+) inserted=(\d+) updated=(\d+) unchanged=(\d+) "
-    r"duplicates=(\d+) rejected=(\d+) (load_id=(\d+)|dry_run=true) table=" + LOGFMT_VALUE +
+    r"duplicates=(\d+) stale=(\d+) rejected=(\d+) (load_id=(\d+)|dry_run=true) table=" + LOGFMT_VALUE +
     r" seconds=\d+\.\d$"
 )
 PAIR = re.compile(
     r"^offpeak-load: region=(" + LOGFMT_VALUE + r") source=(" + LOGFMT_VALUE + r") status=ok "
     r"lines=(\d+) inserted=(\d+) updated=(\d+) unchanged=(\d+) duplicates=(\d+) "
-    r"rejected=(\d+)$"
+    r"stale=(\d+) rejected=(\d+)$"
 )
 
 
@@ -54,14 +54,13 @@ def minified(record):
     return json.dumps(record, separators=(",", ":"))
 
 
-def bars(n, start=0, price=1.0, symbols=50):
+def bars(n, start=0, price=1.0, symbols=50, fetched_at="2026-01-03T00:00:00Z"):
     """n bar lines with distinct keys, as offpeak-scrape would print them."""
     out = []
     for i in range(start, start + n):
         symbol, day = f"S{i % symbols:03d}", i // symbols
         record = {"t": f"d{day:05d}", "o": price + i, "v": i * 10}
-        out.append(line("xnys", "bars", [symbol, f"d{day:05d}"], record,
-                        fetched_at="2026-01-03T00:00:00Z"))
+        out.append(line("xnys", "bars", [symbol, f"d{day:05d}"], record, fetched_at=fetched_at))
     return "".join(out)
 
 
@@ -115,7 +114,7 @@ def summary(stderr):
     match = SUMMARY.match(lines[0])
     check(match, f"summary line has the wrong form: {lines[0]!r}")
     counts = {n: int(match.group(i + 1)) for i, n in enumerate(COUNTS)}
-    counts["load"] = int(match.group(8)) if match.group(8) else None
+    counts["load"] = int(match.group(9)) if match.group(9) else None
     check(counts["lines"] == sum(counts[n] for n in COUNTS[1:]),
           f"counts do not reconcile: {lines[0]}")
     pairs = {}
@@ -167,7 +166,7 @@ def case_first_load(env):
                       "duplicates, rejected, status, finished >= started FROM offpeak.loads")
     check_equal(ledger, [[str(s["load"]), "t", "offpeak.records", "3", "3", "0", "0", "0", "0",
                           "loaded", "t"]], "offpeak.loads")
-    check_equal(env.psql("SELECT max(version) FROM offpeak.schema_version"), "1", "schema version")
+    check_equal(env.psql("SELECT max(version) FROM offpeak.schema_version"), "2", "schema version")
 
 
 def case_identical_reload(env):
@@ -1118,6 +1117,124 @@ key = ["symbol", "date"]
     finally:
         server.stdin.close()
         server.wait(timeout=10)
+
+
+def stale_of(s):
+    return s["stale"]
+
+
+def case_newest_wins_over_a_backfill(env):
+    night, month = "2026-11-28T01:00:00Z", "2026-10-15T01:00:00Z"
+    first, _ = env.load_ok(env.file("night.ndjson", bars(20000, fetched_at=night)))
+    check_equal(counts_of(first), (20000, 20000, 0, 0, 0, 0), "last night's load")
+    table, counters = env.table(), env.tuple_counters()
+    # Last month's data, other prices, loaded after: every line is stale and writes nothing.
+    backfill = env.file("month.ndjson", bars(20000, price=7.0, fetched_at=month))
+    s, _ = env.load_ok(backfill)
+    check_equal((counts_of(s), stale_of(s)), ((20000, 0, 0, 0, 0, 0), 20000), "backfill")
+    check_equal(env.table(), table, "last night's rows stay")
+    check_equal(env.tuple_counters(), counters, "no tuple written by the backfill")
+    check_equal(env.rows(f"SELECT stale, input_lines FROM offpeak.loads WHERE id = {s['load']}"),
+                [["20000", "20000"]], "the ledger's stale count")
+    d, _ = env.load_ok("--dry-run", backfill)
+    check_equal(stale_of(d), 20000, "a dry run counts stale lines too")
+    # A newer fetch of other prices replaces them; lines without fetched_at do as before.
+    s, _ = env.load_ok(stdin=bars(100, price=9.0, fetched_at="2026-11-29T01:00:00Z"))
+    check_equal((counts_of(s), stale_of(s)), ((100, 0, 100, 0, 0, 0), 0), "a newer fetch")
+    check_equal(env.psql("SELECT count(*) FROM offpeak.records WHERE fetched_at = "
+                         "'2026-11-29T01:00:00Z'"), "100", "fetched_at stored with the row")
+    untimed = bars(10, price=11.0).replace(', "fetched_at": "2026-01-03T00:00:00Z"', "")
+    s, _ = env.load_ok(stdin=untimed)
+    check_equal((counts_of(s), stale_of(s)), ((10, 0, 10, 0, 0, 0), 0), "lines without fetched_at")
+    check_equal(env.psql("SELECT count(*) FROM offpeak.records WHERE fetched_at IS NULL"), "10",
+                "no fetched_at stored for them")
+
+
+def case_newest_wins_within_the_input(env):
+    env.load_ok(stdin=line("r", "s", [2], {"v": "A"}, fetched_at="2026-01-01T00:00:00Z") +
+                line("r", "s", [3], {"v": "A"}, fetched_at="2026-01-10T00:00:00Z"))
+    t = lambda day: f"2026-01-{day:02d}T00:00:00Z"  # noqa: E731
+    # Within a batch, and across batches (20000 lines apart): the newest line wins.
+    text = (line("r", "s", [1], {"v": "new9"}, fetched_at=t(9)) +
+            line("r", "s", [1], {"v": "new5"}, fetched_at=t(5)) +
+            line("r", "s", [2], {"v": "B9"}, fetched_at=t(9)) +
+            line("r", "s", [3], {"v": "B5"}, fetched_at=t(5)) +
+            bars(20000) +
+            line("r", "s", [2], {"v": "C5"}, fetched_at=t(5)) +
+            line("r", "s", [1], {"v": "new7"}, fetched_at=t(7)) +
+            line("r", "s", [4], {"v": "late"}, fetched_at="2026-01-09T00:00:00+01:00") +
+            line("r", "s", [4], {"v": "tie"}, fetched_at="2026-01-08T23:00:00Z") +
+            line("r", "s", [5], {"v": "ms"}, fetched_at="2026-01-08T23:00:00.250Z") +
+            line("r", "s", [5], {"v": "s"}, fetched_at="2026-01-08T23:00:00.0001Z"))
+    s, _ = env.load_ok(stdin=text)
+    check_equal((counts_of(s), stale_of(s)), ((20010, 20003, 1, 0, 5, 0), 1), "counts")
+    check_equal(env.rows("SELECT key, record->>'v', fetched_at FROM offpeak.records "
+                         "WHERE region = 'r' ORDER BY key"),
+                [["[1]", "new9", "2026-01-09 00:00:00+00"], ["[2]", "B9", "2026-01-09 00:00:00+00"],
+                 ["[3]", "A", "2026-01-10 00:00:00+00"], ["[4]", "tie", "2026-01-08 23:00:00+00"],
+                 ["[5]", "ms", "2026-01-08 23:00:00.25+00"]],
+                "the newest line of each key, to the microsecond; the later on a tie")
+
+
+def case_bad_fetched_at_is_a_bad_line(env):
+    text = (line("r", "s", [1], {}, fetched_at="2026-13-01T00:00:00Z") +
+            line("r", "s", [2], {}, fetched_at=5) + line("r", "s", [3], {}, fetched_at=None))
+    s, _ = env.load_ok("--reject-file", "bad.ndjson", stdin=text)
+    check_equal((counts_of(s), stale_of(s)), ((3, 1, 0, 0, 0, 2), 0), "counts")
+    with open(os.path.join(env.work, "bad.ndjson")) as f:
+        reasons = [json.loads(l)["reason"] for l in f]
+    check_equal(reasons, ['"fetched_at" is not an RFC 3339 time', '"fetched_at" is not a string'],
+                "reasons")
+
+
+def case_schema_v1_migrates(env):
+    fixture = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema-v1.sql")
+    subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-d", env.db, "-f", fixture],
+                   check=True, capture_output=True, timeout=TIMEOUT)
+    before = env.table()
+    lines = (line("xnys", "bars", ["AAPL", "2026-11-27"], {"c": "189.5", "t": 1764277200000},
+                  fetched_at="2026-11-28T01:00:00Z") +
+             line("xnys", "bars", ["MSFT", "2026-11-27"], {"c": "420.1", "t": 1764277200000},
+                  fetched_at="2026-11-28T01:00:00Z"))
+    s, _ = env.load_ok("--session", "2026-11-28", stdin=lines)
+    check_equal(counts_of(s), (2, 0, 0, 2, 0, 0), "the release's rows are unchanged")
+    check_equal(env.table(), before, "rows kept as they were")
+    check_equal(env.rows("SELECT version FROM offpeak.schema_version ORDER BY 1"), [["1"], ["2"]],
+                "schema_version")
+    check_equal(env.rows("SELECT id, input_lines, stale, session FROM offpeak.loads ORDER BY id"),
+                [["1", "2", "0", ""], [str(s["load"]), "2", "0", "2026-11-28"]],
+                "the old ledger row kept, the new one with stale and session")
+    check_equal(env.rows("SELECT load_id, region, source, input_lines, unchanged "
+                         "FROM offpeak.load_sources"),
+                [[str(s["load"]), "xnys", "bars", "2", "2"]], "offpeak.load_sources")
+    counters = env.tuple_counters()
+    env.load_ok(stdin=lines)
+    check_equal(env.tuple_counters(), counters, "a reload after the migration writes nothing")
+    s, _ = env.load_ok(stdin=lines.replace("189.5", "190.0"))
+    check_equal(counts_of(s), (2, 0, 1, 1, 0, 0), "a change after the migration")
+    s, _ = env.load_ok(stdin=lines.replace("190.0", "1.0").replace("2026-11-28", "2026-11-20"))
+    check_equal((counts_of(s), stale_of(s)), ((2, 0, 0, 1, 0, 0), 1), "older than the new row")
+
+
+def case_ledger_per_source(env):
+    text = (bars(30) + line("xlon", "fx", ["GBP"], {"r": 1}) + "not json\n" +
+            line("xlon", "fx", ["GBP"], {"r": 2}))
+    s, _ = env.load_ok("--session", "xnys 2026-11-27", "--reject-file", "bad.ndjson", stdin=text)
+    rows = env.rows("SELECT region, source, input_lines, inserted, updated, unchanged, "
+                    "duplicates, stale, rejected FROM offpeak.load_sources "
+                    f"WHERE load_id = {s['load']} ORDER BY region, source")
+    check_equal(rows, [["", "", "1", "0", "0", "0", "0", "0", "1"],
+                       ["xlon", "fx", "2", "1", "0", "0", "1", "0", "0"],
+                       ["xnys", "bars", "30", "30", "0", "0", "0", "0", "0"]],
+                "a row per (region, source), as the summary's")
+    for (region, source), c in s["pairs"].items():
+        check_equal([r[2:] for r in rows if (r[0], r[1]) == (region, source)],
+                    [[str(c[n]) for n in COUNTS]], f"ledger of {region}/{source}")
+    env.load_ok("--session", "xnys 2026-11-28", stdin=bars(30, price=2.0))
+    changed = env.rows("SELECT ls.updated FROM offpeak.loads l JOIN offpeak.load_sources ls "
+                       "ON ls.load_id = l.id WHERE l.session = 'xnys 2026-11-28' "
+                       "AND ls.region = 'xnys'")
+    check_equal(changed, [["30"]], "what last night's xnys load changed, in one query")
 
 
 CASES = cases_of(globals())

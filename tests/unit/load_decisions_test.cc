@@ -26,11 +26,15 @@ struct Lines {
   Sha256 sha;
   std::vector<std::int32_t> slots;
 
-  Lines(std::initializer_list<std::pair<std::string, std::string>> lines) {
+  Lines(std::initializer_list<std::pair<std::string, std::string>> lines,
+        std::vector<std::int64_t> fetched_at = {}) {
     pair.region = "r";
     pair.source = "s";
+    fetched_at.resize(lines.size(), kNoFetchedAt);
+    std::size_t i = 0;
     for (const auto& [key, record] : lines)
-      batch.add(NdjsonRecord{"r", "s", key, record}, pair, sha, ~std::uint64_t{0});
+      batch.add(NdjsonRecord{"r", "s", key, record, ""}, fetched_at[i++], pair, sha,
+                ~std::uint64_t{0});
   }
 };
 
@@ -46,6 +50,28 @@ TEST_CASE("supersede_repeats: within a batch the last line of a key wins") {
   CHECK(l.pair.counts.duplicates == 2);
   CHECK(l.pair.counts.lines == 4);
   CHECK(l.batch.record(l.batch.rows[3]) == "{\"v\":3}");
+}
+
+TEST_CASE("supersede_repeats: the newest line by fetched_at wins, the last on a tie") {
+  // Times 5, none, 9, 3, 9 for key [1]: the second line of time 9 wins; [2] has one line.
+  Lines l({{"[1]", "{\"v\":1}"},
+           {"[1]", "{\"v\":2}"},
+           {"[1]", "{\"v\":3}"},
+           {"[2]", "{}"},
+           {"[1]", "{\"v\":4}"},
+           {"[1]", "{\"v\":5}"}},
+          {5, kNoFetchedAt, 9, 1, 3, 9});
+  supersede_repeats(l.batch, l.slots);
+  for (const std::size_t i : {0, 1, 2, 4}) CHECK(l.batch.rows[i].superseded);
+  CHECK_FALSE(l.batch.rows[3].superseded);
+  CHECK_FALSE(l.batch.rows[5].superseded);
+  CHECK(l.pair.counts.duplicates == 4);
+
+  // An older line after a newer one is superseded, not the newer one.
+  Lines older({{"[1]", "{\"v\":1}"}, {"[1]", "{\"v\":2}"}}, {9, 5});
+  supersede_repeats(older.batch, older.slots);
+  CHECK_FALSE(older.batch.rows[0].superseded);
+  CHECK(older.batch.rows[1].superseded);
 }
 
 TEST_CASE("classify: what the key table knew decides a line, or sends it to a lookup") {
@@ -135,6 +161,22 @@ TEST_CASE("reconcile: the staged keys' tally completes a pair's counts") {
   CHECK(shared.counts.unchanged == 0);
   CHECK(shared.counts.duplicates == 0);
   CHECK(shared.counts.lines == shared.counts.inserted + shared.counts.duplicates);
+
+  // Keys whose newest line is older than their row are stale, not unchanged.
+  Pair old;
+  old.counts = {3, 0, 0, 0, 0, 0, 0};
+  old.changed = 2;
+  old.untracked = 1;
+  StagedTally stale;
+  stale.stale_u = 1;
+  stale.written_u = 1;
+  stale.keys_n = 1;
+  stale.stale_n = 1;
+  reconcile(old, stale);
+  CHECK(old.counts.stale == 2);
+  CHECK(old.counts.updated == 1);
+  CHECK(old.counts.unchanged == 0);
+  CHECK(old.counts.duplicates == 0);
 }
 
 TEST_CASE("CopyWriter's rows read back through CopyReader, in pieces of any size") {
@@ -210,15 +252,38 @@ TEST_CASE("apply_test_settings reads the key table's settings from the environme
 
 TEST_CASE("summary_json and progress_text: the texts main prints") {
   LoadResult result;
-  result.counts = {5, 2, 1, 1, 1, 0, 2500000};
+  result.counts = {5, 2, 1, 1, 1, 0, 0, 2500000};
   result.load_id = 7;
   CHECK(summary_json(result, {"market.\"b\"", false, 0.25}) ==
         "{\"lines\":5,\"inserted\":2,\"updated\":1,\"unchanged\":1,\"duplicates\":1,"
-        "\"rejected\":0,\"load_id\":7,\"dry_run\":false,\"table\":\"market.\\\"b\\\"\","
+        "\"stale\":0,\"rejected\":0,\"load_id\":7,\"dry_run\":false,\"table\":\"market.\\\"b\\\"\","
         "\"seconds\":0.250}\n");
   CHECK(summary_json(result, {"t", true, 1}).find("\"load_id\":null,\"dry_run\":true") !=
         std::string::npos);
   CHECK(progress_text("offpeak-load", result.counts) == "offpeak-load: 5 lines, 2.5 MB read...");
   const auto lines = summary_lines(result, {"t", false, 0.25});
   CHECK(lines.size() == 1);
+}
+
+TEST_CASE("LineParser: fetched_at is kept as text, unescaped; null or absent is none") {
+  LineParser parser;
+  NdjsonRecord record;
+  const auto parse = [&](const std::string& text) {
+    const InputLine line{text, 1, true, false};
+    REQUIRE(parser.parse(line, record).ok());
+    return std::string(record.fetched_at);
+  };
+  const std::string head = R"({"region":"r","source":"s","key":[1],)";
+  CHECK(parse(head + R"("fetched_at":"2026-01-03T00:00:00Z","record":{}})") ==
+        "2026-01-03T00:00:00Z");
+  CHECK(parse(head + R"( "fetched_at" : "2026-01-03T00:00:00\u005a" , "record":{}})") ==
+        "2026-01-03T00:00:00Z");
+  CHECK(parse(head + R"("record":{},"fetched_at":null})").empty());
+  CHECK(parse(head + R"("record":{}})").empty());
+  const std::string number_text = head + R"("fetched_at":5,"record":{}})";
+  const InputLine number{number_text, 1, true, false};
+  CHECK(parser.parse(number, record).error().message == "\"fetched_at\" is not a string");
+  const std::string twice_text = head + R"("fetched_at":"a","fetched_at":"b","record":{}})";
+  const InputLine twice{twice_text, 1, true, false};
+  CHECK(parser.parse(twice, record).error().message == "\"fetched_at\" appears twice");
 }

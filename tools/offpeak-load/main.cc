@@ -22,22 +22,23 @@ constexpr std::string_view kTool = "offpeak-load";
 constexpr const char* kFooter = R"(Reads NDJSON lines as offpeak-scrape prints them,
   {"region":R,"source":S,"key":[...],"fetched_at":"...","record":{...}}
 from the FILEs or standard input, and loads them in one transaction: new keys are inserted,
-changed records updated, unchanged ones not written at all. Within the input the last line
-of a key wins. Loading the same input twice changes nothing the second time.
+changed records updated, unchanged ones not written at all. The newest line of a key wins, by
+fetched_at, then the last: a line older than its row is stale and writes nothing. Loading the
+same input twice changes nothing the second time. See docs/records.md.
 
 The connection is --db (a conninfo string like "host=db dbname=market" or a URI like
 postgresql://user@db/market), else $DATABASE_URL, else libpq's PG* variables, ~/.pgpass
 and service files.
 
-The table (offpeak.records by default), the offpeak.loads ledger and the offpeak schema
-are created on first use.
+The table (offpeak.records by default), the offpeak.loads and offpeak.load_sources ledger
+and the offpeak schema are created on first use, and migrated in place from older versions.
 
 Messages go to stderr as key=value text: one line per (region, source) of the input, then
 the summary,
   offpeak-load: region=xnys source=bars status=ok lines=15 inserted=3 updated=1 unchanged=11 \
-    duplicates=0 rejected=0
-  offpeak-load: status=ok lines=15 inserted=3 updated=1 unchanged=11 duplicates=0 rejected=0 \
-    load_id=7 table=offpeak.records seconds=0.1
+    duplicates=0 stale=0 rejected=0
+  offpeak-load: status=ok lines=15 inserted=3 updated=1 unchanged=11 duplicates=0 stale=0 \
+    rejected=0 load_id=7 table=offpeak.records seconds=0.1
 (dry_run=true instead of load_id with --dry-run; bad lines count under region="" source="").
 With --log-format json each is a JSON object, {"time":...,"tool":...,"level":..., the same
 fields}, and so are errors.
@@ -46,7 +47,7 @@ fields}, and so are errors.
 end of every load but a usage error or --dry-run, replacing FILE atomically:
 offpeak_load_{last_run_timestamp_seconds,last_success_timestamp_seconds,duration_seconds,
 exit_code} for the run, and offpeak_load_{lines,inserted,updated,unchanged,duplicates,
-rejected} and last_success per pair after a load; last_success carries over from FILE when
+stale,rejected} and last_success per pair after a load; last_success carries over from FILE when
 a load fails.
 
 Exit status: 0 loaded, 64 usage error, 65 bad input lines (nothing loaded), 69 database
@@ -83,6 +84,9 @@ int run(int argc, char** argv) {
       ->type_name("N")
       ->needs(reject);
   app.add_flag("--dry-run", command.dry_run, "Compare and count, write nothing");
+  app.add_option("--session", command.session,
+                 "The window or session the load belongs to, kept in offpeak.loads")
+      ->type_name("LABEL");
   app.add_flag("--json", command.json, "Print the summary as one JSON object on standard output");
   app.add_option("FILE", command.files, "Input files (default: standard input; - for it too)");
   add_log_and_metrics_options(app, log_format, command.metrics_file, "load");
