@@ -193,7 +193,9 @@ std::vector<double> run_tool(PgConnection& db, const std::string& tool, long n) 
       const pid_t pid = fork();
       if (pid == 0) {
         const std::string host = fmt::format("tool{}", h);
-        if (!freopen(input.c_str(), "r", stdin) || !freopen("/dev/null", "w", stdout)) _exit(1);
+        if (!freopen(input.c_str(), "r", stdin) || !freopen("/dev/null", "w", stdout) ||
+            !freopen("/dev/null", "w", stderr))
+          _exit(1);
         execl(tool.c_str(), tool.c_str(), "claim", "--host", host.c_str(), nullptr);
         _exit(127);
       }
