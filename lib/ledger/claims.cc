@@ -4,12 +4,13 @@
 // A window is claimed by one INSERT ... ON CONFLICT DO UPDATE ... WHERE <claimable>
 // RETURNING: PostgreSQL serializes contenders on the row, so of all the hosts of a tick
 // exactly one gets the row back, and the others get nothing (never an error, which would
-// abort their transaction). Every rule is in the statement and uses the server's now(): the
-// budget (now() + budget < window end), the retry's backoff, the lease. Sources spread over
-// hosts are rows taken with FOR UPDATE SKIP LOCKED, so concurrent claimers take different
-// ones instead of queueing behind each other. A heartbeat is an UPDATE on the owner's token
-// that only succeeds while the lease runs: zero rows is the fence that stops a run whose
-// claim was taken over.
+// abort their transaction). Rows another host is busy claiming are skipped (SKIP LOCKED)
+// rather than waited for, so the hosts of a tick share the windows out. Every rule is in the
+// statement and uses the server's now(): the budget (now() + budget < window end), the retry's
+// backoff, the lease. Sources spread over hosts are rows taken with FOR UPDATE SKIP LOCKED, so
+// concurrent claimers take different ones instead of queueing behind each other. A heartbeat is an
+// UPDATE on the owner's token that only succeeds while the lease runs: zero rows is the fence that
+// stops a run whose claim was taken over.
 
 #include <fmt/format.h>
 
@@ -46,16 +47,36 @@ constexpr const char* kInputSql = R"sql(
     ORDER BY region, window_id
   ))sql";
 
-// The claim of whole windows: $6 host, $7 lease seconds, $8 config hash.
+// The claim of whole windows: $6 host, $7 lease seconds, $8 config hash. The upsert's WHERE
+// decides; before it, rows that exist and look claimable are locked with FOR UPDATE SKIP
+// LOCKED, and those another host holds are left out: hosts of one tick share the windows out
+// instead of queueing behind each other's locks.
 std::string window_claim_sql() {
   return fmt::format(R"sql(
 WITH {},
+taken AS MATERIALIZED (
+  SELECT r.region, r.window_id
+  FROM offpeak.runs r JOIN input i USING (region, window_id)
+  WHERE NOT r.per_source AND (
+    (r.state = 'failed' AND (NOT r.permanent AND r.retry_at <= now()
+                             OR r.permanent AND r.config_hash <> $8))
+    OR (r.state = 'running' AND r.lease_until < now()))
+  ORDER BY r.region, r.window_id
+  FOR UPDATE OF r SKIP LOCKED
+),
+candidates AS (
+  SELECT i.* FROM input i
+  WHERE NOT EXISTS (SELECT 1 FROM offpeak.runs r
+                    WHERE r.region = i.region AND r.window_id = i.window_id)
+     OR EXISTS (SELECT 1 FROM taken t WHERE t.region = i.region AND t.window_id = i.window_id)
+),
 claimed AS (
   INSERT INTO offpeak.runs AS r (region, window_id, window_start, window_end, attempt, host,
                                  owner, started, state, lease_until, config_hash)
   SELECT region, window_id, window_start, window_end, 1, $6, gen_random_uuid(), now(),
          'running', now() + make_interval(secs => $7::int), $8
-  FROM input
+  FROM candidates
+  ORDER BY region, window_id
   ON CONFLICT (region, window_id) DO UPDATE
     SET attempt = r.attempt + 1, host = excluded.host, owner = excluded.owner,
         started = excluded.started, finished = NULL, state = 'running', permanent = false,
