@@ -34,7 +34,7 @@ it: each window is claimed by exactly one of them, and every time is the databas
              permanent failure, not retried in that window until the config hash changes
              or `reset`; other failures are retried after --retry-base, doubling up to
              --retry-max. Exit 1 when the claim was taken over (nothing recorded).
-  reset      an operator's: makes --region's failed windows (or --window's) claimable now.
+  reset      an operator's: makes --region's failed open windows (or --window) claimable.
   sweep      marks missed the windows that closed without done, with the last reason.
   status     the last --nights per region and window: state, attempts, hosts, sources
              with their record counts, duration, error; --json for one object a line.
