@@ -15,9 +15,10 @@ RUN_PACKAGES="postgresql postgresql-common util-linux"
 # shellcheck disable=SC2034
 # prometheus brings promtool, which checks the metrics files the tools write; systemd and
 # man-db check the units (systemd-analyze verify) and the man pages they name; clang and
-# libclang-rt-dev (its libFuzzer and sanitizer runtimes) build the fuzz harnesses.
+# libclang-rt-dev (its libFuzzer and sanitizer runtimes) build the fuzz harnesses;
+# python3-yaml reads the Kubernetes manifests of deploy/.
 TEST_PACKAGES="shellcheck postgresql postgresql-common util-linux systemd man-db prometheus
-clang libclang-rt-dev"
+clang libclang-rt-dev python3-yaml"
 
 # ensure_packages PKG...: installs those that are not installed yet, with apt-get.
 ensure_packages() {

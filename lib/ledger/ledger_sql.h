@@ -1,0 +1,33 @@
+#pragma once
+
+// What the ledger's statements share: how lists reach the server and times come back.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace offpeak {
+
+// `items` as a PostgreSQL array literal of text, {"a","b"}, each element quoted and escaped:
+// a list travels as one parameter and is unnested on the server.
+[[nodiscard]] inline std::string pg_text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (const char c : item) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+// The SQL of `column` (a timestamptz) as RFC 3339 in UTC, to the second.
+[[nodiscard]] inline std::string rfc3339_sql(std::string_view column) {
+  return "to_char(" + std::string(column) +
+         " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+}
+
+}  // namespace offpeak
