@@ -7,9 +7,9 @@ libhowardhinnant-date-dev libfmt-dev catch2 tzdata python3 libcurl4-openssl-dev 
 libpq-dev libssl-dev libxxhash-dev"
 
 # Packages the main job (scripts/run) needs besides: PostgreSQL for its throwaway database,
-# and flock, which offpeak-cron locks regions with.
+# flock, which offpeak-cron locks regions with, and curl, which sends its dead-man pings.
 # shellcheck disable=SC2034
-RUN_PACKAGES="postgresql postgresql-common util-linux"
+RUN_PACKAGES="postgresql postgresql-common util-linux curl"
 
 # Packages the tests need besides.
 # shellcheck disable=SC2034
