@@ -17,7 +17,7 @@ RUN_PACKAGES="postgresql postgresql-common util-linux curl"
 # man-db check the units (systemd-analyze verify) and the man pages they name; clang and
 # libclang-rt-dev (its libFuzzer and sanitizer runtimes) build the fuzz harnesses;
 # python3-yaml reads the Kubernetes manifests of deploy/.
-TEST_PACKAGES="shellcheck postgresql postgresql-common util-linux systemd man-db prometheus
+TEST_PACKAGES="shellcheck postgresql postgresql-common util-linux curl systemd man-db prometheus
 clang libclang-rt-dev python3-yaml"
 
 # ensure_packages PKG...: installs those that are not installed yet, with apt-get.
