@@ -541,29 +541,4 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
   return result;
 }
 
-std::vector<Diagnostic> calendar_warnings(const Config& config, Instant at) {
-  std::vector<Diagnostic> warnings;
-  for (const Region& region : config.regions) {
-    // Every market sleeps at least once a week; one that does not has margins too wide.
-    const auto next = window_at(region, at);
-    if (!next || next->window.start > at + date::days{8})
-      warnings.push_back({Severity::kWarning, region.pos, region.id, "",
-                          fmt::format("no off-peak window in the 8 days from {}; do the margins "
-                                      "around the sessions cover whole days?",
-                                      format_rfc3339(at))});
-    if (region.sessions.empty()) continue;
-    const date::year this_year = date::year_month_day(local_date(*region.zone, at)).year();
-    for (const date::year year : {this_year, this_year + date::years{1}}) {
-      const auto listed = std::any_of(
-          region.holidays.begin(), region.holidays.end(),
-          [&](date::local_days day) { return date::year_month_day(day).year() == year; });
-      if (!listed)
-        warnings.push_back(
-            {Severity::kWarning, region.pos, region.id, "holidays",
-             fmt::format("none listed for {}; is the calendar out of date?", int(year))});
-    }
-  }
-  return warnings;
-}
-
 }  // namespace offpeak

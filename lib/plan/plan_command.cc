@@ -98,7 +98,8 @@ Result<PlanRequest> plan_request(const PlanOptions& options, const TimeParser& p
 }
 
 ConfigCheck check_config(const Config& config, const std::string& path, Instant at) {
-  ConfigCheck check{calendar_warnings(config, at), {}};
+  ConfigCheck check{{}, calendar_warnings(config, at), {}};
+  for (const std::string& note : calendar_notes(config)) check.notes.push_back(path + ": " + note);
   const auto plural = [](size_t n) { return n == 1 ? "" : "s"; };
   const size_t regions = config.regions.size(), warnings = check.warnings.size();
   check.summary = fmt::format("{}: {} region{}, {} warning{}", path, regions, plural(regions),

@@ -55,8 +55,10 @@ using TimeParser = std::function<std::optional<Instant>(const std::string& text)
 [[nodiscard]] Result<PlanRequest> plan_request(const PlanOptions& options,
                                                const TimeParser& parse_time);
 
-// --check: warnings about the calendars at `at`, and the line that sums the config up.
+// --check: the regions' calendars, warnings about them at `at`, and the line that sums the
+// config up.
 struct ConfigCheck {
+  std::vector<std::string> notes;  // which calendar each region uses, how far it is exact
   std::vector<Diagnostic> warnings;
   std::string summary;  // "PATH: 3 regions, 1 warning"
 };

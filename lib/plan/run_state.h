@@ -51,8 +51,8 @@ struct RunState {
 [[nodiscard]] RunState run_state(const Region& region, std::string_view done_window_id, Instant at);
 
 // What offpeak-plan --metrics-file writes of the regions at `at`, for alerts: each region's
-// RunState as gauges, and when the plan ran. An Error (74) names a state file that cannot
-// be read.
+// RunState and calendar horizon (Region::horizon) as gauges, and when the plan ran. An Error (74)
+// names a state file that cannot be read.
 [[nodiscard]] Result<MetricsFile> run_state_metrics(const std::vector<const Region*>& regions,
                                                     const std::string& dir, Instant at);
 

@@ -132,6 +132,7 @@ int run(int argc, char** argv) {
 
   if (request->mode == PlanMode::kCheck) {
     const ConfigCheck check = check_config(loaded.config, *path, request->at);
+    for (const std::string& note : check.notes) log.message(LogLevel::kInfo, note);
     for (const Diagnostic& d : check.warnings) log.diagnostic(d);
     log.message(LogLevel::kInfo, check.summary);
     return kExitOk;
