@@ -38,7 +38,7 @@ TEST_CASE("Western and Orthodox Easter against published dates") {
   CHECK(offpeak::orthodox_easter(2030) == ymd(2030, 4, 28));
 }
 
-TEST_CASE("n-th and last weekdays of a month; a fifth one a month lacks is no day") {
+TEST_CASE("n-th and last weekdays of a month, and no fifth one where a month has none") {
   DayRule rule;
   rule.shape = DayRule::Shape::kNthWeekday;
   rule.month = 5;
