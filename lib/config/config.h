@@ -43,8 +43,14 @@ struct ConfigResult {
 // The same for config text already read; `path` names it in diagnostics.
 [[nodiscard]] ConfigResult parse_config(std::string_view text, const std::string& path);
 
-// Warnings about calendars that look wrong at `at`: a region with sessions and no holidays
-// listed in the current or the next year, or a region with no off-peak window for a week.
+// Warnings about calendars that look wrong at `at`: a region whose calendar runs out before
+// the end of the next year (a calendar file's `exact_through`; an inline calendar's holidays
+// listed in the current and the next year), or a region with no off-peak window for a week.
 [[nodiscard]] std::vector<Diagnostic> calendar_warnings(const Config& config, Instant at);
+
+// For each region with a calendar file, a line saying which calendar and which of its years
+// are published and which derived: "region \"xnys\": calendar XNYS (calendars/XNYS.toml):
+// published through 2028, derived 2029 to 2030".
+[[nodiscard]] std::vector<std::string> calendar_notes(const Config& config);
 
 }  // namespace offpeak

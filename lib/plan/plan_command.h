@@ -24,6 +24,7 @@ struct PlanOptions {
   bool all = false;
   std::string min_remaining = "0s";
   bool windows = false;
+  bool sessions = false;
   std::optional<std::string> from;
   std::string to;
   bool check = false;
@@ -37,15 +38,15 @@ struct PlanOptions {
   int days = 2;
 };
 
-enum class PlanMode { kNow, kWindows, kTimeline, kCheck, kMarkDone };
+enum class PlanMode { kNow, kWindows, kSessions, kTimeline, kCheck, kMarkDone };
 
 // The options checked: the mode, and the times and duration they name.
 struct PlanRequest {
   PlanMode mode = PlanMode::kNow;
   Instant at;
   std::chrono::seconds min_remaining{0};
-  Instant from;  // kWindows, kTimeline
-  Instant to;    // kWindows
+  Instant from;  // kWindows, kSessions, kTimeline
+  Instant to;    // kWindows, kSessions
   PlanOptions options;
 };
 
@@ -71,9 +72,10 @@ struct CheckEnvironment {
 [[nodiscard]] Result<CheckEnvironment> check_environment(const PlanOptions& options,
                                                          std::vector<Diagnostic>& warnings);
 
-// --check: warnings about the calendars at `at`, budgets longer than a region's shortest
-// window, the ${VAR}s not set, and the line that sums the config up.
+// --check: the regions' calendars, warnings about them at `at`, budgets longer than a
+// region's shortest window, the ${VAR}s not set, and the line that sums the config up.
 struct ConfigCheck {
+  std::vector<std::string> notes;    // which calendar each region uses, how far it is exact
   std::vector<Diagnostic> warnings;  // errors among them when a required ${VAR} is not set
   std::string summary;               // "PATH: 3 regions, 1 warning"
 };
@@ -85,8 +87,8 @@ struct ConfigCheck {
 [[nodiscard]] Result<void> mark_region_done(const Config& config, const std::string& path,
                                             const PlanRequest& request);
 
-// What the reporting modes (default, --all, --due, --windows, --timeline) print, with the
-// warnings worth giving that do not fail the run (--metrics-file that cannot be written).
+// What the reporting modes (default, --all, --due, --windows, --sessions, --timeline) print, with
+// the warnings worth giving that do not fail the run (--metrics-file that cannot be written).
 struct PlanOutput {
   Report report;
   std::vector<std::string> warnings;

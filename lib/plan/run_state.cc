@@ -144,6 +144,8 @@ Result<MetricsFile> run_state_metrics(const std::vector<const Region*>& regions,
           "tick when none was (looking back 14 days).");
   m.gauge("offpeak_plan_last_done_window_start_timestamp_seconds",
           "The start of the last window marked done, in Unix time.");
+  m.gauge("offpeak_plan_calendar_horizon_timestamp_seconds",
+          "The end of the last day the region's calendar is exact for, in Unix time.");
   const auto seconds = [](Instant t) {
     return static_cast<double>(t.time_since_epoch() / std::chrono::seconds{1});
   };
@@ -161,6 +163,9 @@ Result<MetricsFile> run_state_metrics(const std::vector<const Region*>& regions,
     if (state.last_done_start)
       m.set("offpeak_plan_last_done_window_start_timestamp_seconds", labels,
             seconds(*state.last_done_start));
+    if (const auto horizon = region->horizon())
+      m.set("offpeak_plan_calendar_horizon_timestamp_seconds", labels,
+            seconds(local_to_instant(*region->zone, *horizon + date::days{1}, {})));
   }
   return m;
 }

@@ -61,8 +61,9 @@ struct RunState {
                                  std::optional<Instant> first_seen = {});
 
 // What offpeak-plan --metrics-file writes of the regions at `at`, for alerts: each region's
-// RunState as gauges (first_seen() recording the regions seen for the first time), and when
-// the plan ran. An Error (74) names a state file that cannot be read or written.
+// RunState and calendar horizon (Region::horizon) as gauges (first_seen() recording the
+// regions seen for the first time), and when the plan ran. An Error (74) names a state file
+// that cannot be read or written.
 [[nodiscard]] Result<MetricsFile> run_state_metrics(const std::vector<const Region*>& regions,
                                                     const std::string& dir, Instant at);
 

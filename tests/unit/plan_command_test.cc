@@ -96,7 +96,7 @@ TEST_CASE("plan_request: the first wrong option, in the order they are read") {
   options.min_remaining = "45m";
   CHECK(request(options)->min_remaining == std::chrono::minutes(45));
   options.from.emplace("2026-12-01T00:00:00Z");
-  CHECK(usage_error(options) == "--from requires --windows or --timeline");
+  CHECK(usage_error(options) == "--from requires --windows, --sessions or --timeline");
 }
 
 // --windows from `from` to `to`.
