@@ -47,30 +47,34 @@ std::vector<Interval> merged(std::vector<Interval> intervals) {
   return out;
 }
 
-// The day's trading, from its first open to its last close (late opens and early closes
-// applied).
-Interval trading_span(const Region& region, date::local_days day) {
-  auto open = region.sessions.front().start;
-  auto close = region.sessions.back().end;
-  if (auto it = region.late_opens.find(day); it != region.late_opens.end()) open = it->second;
-  if (auto it = region.early_closes.find(day); it != region.early_closes.end()) close = it->second;
-  return {local_to_instant(*region.zone, day, open), local_to_instant(*region.zone, day, close)};
+// The session of a trading day with `spans`, and the breaks between them.
+TradingSession session_of(const Region& region, date::local_days day,
+                          const std::vector<LocalSpan>& spans) {
+  const auto at = [&](std::chrono::minutes m) { return local_to_instant(*region.zone, day, m); };
+  TradingSession out{{day, at(spans.front().start), at(spans.back().end)}, {}};
+  for (size_t i = 1; i < spans.size(); ++i)
+    out.breaks.push_back({at(spans[i - 1].end), at(spans[i].start)});
+  return out;
 }
 
-// The day's busy span: its trading widened by the margins.
-Interval busy_span(const Region& region, date::local_days day) {
-  const Interval trading = trading_span(region, day);
-  return {trading.start - region.offpeak_before_open, trading.end + region.offpeak_after_close};
+// The busy span of a trading day with `spans`: from its first open to its last close,
+// widened by the margins.
+Interval busy_span(const Region& region, date::local_days day,
+                   const std::vector<LocalSpan>& spans) {
+  return {local_to_instant(*region.zone, day, spans.front().start) - region.offpeak_before_open,
+          local_to_instant(*region.zone, day, spans.back().end) + region.offpeak_after_close};
 }
 
 Coverage sessions_coverage(const Region& region, date::local_days first, date::local_days last) {
   const Interval known{midnight(region, first), midnight(region, last + date::days{1})};
-  // Busy spans of days this far outside [first, last] can still reach into it.
-  const auto margin = date::days{1} + date::ceil<date::days>(std::max(region.offpeak_before_open,
+  // Busy spans of days this far outside [first, last] can still reach into it (a session
+  // may open the evening before its day).
+  const auto margin = date::days{2} + date::ceil<date::days>(std::max(region.offpeak_before_open,
                                                                       region.offpeak_after_close));
   std::vector<Interval> busy;
   for (auto day = first - margin; day <= last + margin; day += date::days{1})
-    if (region.is_trading_day(day)) busy.push_back(busy_span(region, day));
+    if (const auto spans = region.day_sessions(day); !spans.empty())
+      busy.push_back(busy_span(region, day, spans));
 
   Coverage coverage{known, {}};
   Instant free_from = known.start;
@@ -114,8 +118,47 @@ Coverage coverage(const Region& region, date::local_days first, date::local_days
 }  // namespace
 
 bool Region::is_trading_day(date::local_days day) const {
-  if (!trading_weekdays[date::weekday(day).c_encoding()]) return false;
+  if (!special_sessions.empty() && special_sessions.count(day)) return true;
+  if (!weekdays_on(day)[date::weekday(day).c_encoding()]) return false;
   return !std::binary_search(holidays.begin(), holidays.end(), day);
+}
+
+const std::array<bool, 7>& Region::weekdays_on(date::local_days day) const {
+  for (auto it = changes.rbegin(); it != changes.rend(); ++it)
+    if (it->from <= day) return it->weekdays;
+  return trading_weekdays;
+}
+
+const std::vector<LocalSpan>& Region::sessions_on(date::local_days day) const {
+  for (auto it = changes.rbegin(); it != changes.rend(); ++it)
+    if (it->from <= day) return it->sessions;
+  return sessions;
+}
+
+std::vector<LocalSpan> Region::day_sessions(date::local_days day) const {
+  if (sessions.empty()) return {};
+  if (const auto special = special_sessions.find(day); special != special_sessions.end())
+    return special->second;
+  if (!is_trading_day(day)) return {};
+  std::vector<LocalSpan> spans = sessions_on(day);
+  // A late open drops the spans it passes and starts the one it falls in; an early close
+  // the same from the other end.
+  if (const auto it = late_opens.find(day); it != late_opens.end()) {
+    std::erase_if(spans, [&](const LocalSpan& s) { return s.end <= it->second; });
+    if (!spans.empty()) spans.front().start = std::max(spans.front().start, it->second);
+  }
+  if (const auto it = early_closes.find(day); it != early_closes.end()) {
+    std::erase_if(spans, [&](const LocalSpan& s) { return s.start >= it->second; });
+    if (!spans.empty()) spans.back().end = std::min(spans.back().end, it->second);
+  }
+  return spans;
+}
+
+std::optional<date::local_days> Region::horizon() const {
+  if (calendar.exact_through != 0)
+    return date::local_days(date::year{calendar.exact_through} / 12 / 31);
+  if (sessions.empty() || holidays.empty()) return std::nullopt;
+  return date::local_days(date::year_month_day(holidays.back()).year() / 12 / 31);
 }
 
 Instant local_to_instant(const date::time_zone& zone, date::local_days day,
@@ -164,11 +207,27 @@ std::optional<Session> last_session(const Region& region, Instant t) {
   if (region.sessions.empty()) return std::nullopt;
   const auto today = local_date(*region.zone, t);
   for (auto day = today; today - day <= kSearchLimit; day -= date::days{1}) {
-    if (!region.is_trading_day(day)) continue;
-    const Interval trading = trading_span(region, day);
-    if (trading.end <= t) return Session{day, trading.start, trading.end};
+    const auto spans = region.day_sessions(day);
+    if (spans.empty()) continue;
+    const Session session = session_of(region, day, spans).session;
+    if (session.close <= t) return session;
   }
   return std::nullopt;
+}
+
+std::vector<TradingSession> sessions_between(const Region& region, Instant from, Instant to) {
+  std::vector<TradingSession> out;
+  if (region.sessions.empty()) return out;
+  // A session may open the evening before its day, or close after midnight.
+  const auto last = local_date(*region.zone, to) + date::days{1};
+  for (auto day = local_date(*region.zone, from) - date::days{1}; day <= last;
+       day += date::days{1}) {
+    const auto spans = region.day_sessions(day);
+    if (spans.empty()) continue;
+    TradingSession found = session_of(region, day, spans);
+    if (found.session.close > from && found.session.open < to) out.push_back(std::move(found));
+  }
+  return out;
 }
 
 }  // namespace offpeak

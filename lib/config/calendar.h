@@ -19,7 +19,8 @@ class time_zone;
 namespace offpeak {
 
 // Local clock time within a day, as minutes since midnight. `end <= start` means the span
-// crosses midnight into the next day (explicit off-peak windows only).
+// crosses midnight into the next day (explicit off-peak windows only). A trading session that
+// opens the evening before its trading date (CME Globex) starts at a negative time.
 struct LocalSpan {
   std::chrono::minutes start{0};
   std::chrono::minutes end{0};
@@ -33,6 +34,23 @@ struct Interval {
   bool operator==(const Interval&) const = default;
 };
 
+// The regular trading week from a date on: a calendar's [[changes]] (Tel Aviv moving from
+// Sunday-Thursday to Monday-Friday).
+struct TradingWeek {
+  date::local_days from;
+  std::array<bool, 7> weekdays{};  // indexed by weekday::c_encoding(), Sunday = 0
+  std::vector<LocalSpan> sessions;
+};
+
+// Where a region's calendar comes from and how far it is exact.
+struct CalendarInfo {
+  std::string code;           // "XNYS"; empty for a calendar inline in regions.toml
+  std::string file;           // the calendar file read
+  std::string name;           // the exchange's name, as the file gives it
+  int published_through = 0;  // last year the exchange published; 0 when not said
+  int exact_through = 0;      // last year the file is exact for; 0 when not said
+};
+
 // One market region's trading calendar, as regions.toml describes it.
 struct Region {
   std::string id;
@@ -43,12 +61,27 @@ struct Region {
   std::vector<date::local_days> holidays;  // sorted, unique
   std::map<date::local_days, std::chrono::minutes> early_closes;
   std::map<date::local_days, std::chrono::minutes> late_opens;
+  std::vector<TradingWeek> changes;  // sorted by `from`; before the first, the fields above
+  std::map<date::local_days, std::vector<LocalSpan>> special_sessions;  // trade on closed days
+  CalendarInfo calendar;
   std::chrono::seconds offpeak_after_close{0};
   std::chrono::seconds offpeak_before_open{0};
   std::chrono::seconds budget{0};  // how long the region's scrape needs inside a window
   SourcePos pos;                   // where the region's table is defined
 
   [[nodiscard]] bool is_trading_day(date::local_days day) const;
+
+  // The day's trading spans, late opens and early closes applied; none when it does not trade.
+  [[nodiscard]] std::vector<LocalSpan> day_sessions(date::local_days day) const;
+
+  // The regular week in force on `day`.
+  [[nodiscard]] const std::array<bool, 7>& weekdays_on(date::local_days day) const;
+  [[nodiscard]] const std::vector<LocalSpan>& sessions_on(date::local_days day) const;
+
+  // The last day the calendar is exact for: 31 December of the calendar file's
+  // `exact_through`, or of the last year an inline calendar lists holidays for. Nothing for a
+  // region without sessions or holidays.
+  [[nodiscard]] std::optional<date::local_days> horizon() const;
 };
 
 // The instant a local date and time of day name in `zone`. A time the clock skips (spring
@@ -77,6 +110,16 @@ struct Session {
   Instant open;
   Instant close;
 };
+
+// A session with the breaks between its spans, in order.
+struct TradingSession {
+  Session session;
+  std::vector<Interval> breaks;
+};
+
+// The sessions that meet [from, to), in order.
+[[nodiscard]] std::vector<TradingSession> sessions_between(const Region& region, Instant from,
+                                                           Instant to);
 
 // The latest session that closed at or before t. Nothing for a region without sessions
 // (explicit off-peak windows) or with none in the five years before t.

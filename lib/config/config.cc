@@ -16,11 +16,13 @@
 #include <iterator>
 #include <optional>
 #include <span>
+#include <tuple>
 
 #include <date/tz.h>
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "calendar_file.h"
 #include "config_reader.h"
 #include "duration.h"
 
@@ -28,6 +30,12 @@ namespace offpeak {
 namespace {
 
 using config_detail::count_errors;
+using config_detail::format_date;
+using config_detail::format_time_of_day;
+using config_detail::kWeekdayNames;
+using config_detail::parse_date;
+using config_detail::parse_span;
+using config_detail::parse_time_of_day;
 using config_detail::position;
 using config_detail::SourceReader;
 using config_detail::unknown_key;
@@ -35,10 +43,8 @@ using config_detail::valid_id;
 
 using std::chrono::minutes;
 
-constexpr std::array<std::string_view, 7> kWeekdayNames{"Sun", "Mon", "Tue", "Wed",
-                                                        "Thu", "Fri", "Sat"};
-
-constexpr std::array<std::string_view, 11> kRegionKeys{"timezone",
+constexpr std::array<std::string_view, 12> kRegionKeys{"calendar",
+                                                       "timezone",
                                                        "sessions",
                                                        "weekdays",
                                                        "holidays",
@@ -50,69 +56,41 @@ constexpr std::array<std::string_view, 11> kRegionKeys{"timezone",
                                                        "budget",
                                                        "sources"};
 
-int two_digits(std::string_view s, size_t pos) {
-  if (pos + 2 > s.size() || !std::isdigit(static_cast<unsigned char>(s[pos])) ||
-      !std::isdigit(static_cast<unsigned char>(s[pos + 1])))
-    return -1;
-  return (s[pos] - '0') * 10 + (s[pos + 1] - '0');
-}
+// The calendar files regions use, each read once however many regions use it.
+class CalendarFiles {
+ public:
+  CalendarFiles(const std::string& config_path, std::vector<Diagnostic>& diagnostics)
+      : dirs_(calendar_dirs(config_path)), diagnostics_(diagnostics) {}
 
-// A value in regions.toml that is wrong: why, for a diagnostic.
-Error invalid(std::string why) { return {kExitConfig, std::move(why)}; }
+  // The calendar CODE; nullptr when there is no such file or it has errors (reported once).
+  // `found` says whether a file was found.
+  const Region* get(const std::string& code, bool& found) {
+    auto it = read_.find(code);
+    if (it == read_.end()) {
+      const auto path = find_calendar(dirs_, code);
+      CalendarFile file;
+      if (path) file = read_calendar_file(*path, code);
+      diagnostics_.insert(diagnostics_.end(), file.diagnostics.begin(), file.diagnostics.end());
+      it = read_.emplace(code, std::pair(path.has_value(), std::move(file.calendar))).first;
+    }
+    found = it->second.first;
+    return it->second.second ? &*it->second.second : nullptr;
+  }
 
-// "HH:MM", exactly two digits each. Errors leave naming the text to the caller.
-Result<minutes> parse_time_of_day(std::string_view s) {
-  const int hour = two_digits(s, 0), minute = two_digits(s, 3);
-  if (s.size() != 5 || s[2] != ':' || hour < 0 || minute < 0)
-    return invalid("expected a time \"HH:MM\", like \"09:30\"");
-  if (hour > 23) return invalid(fmt::format("hour {} is out of range (00-23)", hour));
-  if (minute > 59) return invalid(fmt::format("minute {} is out of range (00-59)", minute));
-  return minutes(hour * 60 + minute);
-}
+  const std::vector<std::string>& dirs() const { return dirs_; }
 
-// "HH:MM-HH:MM"; `may_cross_midnight` allows an end before the start.
-Result<LocalSpan> parse_span(std::string_view s, bool may_cross_midnight) {
-  const auto fail = [&](std::string_view why) {
-    return invalid(fmt::format("\"{}\": {}", s, why));
-  };
-  if (s.size() != 11 || s[5] != '-') return fail("expected \"HH:MM-HH:MM\", like \"09:30-16:00\"");
-  const auto start = parse_time_of_day(s.substr(0, 5));
-  if (!start) return fail(start.error().message);
-  const auto end = parse_time_of_day(s.substr(6));
-  if (!end) return fail(end.error().message);
-  if (*start == *end) return fail("starts and ends at the same time");
-  if (*end < *start && !may_cross_midnight)
-    return fail("ends before it starts; sessions cannot cross midnight");
-  return LocalSpan{*start, *end};
-}
-
-// "YYYY-MM-DD", a date that exists.
-std::optional<date::local_days> parse_date(std::string_view s) {
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return {};
-  const int century = two_digits(s, 0), year = two_digits(s, 2);
-  const int month = two_digits(s, 5), day = two_digits(s, 8);
-  if (century < 0 || year < 0 || month < 0 || day < 0) return {};
-  const date::year_month_day ymd{date::year{century * 100 + year}, date::month(unsigned(month)),
-                                 date::day(unsigned(day))};
-  if (!ymd.ok()) return {};
-  return date::local_days(ymd);
-}
-
-std::string format_time_of_day(minutes m) {
-  return fmt::format("{:02}:{:02}", m.count() / 60, m.count() % 60);
-}
-
-std::string format_date(date::local_days day) {
-  const date::year_month_day ymd(day);
-  return fmt::format("{:04}-{:02}-{:02}", int(ymd.year()), unsigned(ymd.month()),
-                     unsigned(ymd.day()));
-}
+ private:
+  std::vector<std::string> dirs_;
+  std::vector<Diagnostic>& diagnostics_;
+  std::map<std::string, std::pair<bool, std::optional<Region>>> read_;
+};
 
 // Checks one region table into a Region, adding a diagnostic for each problem.
 class RegionReader {
  public:
-  RegionReader(const std::string& path, std::vector<Diagnostic>& diagnostics, SourceReader& sources)
-      : path_(path), diagnostics_(diagnostics), sources_(sources) {}
+  RegionReader(const std::string& path, std::vector<Diagnostic>& diagnostics, SourceReader& sources,
+               CalendarFiles& calendars)
+      : path_(path), diagnostics_(diagnostics), sources_(sources), calendars_(calendars) {}
 
   // The region, and its sources appended to `sources`; nothing when it has errors.
   std::optional<Region> read(const toml::key& id, const toml::table& table,
@@ -124,21 +102,16 @@ class RegionReader {
     const size_t errors_before = error_count();
 
     check_keys(table);
-    read_timezone(table);
-    if (const auto* sessions = table.get("sessions")) read_sessions(*sessions);
-    if (const auto* offpeak = table.get("offpeak")) read_offpeak(*offpeak);
-    if (const auto* weekdays = table.get("weekdays")) read_weekdays(*weekdays);
-    if (const auto* holidays = table.get("holidays")) read_holidays(*holidays);
+    if (const auto* calendar = table.get("calendar"))
+      use_calendar(*calendar, table);
+    else
+      read_inline_calendar(table);
     if (const auto* node = table.get("offpeak_after_close"))
       region_.offpeak_after_close = read_duration(*node, "offpeak_after_close");
     if (const auto* node = table.get("offpeak_before_open"))
       region_.offpeak_before_open = read_duration(*node, "offpeak_before_open");
     if (const auto* node = table.get("budget")) region_.budget = read_duration(*node, "budget");
-    if (const auto* node = table.get("early_closes"))
-      read_day_times(*node, "early_closes", region_.early_closes);
-    if (const auto* node = table.get("late_opens"))
-      read_day_times(*node, "late_opens", region_.late_opens);
-    check_mode(table);
+    if (!table.contains("calendar")) check_mode(table);
     // Sources come last: their templates may use session variables only with sessions.
     if (const auto* node = table.get("sources"); node && error_count() == errors_before)
       sources_.read_sources(*node, region_, sources);
@@ -162,6 +135,51 @@ class RegionReader {
         continue;
       error(key.source(), "", unknown_key(key.str(), kRegionKeys));
     }
+  }
+
+  // The calendar keys of today's regions.toml, under [regions.ID].
+  void read_inline_calendar(const toml::table& table) {
+    read_timezone(table);
+    if (const auto* sessions = table.get("sessions")) read_sessions(*sessions);
+    if (const auto* offpeak = table.get("offpeak")) read_offpeak(*offpeak);
+    if (const auto* weekdays = table.get("weekdays")) read_weekdays(*weekdays);
+    if (const auto* holidays = table.get("holidays")) read_holidays(*holidays);
+    if (const auto* node = table.get("early_closes"))
+      read_day_times(*node, "early_closes", region_.early_closes);
+    if (const auto* node = table.get("late_opens"))
+      read_day_times(*node, "late_opens", region_.late_opens);
+  }
+
+  // `calendar = "XNYS"`: the region's calendar is calendars/XNYS.toml.
+  void use_calendar(const toml::node& node, const toml::table& table) {
+    const auto code = node.value<std::string>();
+    if (!code || code->empty() || !std::all_of(code->begin(), code->end(), [](char c) {
+          return std::isupper(static_cast<unsigned char>(c)) ||
+                 std::isdigit(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+        }))
+      return error(node.source(), "calendar",
+                   "must name a calendar file in upper case, like \"XNYS\" for XNYS.toml");
+    for (std::string_view key :
+         {"timezone", "sessions", "weekdays", "holidays", "early_closes", "late_opens", "offpeak"})
+      if (const auto* inline_key = table.get(key))
+        error(inline_key->source(), key,
+              fmt::format("comes from the calendar \"{}\"; remove it here, or remove "
+                          "\"calendar\" and define the calendar inline",
+                          *code));
+    bool found = false;
+    const Region* calendar = calendars_.get(*code, found);
+    if (!found) {
+      std::string dirs;
+      for (const std::string& dir : calendars_.dirs()) dirs += (dirs.empty() ? "" : ", ") + dir;
+      return error(node.source(), "calendar",
+                   fmt::format("no calendar file {}.toml in {}", *code, dirs));
+    }
+    if (!calendar)
+      return error(node.source(), "calendar", fmt::format("the calendar \"{}\" has errors", *code));
+    Region region = *calendar;
+    region.id = std::move(region_.id);
+    region.pos = region_.pos;
+    region_ = std::move(region);
   }
 
   void read_timezone(const toml::table& table) {
@@ -401,6 +419,7 @@ class RegionReader {
   const std::string& path_;
   std::vector<Diagnostic>& diagnostics_;
   SourceReader& sources_;
+  CalendarFiles& calendars_;
   Region region_;
 };
 
@@ -494,7 +513,8 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
 
   SourceReader sources(path, diagnostics);
   if (const auto* defaults = root.get("defaults")) sources.read_defaults(*defaults);
-  RegionReader reader(path, diagnostics, sources);
+  CalendarFiles calendars(path, diagnostics);
+  RegionReader reader(path, diagnostics, sources, calendars);
   for (const auto& [key, node] : entries) {
     const SourcePos pos = position(path, key->source());
     const std::string id(key->str());
@@ -513,9 +533,10 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
       result.config.regions.push_back(std::move(*region));
     }
   }
-  // In the order of the file, as a person fixing them would read it.
-  std::stable_sort(diagnostics.begin(), diagnostics.end(), [](const auto& a, const auto& b) {
-    return std::pair(a.pos.line, a.pos.column) < std::pair(b.pos.line, b.pos.column);
+  // In the order of the file, as a person fixing them would read it; calendar files after.
+  std::stable_sort(diagnostics.begin(), diagnostics.end(), [&](const auto& a, const auto& b) {
+    return std::tuple(a.pos.file != path, a.pos.file, a.pos.line, a.pos.column) <
+           std::tuple(b.pos.file != path, b.pos.file, b.pos.line, b.pos.column);
   });
   return result;
 }

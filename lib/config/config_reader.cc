@@ -13,6 +13,8 @@
 namespace offpeak::config_detail {
 namespace {
 
+using std::chrono::minutes;
+
 // Number of single-character edits between a and b, for "did you mean" hints.
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -55,6 +57,69 @@ std::string unknown_key(std::string_view key, std::span<const std::string_view> 
       break;
     }
   return message;
+}
+
+namespace {
+
+// A value in regions.toml that is wrong: why, for a diagnostic.
+Error invalid(std::string why) { return {kExitConfig, std::move(why)}; }
+
+int two_digits(std::string_view s, size_t pos) {
+  if (pos + 2 > s.size() || !std::isdigit(static_cast<unsigned char>(s[pos])) ||
+      !std::isdigit(static_cast<unsigned char>(s[pos + 1])))
+    return -1;
+  return (s[pos] - '0') * 10 + (s[pos + 1] - '0');
+}
+
+}  // namespace
+
+// "HH:MM", exactly two digits each. Errors leave naming the text to the caller.
+Result<minutes> parse_time_of_day(std::string_view s) {
+  const int hour = two_digits(s, 0), minute = two_digits(s, 3);
+  if (s.size() != 5 || s[2] != ':' || hour < 0 || minute < 0)
+    return invalid("expected a time \"HH:MM\", like \"09:30\"");
+  if (hour > 23) return invalid(fmt::format("hour {} is out of range (00-23)", hour));
+  if (minute > 59) return invalid(fmt::format("minute {} is out of range (00-59)", minute));
+  return minutes(hour * 60 + minute);
+}
+
+// "HH:MM-HH:MM"; `may_cross_midnight` allows an end before the start.
+Result<LocalSpan> parse_span(std::string_view s, bool may_cross_midnight) {
+  const auto fail = [&](std::string_view why) {
+    return invalid(fmt::format("\"{}\": {}", s, why));
+  };
+  if (s.size() != 11 || s[5] != '-') return fail("expected \"HH:MM-HH:MM\", like \"09:30-16:00\"");
+  const auto start = parse_time_of_day(s.substr(0, 5));
+  if (!start) return fail(start.error().message);
+  const auto end = parse_time_of_day(s.substr(6));
+  if (!end) return fail(end.error().message);
+  if (*start == *end) return fail("starts and ends at the same time");
+  if (*end < *start && !may_cross_midnight)
+    return fail("ends before it starts; sessions cannot cross midnight");
+  return LocalSpan{*start, *end};
+}
+
+// "YYYY-MM-DD", a date that exists.
+std::optional<date::local_days> parse_date(std::string_view s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return {};
+  const int century = two_digits(s, 0), year = two_digits(s, 2);
+  const int month = two_digits(s, 5), day = two_digits(s, 8);
+  if (century < 0 || year < 0 || month < 0 || day < 0) return {};
+  const date::year_month_day ymd{date::year{century * 100 + year}, date::month(unsigned(month)),
+                                 date::day(unsigned(day))};
+  if (!ymd.ok()) return {};
+  return date::local_days(ymd);
+}
+
+std::string format_time_of_day(minutes m) {
+  if (m < minutes{0}) m += minutes{24 * 60};  // a session opening the evening before
+  return fmt::format("{:02}:{:02}", m.count() / 60, m.count() % 60);
+}
+
+std::string format_date(date::local_days day) {
+  const date::year_month_day ymd(day);
+  return fmt::format("{:04}-{:02}-{:02}", int(ymd.year()), unsigned(ymd.month()),
+                     unsigned(ymd.day()));
 }
 
 }  // namespace offpeak::config_detail

@@ -3,6 +3,8 @@
 
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <optional>
 #include <span>
 #include <string>
@@ -13,9 +15,25 @@
 
 #include "calendar.h"
 #include "diagnostics.h"
+#include "error.h"
 #include "source.h"
 
 namespace offpeak::config_detail {
+
+inline constexpr std::array<std::string_view, 7> kWeekdayNames{"Sun", "Mon", "Tue", "Wed",
+                                                               "Thu", "Fri", "Sat"};
+
+// "HH:MM", exactly two digits each. Errors leave naming the text to the caller.
+[[nodiscard]] Result<std::chrono::minutes> parse_time_of_day(std::string_view s);
+
+// "HH:MM-HH:MM"; `may_cross_midnight` allows an end before the start.
+[[nodiscard]] Result<LocalSpan> parse_span(std::string_view s, bool may_cross_midnight);
+
+// "YYYY-MM-DD", a date that exists.
+[[nodiscard]] std::optional<date::local_days> parse_date(std::string_view s);
+
+[[nodiscard]] std::string format_time_of_day(std::chrono::minutes m);
+[[nodiscard]] std::string format_date(date::local_days day);
 
 // Where a TOML node starts, for diagnostics.
 [[nodiscard]] SourcePos position(const std::string& path, const toml::source_region& source);

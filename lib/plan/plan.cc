@@ -143,4 +143,51 @@ Report report_windows(const std::vector<const Region*>& regions, const WindowsRe
   return report;
 }
 
+namespace {
+
+std::string format_local_time(const Region& region, Instant t) {
+  return date::format("%R",
+                      date::make_zoned(region.zone, std::chrono::floor<std::chrono::minutes>(t)));
+}
+
+std::string session_json(const Region& region, const TradingSession& found) {
+  const Session& session = found.session;
+  std::string breaks;
+  for (const Interval& b : found.breaks)
+    breaks += fmt::format("{}{{\"start\":{},\"end\":{}}}", breaks.empty() ? "" : ",",
+                          json_string(format_rfc3339(b.start)), json_string(format_rfc3339(b.end)));
+  return fmt::format("{{\"region\":{},\"date\":{},\"open\":{},\"close\":{},\"breaks\":[{}]}}\n",
+                     json_string(region.id), json_string(date::format("%F", session.day)),
+                     json_string(format_rfc3339(session.open)),
+                     json_string(format_rfc3339(session.close)), breaks);
+}
+
+}  // namespace
+
+Report report_sessions(const std::vector<const Region*>& regions, const WindowsRequest& request) {
+  Report report;
+  std::vector<Row> rows{{"REGION", "DATE", "OPEN (LOCAL)", "CLOSE (LOCAL)", "OPEN (UTC)",
+                         "CLOSE (UTC)", "BREAKS (LOCAL)"}};
+  for (const Region* region : regions) {
+    for (const TradingSession& found : sessions_between(*region, request.from, request.to)) {
+      report.found = true;
+      if (request.json) {
+        report.text += session_json(*region, found);
+        continue;
+      }
+      const Session& session = found.session;
+      std::string breaks;
+      for (const Interval& b : found.breaks)
+        breaks += (breaks.empty() ? "" : " ") + format_local_time(*region, b.start) + "-" +
+                  format_local_time(*region, b.end);
+      rows.push_back({region->id, date::format("%a %F", session.day),
+                      format_local(*region, session.open), format_local(*region, session.close),
+                      format_rfc3339(session.open), format_rfc3339(session.close),
+                      breaks.empty() ? "-" : breaks});
+    }
+  }
+  if (!request.json && report.found) report.text = render_table(rows);
+  return report;
+}
+
 }  // namespace offpeak

@@ -49,4 +49,9 @@ struct WindowsRequest {
 [[nodiscard]] Report report_windows(const std::vector<const Region*>& regions,
                                     const WindowsRequest& request);
 
+// Every trading session that meets [from, to), by region in config order, then open: its
+// local date, open, close and breaks.
+[[nodiscard]] Report report_sessions(const std::vector<const Region*>& regions,
+                                     const WindowsRequest& request);
+
 }  // namespace offpeak

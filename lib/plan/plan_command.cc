@@ -32,15 +32,18 @@ PlanMode mode_of(const PlanOptions& options) {
   if (options.mark_done) return PlanMode::kMarkDone;
   if (options.timeline) return PlanMode::kTimeline;
   if (options.windows) return PlanMode::kWindows;
+  if (options.sessions) return PlanMode::kSessions;
   return PlanMode::kNow;
 }
 
-// [--from, --to) of --windows, or the picture's left edge for --timeline.
+// [--from, --to) of --windows or --sessions, or the picture's left edge for --timeline.
 Result<void> check_range(PlanRequest& request, const TimeParser& parse_time) {
   const PlanOptions& options = request.options;
-  if (options.from && !options.windows && !options.timeline)
-    return usage("--from requires --windows or --timeline");
-  if (request.mode == PlanMode::kWindows) {
+  if (options.from && !options.windows && !options.sessions && !options.timeline)
+    return usage("--from requires --windows, --sessions or --timeline");
+  if (!options.to.empty() && !options.windows && !options.sessions)
+    return usage("--to requires --windows or --sessions");
+  if (request.mode == PlanMode::kWindows || request.mode == PlanMode::kSessions) {
     const auto from = parse_time(options.from.value_or(""));
     if (!from) return bad_time("--from", options.from.value_or(""));
     const auto to = parse_time(options.to);
@@ -126,6 +129,8 @@ Result<PlanOutput> plan_report(const Config& config, const std::string& path,
     report.found = true;  // a picture is always something to report
   } else if (request.mode == PlanMode::kWindows) {
     report = report_windows(selection.regions, {request.from, request.to, options.json});
+  } else if (request.mode == PlanMode::kSessions) {
+    report = report_sessions(selection.regions, {request.from, request.to, options.json});
   } else {
     auto now = report_now(selection.regions, {request.at, request.min_remaining, options.all,
                                               options.json, options.due, options.state_dir});

@@ -23,6 +23,7 @@ struct PlanOptions {
   bool all = false;
   std::string min_remaining = "0s";
   bool windows = false;
+  bool sessions = false;
   std::optional<std::string> from;
   std::string to;
   bool check = false;
@@ -35,15 +36,15 @@ struct PlanOptions {
   int days = 2;
 };
 
-enum class PlanMode { kNow, kWindows, kTimeline, kCheck, kMarkDone };
+enum class PlanMode { kNow, kWindows, kSessions, kTimeline, kCheck, kMarkDone };
 
 // The options checked: the mode, and the times and duration they name.
 struct PlanRequest {
   PlanMode mode = PlanMode::kNow;
   Instant at;
   std::chrono::seconds min_remaining{0};
-  Instant from;  // kWindows, kTimeline
-  Instant to;    // kWindows
+  Instant from;  // kWindows, kSessions, kTimeline
+  Instant to;    // kWindows, kSessions
   PlanOptions options;
 };
 
@@ -66,8 +67,8 @@ struct ConfigCheck {
 [[nodiscard]] Result<void> mark_region_done(const Config& config, const std::string& path,
                                             const PlanRequest& request);
 
-// What the reporting modes (default, --all, --due, --windows, --timeline) print, with the
-// warnings worth giving that do not fail the run (--metrics-file that cannot be written).
+// What the reporting modes (default, --all, --due, --windows, --sessions, --timeline) print, with
+// the warnings worth giving that do not fail the run (--metrics-file that cannot be written).
 struct PlanOutput {
   Report report;
   std::vector<std::string> warnings;

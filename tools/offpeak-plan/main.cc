@@ -25,6 +25,8 @@ constexpr const char* kFooter = R"(Modes:
                   window not done yet
   --mark-done ID  record ID's window at --at as done in --state-dir; prints nothing
   --windows       list every off-peak window that meets [--from, --to)
+  --sessions      list every trading session that meets [--from, --to): its local
+                  date, open, close and breaks (with --json: times in UTC)
   --timeline      draw --days (default 2) from --from (default: the hour of --at),
                   a row per region: # off-peak, + partly, . not
   --check         check the config, report every problem, warn about stale calendars
@@ -52,6 +54,7 @@ Examples:
   offpeak-plan --all                      a table of every region, now
   offpeak-plan --json --at 2026-03-08T06:30:00Z
   offpeak-plan --windows --from 2026-12-24T00:00:00Z --to 2027-01-04T00:00:00Z
+  offpeak-plan --sessions --region xhkg --from 2026-02-16T00:00:00Z --to 2026-02-21T00:00:00Z
   offpeak-plan --due --state-dir /var/lib/offpeak --at "$at"
   offpeak-plan --mark-done xnys --state-dir /var/lib/offpeak --at "$at"
   offpeak-plan --timeline --days 3        the next three days, for people)";
@@ -68,10 +71,13 @@ void add_options(CLI::App& app, PlanOptions& options) {
                                        "Leave out regions whose window ends sooner than this")
                             ->type_name("DUR");
   auto* windows = app.add_flag("--windows", options.windows, "List the windows in [--from, --to)");
-  auto* from =
-      app.add_option("--from", options.from, "Start of the --windows range or of the --timeline")
-          ->type_name("TIME");
-  auto* to = app.add_option("--to", options.to, "End of the --windows range")->type_name("TIME");
+  auto* sessions =
+      app.add_flag("--sessions", options.sessions, "List the trading sessions in [--from, --to)");
+  auto* from = app.add_option("--from", options.from,
+                              "Start of the --windows or --sessions range, or of the --timeline")
+                   ->type_name("TIME");
+  auto* to = app.add_option("--to", options.to, "End of the --windows or --sessions range")
+                 ->type_name("TIME");
   auto* check = app.add_flag("--check", options.check, "Check the config and exit");
   auto* due = app.add_flag("--due", options.due,
                            "Only regions with their budget left and their window not done");
@@ -90,15 +96,15 @@ void add_options(CLI::App& app, PlanOptions& options) {
   auto* days = app.add_option("--days", options.days, "Days --timeline draws, 1 to 14 (default: 2)")
                    ->type_name("N");
   windows->needs(from, to)->excludes(at, all, min_remaining);
-  to->needs(windows);
-  check->excludes(windows, json, all, min_remaining)->excludes("--region");
-  due->excludes(all, windows, check, timeline);
+  sessions->needs(from, to)->excludes(at, all, min_remaining, windows);
+  check->excludes(windows, sessions, json, all, min_remaining)->excludes("--region");
+  due->excludes(all, windows, sessions, check, timeline);
   metrics_file->needs(state_dir)->excludes(mark_done);
-  timeline->excludes(windows, check, json, all, min_remaining);
+  timeline->excludes(windows, sessions, check, json, all, min_remaining);
   days->needs(timeline);
-  state_dir->excludes(windows, check, timeline);
+  state_dir->excludes(windows, sessions, check, timeline);
   mark_done->needs(state_dir)
-      ->excludes(windows, check, timeline, due, json, all, min_remaining)
+      ->excludes(windows, sessions, check, timeline, due, json, all, min_remaining)
       ->excludes("--region");
   add_log_format_option(app, options.log_format);
 }
