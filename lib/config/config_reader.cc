@@ -11,9 +11,7 @@
 #include <fmt/format.h>
 
 namespace offpeak::config_detail {
-namespace {
 
-// Number of single-character edits between a and b, for "did you mean" hints.
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -28,8 +26,6 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   }
   return row[b.size()];
 }
-
-}  // namespace
 
 SourcePos position(const std::string& path, const toml::source_region& source) {
   return {path, static_cast<int>(source.begin.line), static_cast<int>(source.begin.column)};

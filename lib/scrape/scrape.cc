@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include "body_preview.h"
 #include "records.h"
 #include "request_builder.h"
 
@@ -80,14 +81,18 @@ struct SourceRun {
 class Engine {
  public:
   Engine(Transport& transport, const ScrapeOptions& options, const ScrapeEvents& events)
-      : transport_(transport), options_(options), events_(events), random_(options.seed) {}
+      : transport_(transport),
+        options_(options),
+        events_(events),
+        random_(options.seed),
+        session_(run_session(options)) {}
 
   ScrapeReport run() {
     for (const Source* source : options_.sources) {
       auto run = std::make_unique<SourceRun>();
       run->source = source;
       run->builder =
-          std::make_unique<RequestBuilder>(*options_.region, options_.at, *source, options_.env);
+          std::make_unique<RequestBuilder>(*options_.region, session_, *source, options_.env);
       run->extractor = std::make_unique<RecordExtractor>(*source, options_.region->id);
       run->summary.name = source->name;
       run->started = transport_.now();
@@ -222,7 +227,9 @@ class Engine {
               : std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
       const auto extracted = run.extractor->extract(slot.response.body, fetched_at);
       if (!extracted) {
-        fail(run, {kExitDataErr, fmt::format("{}: {}", slot.shown_url, extracted.error().message)});
+        fail(run, {kExitDataErr, fmt::format("{}: {}{}", slot.shown_url, extracted.error().message,
+                                             body_preview(s.format, slot.response.content_type,
+                                                          slot.response.body))});
         return {};
       }
       const PageRecords& page = *extracted;
@@ -235,11 +242,16 @@ class Engine {
         finish(run);  // the empty page after the last
         return {};
       }
-      if (!page.lines.empty()) {
-        if (auto written = events_.write(page.lines); !written) return written;
+      const auto [lines, count] = within_limit(run, page);
+      if (!lines.empty()) {
+        if (auto written = events_.write(lines); !written) return written;
       }
       run.summary.pages++;
-      run.summary.records += page.written;
+      run.summary.records += count;
+      if (options_.limit > 0 && run.summary.records >= options_.limit) {
+        finish(run);  // --limit: a preview ends here, whatever pages are left
+        return {};
+      }
 
       auto next = next_request(run, slot, page);
       const std::int64_t index = slot.index;
@@ -262,6 +274,18 @@ class Engine {
       }
     }
     return {};
+  }
+
+  // The page's lines and their count, cut to what --limit leaves the source.
+  std::pair<std::string_view, std::uint64_t> within_limit(const SourceRun& run,
+                                                          const PageRecords& page) const {
+    std::string_view lines = page.lines;
+    if (options_.limit == 0 || run.summary.records + page.written <= options_.limit)
+      return {lines, page.written};
+    const std::uint64_t keep = options_.limit - run.summary.records;
+    std::size_t end = 0;
+    for (std::uint64_t i = 0; i < keep; ++i) end = lines.find('\n', end) + 1;
+    return {lines.substr(0, end), keep};
   }
 
   // Where the page after `slot` is: nothing after the last page; for page and offset sources
@@ -358,6 +382,7 @@ class Engine {
   const ScrapeOptions& options_;
   const ScrapeEvents& events_;
   std::mt19937_64 random_;
+  const std::optional<Session> session_;
   std::vector<std::unique_ptr<SourceRun>> runs_;
   std::map<std::uint64_t, std::pair<SourceRun*, Slot*>> in_flight_;
   std::uint64_t next_transfer_ = 1;
@@ -370,10 +395,16 @@ ScrapeReport run_scrape(Transport& transport, const ScrapeOptions& options,
   return Engine(transport, options, events).run();
 }
 
+std::optional<Session> run_session(const ScrapeOptions& options) {
+  return options.session_day ? template_session_on(*options.region, *options.session_day)
+                             : template_session(*options.region, options.at);
+}
+
 std::vector<Diagnostic> check_requests(const ScrapeOptions& options) {
+  const auto session = run_session(options);
   std::vector<Diagnostic> out;
   for (const Source* source : options.sources) {
-    const auto built = RequestBuilder(*options.region, options.at, *source, options.env).page(0);
+    const auto built = RequestBuilder(*options.region, session, *source, options.env).page(0);
     if (built) continue;
     Diagnostic d;
     d.pos = source->pos;
@@ -385,14 +416,36 @@ std::vector<Diagnostic> check_requests(const ScrapeOptions& options) {
   return out;
 }
 
+namespace {
+
+// --dry-run's list of the first request's {variables} and the ${VAR}s its templates use,
+// those shown as ***.
+std::string describe_variables(const Region& region, const Source& source,
+                               const TemplateValues& values) {
+  std::string out;
+  for (const auto& [name, value] : variable_values(template_variables(region, source), values))
+    out += fmt::format("  {{{}}} ={}{}\n", name, value.empty() ? "" : " ", value);
+  std::vector<std::string> env = env_variables(source.url);
+  for (const auto& [header, value] : source.headers)
+    for (auto& name : env_variables(value))
+      if (std::find(env.begin(), env.end(), name) == env.end()) env.push_back(std::move(name));
+  for (const auto& name : env) out += fmt::format("  ${{{}}} = ***\n", name);
+  return out;
+}
+
+}  // namespace
+
 std::string describe_first_requests(const ScrapeOptions& options) {
+  const auto session = run_session(options);
   std::string out;
   for (const Source* source : options.sources) {
-    const auto built = RequestBuilder(*options.region, options.at, *source, options.env).page(0);
+    const RequestBuilder builder(*options.region, session, *source, options.env);
+    const auto built = builder.page(0);
     if (!built) continue;  // check_requests() reports it
     out += fmt::format("{}/{}: GET {}\n", options.region->id, source->name, built->shown_url);
     for (const auto& header : built->shown_headers) out += fmt::format("  {}\n", header);
     out += fmt::format("  User-Agent: {}\n", source->user_agent);
+    out += describe_variables(*options.region, *source, builder.values_of_page(0));
   }
   return out;
 }

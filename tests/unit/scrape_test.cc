@@ -8,6 +8,7 @@
 #include <date/tz.h>
 #include <fmt/format.h>
 
+#include "body_preview.h"
 #include "scrape.h"
 #include "scrape_command.h"
 
@@ -384,7 +385,10 @@ TEST_CASE("secrets are sent but masked in every message and in the dry run") {
         "xnys/s: GET https://h/q?apiKey=***\n"
         "  Authorization: ***\n"
         "  X-Literal: ***\n"
-        "  User-Agent: offpeak/0.1\n");
+        "  User-Agent: offpeak/0.1\n"
+        "  {region} = xnys\n"
+        "  {source} = s\n"
+        "  ${KEY} = ***\n");
 }
 
 TEST_CASE("an unset environment variable is a config error naming it, for every source") {
@@ -424,6 +428,20 @@ TEST_CASE("the summary line and the worst exit code") {
   CHECK(worse(offpeak::kExitDataErr, offpeak::kExitTempFail) == offpeak::kExitDataErr);
   CHECK(worse(offpeak::kExitDataErr, offpeak::kExitUnavailable) == offpeak::kExitUnavailable);
   CHECK(worse(offpeak::kExitConfig, offpeak::kExitUnavailable) == offpeak::kExitConfig);
+}
+
+TEST_CASE("--limit is a number of records, 1 or more") {
+  using offpeak::parse_limit;
+  CHECK(parse_limit("").value() == 0);
+  CHECK(parse_limit("25").value() == 25);
+  for (const char* bad : {"0", "-1", "5x", " 5", "many"}) {
+    const auto limit = parse_limit(bad);
+    REQUIRE_FALSE(limit.ok());
+    CHECK(limit.error().exit == offpeak::kExitUsage);
+    CHECK(
+        limit.error().message ==
+        fmt::format("--limit: invalid value \"{}\"; expected a number of records, 1 or more", bad));
+  }
 }
 
 TEST_CASE("a --deadline is a duration or a time after --at, and must leave time") {
@@ -520,4 +538,23 @@ TEST_CASE("the progress line counts finished sources, pages, records and megabyt
   sources[1].bytes = 12000;
   CHECK(offpeak::progress_text("xnys", sources) ==
         "offpeak-scrape: xnys: 1/2 sources done, 4 pages, 20 records, 0.2 MB");
+}
+
+TEST_CASE("body_preview shows what came back when it is not the source's format") {
+  using offpeak::body_preview;
+  using offpeak::Format;
+  CHECK(body_preview(Format::kJson, "application/json; charset=utf-8", "{\"a\":") == "");
+  CHECK(body_preview(Format::kJson, "application/vnd.api+json", "[1,") == "");
+  CHECK(body_preview(Format::kCsv, "text/csv", "a,\"b") == "");
+  CHECK(body_preview(Format::kNdjson, "application/x-ndjson", "{\"a\"") == "");
+  CHECK(body_preview(Format::kJson, "text/html", "<html>\n<title>Sign in</title>") ==
+        "; the response had Content-Type text/html and began: <html> <title>Sign in</title>");
+  CHECK(body_preview(Format::kJson, "application/json", "  <!DOCTYPE html>") ==
+        "; the response had Content-Type application/json and began: <!DOCTYPE html>");
+  CHECK(body_preview(Format::kCsv, "", "") ==
+        "; the response had no Content-Type and an empty body");
+  const std::string long_body(300, 'x');
+  CHECK(body_preview(Format::kCsv, "application/pdf", long_body) ==
+        "; the response had Content-Type application/pdf and began: " + std::string(120, 'x') +
+            "...");
 }
