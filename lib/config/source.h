@@ -65,6 +65,10 @@ struct Source {
   std::uint64_t max_bytes = std::uint64_t{256} << 20;           // decoded body size limit
   int concurrency = 4;                                          // kPage/kOffset requests in flight
   std::string user_agent = "offpeak/0.1";
+  // rate_limit: the least time between two request starts, 0 for none; shared by every
+  // source of the run with the same rate_limit_key, or without one, the same url host.
+  std::chrono::nanoseconds rate_interval{0};
+  std::string rate_limit_key;
   SourcePos pos;  // where the source's table is defined
 };
 

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <cstdint>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -19,15 +21,17 @@ namespace offpeak::config_detail {
 namespace {
 
 // Keys of a [[regions.ID.sources]] table; the limits among them may also go in [defaults].
-constexpr std::array<std::string_view, 21> kSourceKeys{
-    "name",       "url",       "format",    "records", "columns",    "member_key", "key",
-    "headers",    "paginate",  "max_pages", "timeout", "retries",    "max_bytes",  "concurrency",
-    "user_agent", "delimiter", "quote",     "header",  "skip_lines", "decimal",    "numbers"};
+constexpr std::array<std::string_view, 23> kSourceKeys{
+    "name",      "url",         "format",     "records",    "columns",        "member_key",
+    "key",       "headers",     "paginate",   "max_pages",  "timeout",        "retries",
+    "max_bytes", "concurrency", "user_agent", "rate_limit", "rate_limit_key", "delimiter",
+    "quote",     "header",      "skip_lines", "decimal",    "numbers"};
 // The CSV dialect's keys, which apply only to format "csv".
 constexpr std::array<std::string_view, 6> kCsvKeys{"delimiter",  "quote",   "header",
                                                    "skip_lines", "decimal", "numbers"};
-constexpr std::array<std::string_view, 7> kDefaultsKeys{
-    "headers", "max_pages", "timeout", "retries", "max_bytes", "concurrency", "user_agent"};
+constexpr std::array<std::string_view, 9> kDefaultsKeys{
+    "headers",     "max_pages",  "timeout",    "retries",       "max_bytes",
+    "concurrency", "user_agent", "rate_limit", "rate_limit_key"};
 constexpr std::array<std::string_view, 6> kPaginateTypes{"none",   "json_link", "header_link",
                                                          "cursor", "page",      "offset"};
 
@@ -46,6 +50,23 @@ bool valid_header_name(std::string_view name) {
     return std::isalnum(static_cast<unsigned char>(c)) ||
            std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
   });
+}
+
+// "5/s", "100/min", "1000/h": the time between two request starts, or nothing.
+std::optional<std::chrono::nanoseconds> parse_rate(std::string_view text) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos || slash == 0) return std::nullopt;
+  std::int64_t count = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + slash, count);
+  if (ec != std::errc{} || end != text.data() + slash || count < 1 || count > 1'000'000)
+    return std::nullopt;
+  const std::string_view unit = text.substr(slash + 1);
+  const std::chrono::nanoseconds per = unit == "s"     ? std::chrono::seconds(1)
+                                       : unit == "min" ? std::chrono::minutes(1)
+                                       : unit == "h"   ? std::chrono::hours(1)
+                                                       : std::chrono::nanoseconds(0);
+  if (per.count() == 0) return std::nullopt;
+  return per / count;
 }
 
 bool same_header(std::string_view a, std::string_view b) {
@@ -470,6 +491,24 @@ void SourceReader::read_limits(const toml::table& table, Source& source) {
       error(node->source(), "user_agent", "must be a non-empty string on one line");
     else
       source.user_agent = *text;
+  }
+  if (const auto* node = table.get("rate_limit")) {
+    const auto text = node->value<std::string>();
+    const auto interval = text ? parse_rate(*text) : std::nullopt;
+    if (!interval)
+      error(node->source(), "rate_limit",
+            "must be requests per unit, 1 to 1000000 per \"s\", \"min\" or \"h\", like \"5/s\" "
+            "or \"100/min\"");
+    else
+      source.rate_interval = *interval;
+  }
+  if (const auto* node = table.get("rate_limit_key")) {
+    const auto text = node->value<std::string>();
+    if (!text || !valid_id(*text))
+      error(node->source(), "rate_limit_key",
+            "must be a name of letters, digits, \"-\" and \"_\", like \"polygon\"");
+    else
+      source.rate_limit_key = *text;
   }
 }
 

@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "body_preview.h"
+#include "rate_limit.h"
 #include "records.h"
 #include "request_builder.h"
 
@@ -69,6 +70,7 @@ struct Slot {
 
 struct SourceRun {
   const Source* source = nullptr;
+  std::size_t index = 0;  // in options.sources
   std::unique_ptr<RequestBuilder> builder;
   std::unique_ptr<RecordExtractor> extractor;
   std::deque<Slot> slots;  // in page order; the head is consumed next
@@ -88,16 +90,20 @@ class Engine {
         session_(run_session(options)) {}
 
   ScrapeReport run() {
+    std::vector<std::string> limit_keys;
     for (const Source* source : options_.sources) {
       auto run = std::make_unique<SourceRun>();
       run->source = source;
+      run->index = runs_.size();
       run->builder =
           std::make_unique<RequestBuilder>(*options_.region, session_, *source, options_.env);
       run->extractor = std::make_unique<RecordExtractor>(*source, options_.region->id);
       run->summary.name = source->name;
       run->started = transport_.now();
+      limit_keys.push_back(limit_key(*run));
       runs_.push_back(std::move(run));
     }
+    limits_.emplace(options_.sources, limit_keys);
     for (auto& run : runs_) fill(*run);
 
     while (std::any_of(runs_.begin(), runs_.end(), [](const auto& r) { return !r->finished; })) {
@@ -111,7 +117,10 @@ class Engine {
       for (auto& run : runs_) {
         for (Slot& slot : run->slots) {
           if (slot.state != Slot::kWaiting) continue;
+          // A request waits for its turn under the rate limit of its host or vendor key.
+          if (slot.not_before <= now) slot.not_before = limits_->next(run->index, now);
           if (slot.not_before <= now) {
+            limits_->take(run->index, now);
             start(*run, slot, now);
           } else {
             wake = std::min(wake, slot.not_before);
@@ -196,6 +205,7 @@ class Engine {
                                                          std::chrono::system_clock::now()));
     if (!wait) wait = backoff_delay(options_.backoff, slot.attempts - 1, random_);
     const SteadyTime now = transport_.now();
+    if (response.status == 429) slow_down(run, now + *wait);
     if (now + *wait >= options_.deadline) {
       slot.state = Slot::kDone;
       slot.failure =
@@ -209,6 +219,23 @@ class Engine {
     run.summary.retries++;
     slot.state = Slot::kWaiting;
     slot.not_before = now + *wait;
+  }
+
+  // The key of the source's rate limit: its rate_limit_key, else its first request's host.
+  static std::string limit_key(const SourceRun& run) {
+    if (!run.source->rate_limit_key.empty()) return run.source->rate_limit_key;
+    const auto first = run.builder->page(0);
+    return first ? url_host(first->request.url) : "";
+  }
+
+  // A 429 slows every source that shares the limit, and says so once per 429.
+  void slow_down(const SourceRun& run, SteadyTime until) {
+    const auto interval = limits_->slow_down(run.index, until);
+    if (interval.count() == 0) return;
+    message(
+        run, Severity::kWarning, "slowed",
+        fmt::format("HTTP 429: the rate limit of \"{}\" is now one request every {:.3g} s",
+                    limits_->key_of(run.index), std::chrono::duration<double>(interval).count()));
   }
 
   // Consumes the finished pages at the head of the source's queue, in order. An Error when
@@ -383,6 +410,7 @@ class Engine {
   const ScrapeEvents& events_;
   std::mt19937_64 random_;
   const std::optional<Session> session_;
+  std::optional<RateLimits> limits_;
   std::vector<std::unique_ptr<SourceRun>> runs_;
   std::map<std::uint64_t, std::pair<SourceRun*, Slot*>> in_flight_;
   std::uint64_t next_transfer_ = 1;
