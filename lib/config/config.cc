@@ -431,6 +431,18 @@ const Region* Config::find_region(std::string_view id) const {
   return nullptr;
 }
 
+std::vector<std::string> Config::regions_like(std::string_view id) const {
+  std::vector<std::pair<size_t, std::string>> near;
+  for (const Region& region : regions)
+    if (const size_t d = config_detail::edit_distance(id, region.id); d <= 2)
+      near.emplace_back(d, region.id);
+  std::stable_sort(near.begin(), near.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> ids;
+  for (auto& [distance, name] : near) ids.push_back(std::move(name));
+  return ids;
+}
+
 std::span<const Source> Config::sources_of(std::string_view id) const {
   const auto found = sources.find(id);
   if (found == sources.end()) return {};

@@ -23,6 +23,10 @@ struct Config {
   // The region called `id`, or nullptr.
   [[nodiscard]] const Region* find_region(std::string_view id) const;
 
+  // For an unknown region `id`: the ids within two single-character edits of it, nearest
+  // first.
+  [[nodiscard]] std::vector<std::string> regions_like(std::string_view id) const;
+
   // The sources of region `id`, in config order; none when it lists none.
   [[nodiscard]] std::span<const Source> sources_of(std::string_view id) const;
 };

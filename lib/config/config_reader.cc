@@ -11,7 +11,6 @@
 #include <fmt/format.h>
 
 namespace offpeak::config_detail {
-namespace {
 
 using std::chrono::minutes;
 
@@ -30,8 +29,6 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   }
   return row[b.size()];
 }
-
-}  // namespace
 
 SourcePos position(const std::string& path, const toml::source_region& source) {
   return {path, static_cast<int>(source.begin.line), static_cast<int>(source.begin.column)};

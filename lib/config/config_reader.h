@@ -43,6 +43,9 @@ inline constexpr std::array<std::string_view, 7> kWeekdayNames{"Sun", "Mon", "Tu
 // A region id or a source name: letters, digits, '-' and '_'.
 [[nodiscard]] bool valid_id(std::string_view id);
 
+// Number of single-character edits between a and b, for "did you mean" hints.
+[[nodiscard]] size_t edit_distance(std::string_view a, std::string_view b);
+
 // "unknown key" with the nearest known key as a hint.
 [[nodiscard]] std::string unknown_key(std::string_view key,
                                       std::span<const std::string_view> known);
@@ -65,6 +68,7 @@ class SourceReader {
   void read_format(const toml::table& table, Source& source);
   void read_url(const toml::table& table, const Region& region, Source& source);
   void read_shape(const toml::table& table, Source& source);
+  void read_csv(const toml::table& table, Source& source);
   void read_key(const toml::table& table, Source& source);
   void read_paginate(const toml::table& table, Source& source);
   void check_page_variable(const Source& source, const toml::node& where);

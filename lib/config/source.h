@@ -32,6 +32,16 @@ struct Pagination {
   std::int64_t limit = 0;  // kOffset: records per page
 };
 
+// How a CSV source's text is written.
+struct CsvDialect {
+  char delimiter = ',';              // ',' ';' '\t' or '|'
+  char quote = '"';                  // '\0': fields are never quoted
+  bool header = true;                // the first row names the fields; without it, `columns` does
+  std::int64_t skip_lines = 0;       // lines before the header (or the first row) to drop
+  char decimal = '.';                // '.' or ',': how `numbers` write their fraction
+  std::vector<std::string> numbers;  // fields written as JSON numbers, not strings
+};
+
 // One HTTP source of a region, with `[defaults]` already applied.
 struct Source {
   std::string name;
@@ -43,6 +53,7 @@ struct Source {
   std::string records;
   std::vector<std::string> columns;  // names for array rows; for csv, replaces the header row
   std::string member_key;
+  CsvDialect csv;  // format "csv" only
   // The record's natural key: field names, or JSON pointers into the record when they
   // start with '/'. Never empty.
   std::vector<std::string> key;
@@ -54,6 +65,10 @@ struct Source {
   std::uint64_t max_bytes = std::uint64_t{256} << 20;           // decoded body size limit
   int concurrency = 4;                                          // kPage/kOffset requests in flight
   std::string user_agent = "offpeak/0.1";
+  // rate_limit: the least time between two request starts, 0 for none; shared by every
+  // source of the run with the same rate_limit_key, or without one, the same url host.
+  std::chrono::nanoseconds rate_interval{0};
+  std::string rate_limit_key;
   SourcePos pos;  // where the source's table is defined
 };
 

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <cstdint>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -19,12 +21,17 @@ namespace offpeak::config_detail {
 namespace {
 
 // Keys of a [[regions.ID.sources]] table; the limits among them may also go in [defaults].
-constexpr std::array<std::string_view, 15> kSourceKeys{
-    "name",       "url",     "format",    "records",     "columns",
-    "member_key", "key",     "headers",   "paginate",    "max_pages",
-    "timeout",    "retries", "max_bytes", "concurrency", "user_agent"};
-constexpr std::array<std::string_view, 7> kDefaultsKeys{
-    "headers", "max_pages", "timeout", "retries", "max_bytes", "concurrency", "user_agent"};
+constexpr std::array<std::string_view, 23> kSourceKeys{
+    "name",      "url",         "format",     "records",    "columns",        "member_key",
+    "key",       "headers",     "paginate",   "max_pages",  "timeout",        "retries",
+    "max_bytes", "concurrency", "user_agent", "rate_limit", "rate_limit_key", "delimiter",
+    "quote",     "header",      "skip_lines", "decimal",    "numbers"};
+// The CSV dialect's keys, which apply only to format "csv".
+constexpr std::array<std::string_view, 6> kCsvKeys{"delimiter",  "quote",   "header",
+                                                   "skip_lines", "decimal", "numbers"};
+constexpr std::array<std::string_view, 9> kDefaultsKeys{
+    "headers",     "max_pages",  "timeout",    "retries",       "max_bytes",
+    "concurrency", "user_agent", "rate_limit", "rate_limit_key"};
 constexpr std::array<std::string_view, 6> kPaginateTypes{"none",   "json_link", "header_link",
                                                          "cursor", "page",      "offset"};
 
@@ -43,6 +50,23 @@ bool valid_header_name(std::string_view name) {
     return std::isalnum(static_cast<unsigned char>(c)) ||
            std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
   });
+}
+
+// "5/s", "100/min", "1000/h": the time between two request starts, or nothing.
+std::optional<std::chrono::nanoseconds> parse_rate(std::string_view text) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos || slash == 0) return std::nullopt;
+  std::int64_t count = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + slash, count);
+  if (ec != std::errc{} || end != text.data() + slash || count < 1 || count > 1'000'000)
+    return std::nullopt;
+  const std::string_view unit = text.substr(slash + 1);
+  const std::chrono::nanoseconds per = unit == "s"     ? std::chrono::seconds(1)
+                                       : unit == "min" ? std::chrono::minutes(1)
+                                       : unit == "h"   ? std::chrono::hours(1)
+                                                       : std::chrono::nanoseconds(0);
+  if (per.count() == 0) return std::nullopt;
+  return per / count;
 }
 
 bool same_header(std::string_view a, std::string_view b) {
@@ -113,6 +137,7 @@ std::optional<Source> SourceReader::read_source(const toml::table& table, const 
   read_paginate(table, source);
   read_url(table, region, source);
   read_shape(table, source);
+  read_csv(table, source);
   read_key(table, source);
   read_limits(table, source);
   if (const auto* headers = table.get("headers")) read_headers(*headers, source);
@@ -202,6 +227,66 @@ void SourceReader::read_shape(const toml::table& table, Source& source) {
     else
       source.member_key = *text;
   }
+}
+
+// The CSV dialect: delimiter, quote, header, skip_lines, decimal and numbers.
+void SourceReader::read_csv(const toml::table& table, Source& source) {
+  CsvDialect& csv = source.csv;
+  for (std::string_view key : kCsvKeys)
+    if (const auto* node = table.get(key); node && source.format != Format::kCsv)
+      error(node->source(), key, "applies only to format \"csv\"");
+  if (source.format != Format::kCsv) return;
+  const auto one_of = [&](std::string_view key, std::string_view allowed, std::string_view valid,
+                          char& out) {
+    const auto* node = table.get(key);
+    if (!node) return;
+    const auto text = node->value<std::string>();
+    if (!text || text->size() > 1 ||
+        allowed.find(text->empty() ? '\0' : text->front()) == std::string_view::npos)
+      return error(node->source(), key, fmt::format("must be one of {}", valid));
+    out = text->empty() ? '\0' : text->front();
+  };
+  one_of("delimiter", std::string_view(",;\t|"), R"("," ";" "\t" (tab) "|")", csv.delimiter);
+  one_of("quote", std::string_view("\"'\0", 3), R"("\"" "'" "" (fields are never quoted))",
+         csv.quote);
+  one_of("decimal", ".,", R"("." ",")", csv.decimal);
+  if (csv.quote != '\0' && csv.quote == csv.delimiter)
+    error(table.get("quote")->source(), "quote", "must differ from the delimiter");
+  if (const auto* node = table.get("header")) {
+    if (const auto flag = node->value<bool>())
+      csv.header = *flag;
+    else
+      error(node->source(), "header", "must be true (the first row names the fields) or false");
+    if (!csv.header && source.columns.empty())
+      error(node->source(), "header", "false needs \"columns\", the names of the fields");
+  }
+  if (const auto* node = table.get("skip_lines")) {
+    const auto n = node->value<std::int64_t>();
+    if (!n || *n < 0 || *n > 1'000'000)
+      error(node->source(), "skip_lines", "must be a whole number from 0 to 1000000");
+    else
+      csv.skip_lines = *n;
+  }
+  if (const auto* node = table.get("numbers")) {
+    const auto* array = node->as_array();
+    if (!array || array->empty())
+      return error(node->source(), "numbers", "must be a non-empty array of field names");
+    for (const toml::node& element : *array) {
+      const auto name = element.value<std::string>();
+      if (!name || name->empty())
+        error(element.source(), "numbers", "must be a non-empty array of field names");
+      else if (std::find(csv.numbers.begin(), csv.numbers.end(), *name) != csv.numbers.end())
+        error(element.source(), "numbers", fmt::format("\"{}\" is listed twice", *name));
+      else if (!source.columns.empty() && std::find(source.columns.begin(), source.columns.end(),
+                                                    *name) == source.columns.end())
+        error(element.source(), "numbers", fmt::format("\"{}\" is not one of the columns", *name));
+      else
+        csv.numbers.push_back(*name);
+    }
+  }
+  if (const auto* node = table.get("decimal"); node && !table.contains("numbers"))
+    error(node->source(), "decimal",
+          "applies to the fields in \"numbers\"; list the fields to write as numbers");
 }
 
 void SourceReader::read_key(const toml::table& table, Source& source) {
@@ -406,6 +491,24 @@ void SourceReader::read_limits(const toml::table& table, Source& source) {
       error(node->source(), "user_agent", "must be a non-empty string on one line");
     else
       source.user_agent = *text;
+  }
+  if (const auto* node = table.get("rate_limit")) {
+    const auto text = node->value<std::string>();
+    const auto interval = text ? parse_rate(*text) : std::nullopt;
+    if (!interval)
+      error(node->source(), "rate_limit",
+            "must be requests per unit, 1 to 1000000 per \"s\", \"min\" or \"h\", like \"5/s\" "
+            "or \"100/min\"");
+    else
+      source.rate_interval = *interval;
+  }
+  if (const auto* node = table.get("rate_limit_key")) {
+    const auto text = node->value<std::string>();
+    if (!text || !valid_id(*text))
+      error(node->source(), "rate_limit_key",
+            "must be a name of letters, digits, \"-\" and \"_\", like \"polygon\"");
+    else
+      source.rate_limit_key = *text;
   }
 }
 

@@ -128,10 +128,36 @@ std::vector<std::string> env_variables(std::string_view text) {
   return names;
 }
 
+std::optional<Session> template_session(const Region& region, Instant at) {
+  if (!region.sessions.empty()) return last_session(region, at);
+  if (region.offpeak.empty()) return std::nullopt;
+  // Windows last at most a day or so; a week back finds the last one of a long weekend.
+  const auto windows = offpeak_windows(region, at - date::days{8}, at + std::chrono::seconds{1});
+  const auto last = std::find_if(windows.rbegin(), windows.rend(),
+                                 [&](const Interval& w) { return w.start <= at; });
+  if (last == windows.rend()) return std::nullopt;
+  return Session{local_date(*region.zone, last->start), last->start, last->end};
+}
+
+std::optional<Session> template_session_on(const Region& region, date::local_days day) {
+  const Instant midnight = local_to_instant(*region.zone, day, std::chrono::seconds{0});
+  const Instant next = local_to_instant(*region.zone, day + date::days{1}, std::chrono::seconds{0});
+  if (!region.sessions.empty()) {
+    const auto session = last_session(region, next);
+    if (session && session->day == day) return session;
+    return std::nullopt;
+  }
+  for (const Interval& w : offpeak_windows(region, midnight, next))
+    if (w.start >= midnight && w.start < next) return Session{day, w.start, w.end};
+  return std::nullopt;
+}
+
 std::vector<std::string_view> template_variables(const Region& region, const Source& source) {
   std::vector<std::string_view> names{"region", "source"};
   if (!region.sessions.empty())
     names.insert(names.end(), std::begin(kSessionVariables), std::end(kSessionVariables));
+  else if (!region.offpeak.empty())
+    names.push_back("session_date");
   switch (source.paginate.kind) {
     case PageKind::kPage:
       names.push_back("page");
@@ -145,6 +171,25 @@ std::vector<std::string_view> template_variables(const Region& region, const Sou
     default:
       break;
   }
+  return names;
+}
+
+std::vector<std::pair<std::string_view, std::string>> variable_values(
+    std::span<const std::string_view> names, const TemplateValues& values) {
+  std::vector<std::pair<std::string_view, std::string>> out;
+  for (std::string_view name : names)
+    out.emplace_back(name, variable_value(name, values).value_or(""));
+  return out;
+}
+
+std::vector<std::string> env_variables(std::string_view text) {
+  std::vector<std::string> names;
+  const auto scanned = scan(text);
+  if (!scanned) return names;
+  for (const Piece& piece : *scanned)
+    if (piece.kind == Piece::kEnv &&
+        std::find(names.begin(), names.end(), piece.text) == names.end())
+      names.emplace_back(piece.text);
   return names;
 }
 

@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "calendar.h"
@@ -28,10 +29,28 @@ struct TemplateValues {
   std::optional<std::string> cursor;
 };
 
+// The session behind the {session_*} variables of a run at `at`: the latest session that
+// closed by then. A region without sessions (off-peak windows only) has {session_date}
+// alone, the local date of the start of the window open at `at`, or of the last one before.
+[[nodiscard]] std::optional<Session> template_session(const Region& region, Instant at);
+
+// The same for local date `day` (--session): that day's session, or the off-peak window that
+// starts on it; nothing when the region has none that day (a weekend, a holiday).
+[[nodiscard]] std::optional<Session> template_session_on(const Region& region,
+                                                         date::local_days day);
+
 // The {variables} that `source` of `region` may use: {region} and {source} always, the
-// session variables when the region has trading sessions, and those of its pagination.
+// session variables when the region has trading sessions ({session_date} alone when it has
+// off-peak windows instead), and those of its pagination.
 [[nodiscard]] std::vector<std::string_view> template_variables(const Region& region,
                                                                const Source& source);
+
+// Each of `names` with its value in `values`, for --dry-run; "" for one without a value.
+[[nodiscard]] std::vector<std::pair<std::string_view, std::string>> variable_values(
+    std::span<const std::string_view> names, const TemplateValues& values);
+
+// The ${VAR} names a template uses, in order, each once.
+[[nodiscard]] std::vector<std::string> env_variables(std::string_view text);
 
 // Checks a template's syntax and that it names only `allowed` variables; an Error (78) says
 // what is wrong ("undefined variable {sesion_date}; ...").

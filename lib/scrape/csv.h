@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "error.h"
+#include "source.h"
 
 namespace offpeak {
 
@@ -16,16 +17,22 @@ struct CsvField {
   bool quoted = false;
 };
 
-// Appends the field's value to `out`.
-void append_csv_value(std::string& out, const CsvField& field);
+// Appends the field's value to `out`; `quote` is the dialect's quote character.
+void append_csv_value(std::string& out, const CsvField& field, char quote = '"');
+
+// Appends the field's value to `out` as a JSON number, its `decimal` mark made a '.', or
+// null for an empty field: false (and `out` as it was) when the value is not a number.
+[[nodiscard]] bool append_csv_number(std::string& out, std::string_view value, char decimal);
 
 // Reads CSV (RFC 4180) a row at a time, without copying. Strict where the RFC is: a quote
 // inside an unquoted field, text after a closing quote and an unclosed quote are errors.
 // Lenient where files commonly differ: rows may end in "\n" as well as "\r\n", the last row
 // needs no line end, empty lines are not rows, and a leading UTF-8 byte order mark is dropped.
+// The dialect's delimiter and quote replace RFC 4180's ',' and '"' (a quote of '\0' quotes
+// nothing), and its first `skip_lines` lines are not read.
 class CsvReader {
  public:
-  explicit CsvReader(std::string_view text);
+  explicit CsvReader(std::string_view text, const CsvDialect& dialect = {});
 
   // Reads the next row into `fields`: true, or false at the end of the text, or why the
   // text is not CSV (`line 3: quote inside an unquoted field`, exit 65).
@@ -39,6 +46,8 @@ class CsvReader {
   std::size_t pos_ = 0;
   std::size_t line_ = 1;
   std::size_t row_line_ = 0;
+  char delimiter_ = ',';
+  char quote_ = '"';
 };
 
 }  // namespace offpeak

@@ -224,6 +224,9 @@ class CurlTransport final : public Transport {
       const char* url = nullptr;
       if (curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url)
         r.effective_url = url;
+      const char* type = nullptr;
+      if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type)
+        r.content_type = type;
       if (r.error == FetchError::kTooLarge) {
         r.error_text = fmt::format("the body is larger than max_bytes ({} bytes)", t->max_bytes);
       } else if (r.error != FetchError::kNone) {

@@ -47,6 +47,7 @@ struct HttpResponse {
   std::string link;           // the Link header(s), joined by ", "
   std::string retry_after;    // the Retry-After header
   std::string effective_url;  // after redirects: the base for relative next links
+  std::string content_type;   // of the last response, "" when it had none
 };
 
 // The HTTP seam: transfers start, run concurrently and are collected as they finish. The

@@ -71,6 +71,8 @@ struct RecordExtractor::Impl {
   std::vector<std::string> configured_columns;
   std::vector<std::string> column_names;  // for array rows; CSV's header unless `columns`
   std::vector<std::string> column_json;   // the same as JSON strings
+  CsvDialect csv;
+  std::vector<bool> number_columns;  // CSV: the columns written as numbers
   std::vector<KeyPart> keys;
   std::vector<std::size_t> key_columns;  // each key's position in column_names, or kNoSpan
   std::string prefix;                    // {"region":R,"source":S,"key":[
@@ -96,7 +98,8 @@ struct RecordExtractor::Impl {
         records(source.records),
         member_key(source.member_key),
         paginate(source.paginate),
-        configured_columns(source.columns) {
+        configured_columns(source.columns),
+        csv(source.csv) {
     for (const std::string& k : source.key) keys.push_back(key_part(k));
     key_text.resize(keys.size());
     key_values.resize(keys.size());
@@ -116,6 +119,10 @@ struct RecordExtractor::Impl {
       const auto it = std::find(names.begin(), names.end(), keys[k].field);
       if (it != names.end()) key_columns[k] = static_cast<std::size_t>(it - names.begin());
     }
+    number_columns.clear();
+    for (const std::string& name : names)
+      number_columns.push_back(std::find(csv.numbers.begin(), csv.numbers.end(), name) !=
+                               csv.numbers.end());
   }
 
   void start_record() {
@@ -457,24 +464,24 @@ struct RecordExtractor::Impl {
   }
 
   // CSV: the header row names the fields (unless `columns` does), each further row is a
-  // record of strings.
+  // record of strings, and of numbers in the `numbers` columns.
   Result<void> extract_csv(std::string_view text, PageRecords& page) {
     if (!simdjson::validate_utf8(text)) return bad_data("invalid CSV: not UTF-8");
-    CsvReader reader(text);
+    CsvReader reader(text, csv);
     const auto next_row = [&]() -> Result<bool> {
       auto row = reader.next_row(fields);
       if (!row) return bad_data("invalid CSV: " + std::move(row).error().message);
       return row;
     };
-    auto header = next_row();
-    if (!header || !*header) return header ? Result<void>() : std::move(header).error();
-    if (configured_columns.empty()) {
-      std::vector<std::string> names;
-      for (const CsvField& field : fields) {
-        names.emplace_back();
-        append_csv_value(names.back(), field);
+    if (csv.header) {
+      auto header = next_row();
+      if (!header || !*header) return header ? Result<void>() : std::move(header).error();
+      if (configured_columns.empty()) {
+        std::vector<std::string> names;
+        for (const CsvField& field : fields)
+          append_csv_value(names.emplace_back(), field, csv.quote);
+        set_columns(names);
       }
-      set_columns(names);
     }
     for (std::size_t index = 1;; ++index) {
       auto row = next_row();
@@ -485,21 +492,33 @@ struct RecordExtractor::Impl {
                                            reader.row_line(), fields.size(), column_json.size()));
         continue;
       }
-      start_record();
-      record += '{';
-      for (std::size_t i = 0; i < fields.size(); ++i) {
-        if (i > 0) record += ',';
-        record += column_json[i];
-        record += ':';
-        const std::size_t start = record.size();
-        scratch.clear();
-        append_csv_value(scratch, fields[i]);
-        record += json_string(scratch);
-        found_column(i, start, record.size() - start);
-      }
-      record += '}';
-      emit(page, index);
+      if (csv_record(index, reader.row_line(), page)) emit(page, index);
     }
+  }
+
+  // The CSV row in `fields` as the object in `record`: false (and why in `page.skipped`)
+  // when a `numbers` field holds no number.
+  bool csv_record(std::size_t index, std::size_t line, PageRecords& page) {
+    start_record();
+    record += '{';
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      if (i > 0) record += ',';
+      record += column_json[i];
+      record += ':';
+      const std::size_t start = record.size();
+      scratch.clear();
+      append_csv_value(scratch, fields[i], csv.quote);
+      if (!number_columns[i]) {
+        record += json_string(scratch);
+      } else if (!append_csv_number(record, scratch, csv.decimal)) {
+        page.skipped.push_back(fmt::format("record {} (line {}): field {} is not a number: {}",
+                                           index, line, column_json[i], json_string(scratch)));
+        return false;
+      }
+      found_column(i, start, record.size() - start);
+    }
+    record += '}';
+    return true;
   }
 
   Result<PageRecords> extract(std::string& body, Instant fetched_at) {

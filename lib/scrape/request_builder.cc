@@ -55,12 +55,12 @@ std::string Masker::operator()(std::string text) const {
   return text;
 }
 
-RequestBuilder::RequestBuilder(const Region& region, Instant at, const Source& source,
-                               EnvLookup env)
+RequestBuilder::RequestBuilder(const Region& region, std::optional<Session> session,
+                               const Source& source, EnvLookup env)
     : source_(source), env_(std::move(env)) {
   values_.region = region.id;
   values_.source = source.name;
-  values_.session = last_session(region, at);
+  values_.session = std::move(session);
   for (const auto& name : env_names(source.url))
     if (const char* value = env_(name.c_str())) mask_.add(value);
   for (const auto& [name, value] : source.headers) {
@@ -73,22 +73,27 @@ RequestBuilder::RequestBuilder(const Region& region, Instant at, const Source& s
 }
 
 Result<BuiltRequest> RequestBuilder::page(std::int64_t index) const {
-  TemplateValues values = values_;
-  const Pagination& p = source_.paginate;
-  switch (p.kind) {
-    case PageKind::kCursor:
-      values.cursor = "";
-      return expand(values);
+  const TemplateValues values = values_of_page(index);
+  switch (source_.paginate.kind) {
     case PageKind::kPage:
-      values.page = p.start + index;
       return with_param(expand(values), std::to_string(*values.page));
     case PageKind::kOffset:
-      values.offset = index * p.limit;
-      values.limit = p.limit;
       return with_param(expand(values), std::to_string(*values.offset));
     default:
       return expand(values);
   }
+}
+
+TemplateValues RequestBuilder::values_of_page(std::int64_t index) const {
+  TemplateValues values = values_;
+  const Pagination& p = source_.paginate;
+  if (p.kind == PageKind::kCursor) values.cursor = "";
+  if (p.kind == PageKind::kPage) values.page = p.start + index;
+  if (p.kind == PageKind::kOffset) {
+    values.offset = index * p.limit;
+    values.limit = p.limit;
+  }
+  return values;
 }
 
 Result<BuiltRequest> RequestBuilder::after_cursor(const std::string& cursor) const {
@@ -124,11 +129,12 @@ Result<BuiltRequest> RequestBuilder::expand(const TemplateValues& values) const 
   return built;
 }
 
-// Sets the pagination's query parameter to `value` in the request and in its shown URL.
+// Sets the pagination's query parameter, when there is one, to `value` in the request and in
+// its shown URL.
 Result<BuiltRequest> RequestBuilder::with_param(Result<BuiltRequest> built,
                                                 const std::string& value) const {
-  if (!built) return built;
   const std::string& param = source_.paginate.param;
+  if (!built || param.empty()) return built;  // the url has {page}, {offset} or {cursor}
   auto url = with_query_param(built->request.url, param, value);
   if (!url)
     return Error{kExitConfig, fmt::format("url: cannot set query parameter \"{}\" in {}", param,

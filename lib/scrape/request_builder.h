@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,10 +40,15 @@ struct BuiltRequest {
 // that does not expand (an unset ${VAR}) is a config error (78) saying where and why.
 class RequestBuilder {
  public:
-  RequestBuilder(const Region& region, Instant at, const Source& source, EnvLookup env);
+  // `session` gives the {session_*} variables (template_session()).
+  RequestBuilder(const Region& region, std::optional<Session> session, const Source& source,
+                 EnvLookup env);
 
   // The first request, or page `index` of a page or offset source.
   [[nodiscard]] Result<BuiltRequest> page(std::int64_t index) const;
+
+  // The {variables}' values of page `index`'s request.
+  [[nodiscard]] TemplateValues values_of_page(std::int64_t index) const;
 
   // The request after a page whose cursor was `cursor`.
   [[nodiscard]] Result<BuiltRequest> after_cursor(const std::string& cursor) const;

@@ -20,6 +20,8 @@
 
 #include <fmt/format.h>
 
+#include "body_preview.h"
+#include "rate_limit.h"
 #include "records.h"
 #include "request_builder.h"
 
@@ -68,6 +70,7 @@ struct Slot {
 
 struct SourceRun {
   const Source* source = nullptr;
+  std::size_t index = 0;  // in options.sources
   std::unique_ptr<RequestBuilder> builder;
   std::unique_ptr<RecordExtractor> extractor;
   std::deque<Slot> slots;  // in page order; the head is consumed next
@@ -80,19 +83,27 @@ struct SourceRun {
 class Engine {
  public:
   Engine(Transport& transport, const ScrapeOptions& options, const ScrapeEvents& events)
-      : transport_(transport), options_(options), events_(events), random_(options.seed) {}
+      : transport_(transport),
+        options_(options),
+        events_(events),
+        random_(options.seed),
+        session_(run_session(options)) {}
 
   ScrapeReport run() {
+    std::vector<std::string> limit_keys;
     for (const Source* source : options_.sources) {
       auto run = std::make_unique<SourceRun>();
       run->source = source;
+      run->index = runs_.size();
       run->builder =
-          std::make_unique<RequestBuilder>(*options_.region, options_.at, *source, options_.env);
+          std::make_unique<RequestBuilder>(*options_.region, session_, *source, options_.env);
       run->extractor = std::make_unique<RecordExtractor>(*source, options_.region->id);
       run->summary.name = source->name;
       run->started = transport_.now();
+      limit_keys.push_back(limit_key(*run));
       runs_.push_back(std::move(run));
     }
+    limits_.emplace(options_.sources, limit_keys);
     for (auto& run : runs_) fill(*run);
 
     while (std::any_of(runs_.begin(), runs_.end(), [](const auto& r) { return !r->finished; })) {
@@ -106,7 +117,10 @@ class Engine {
       for (auto& run : runs_) {
         for (Slot& slot : run->slots) {
           if (slot.state != Slot::kWaiting) continue;
+          // A request waits for its turn under the rate limit of its host or vendor key.
+          if (slot.not_before <= now) slot.not_before = limits_->next(run->index, now);
           if (slot.not_before <= now) {
+            limits_->take(run->index, now);
             start(*run, slot, now);
           } else {
             wake = std::min(wake, slot.not_before);
@@ -191,6 +205,7 @@ class Engine {
                                                          std::chrono::system_clock::now()));
     if (!wait) wait = backoff_delay(options_.backoff, slot.attempts - 1, random_);
     const SteadyTime now = transport_.now();
+    if (response.status == 429) slow_down(run, now + *wait);
     if (now + *wait >= options_.deadline) {
       slot.state = Slot::kDone;
       slot.failure =
@@ -204,6 +219,23 @@ class Engine {
     run.summary.retries++;
     slot.state = Slot::kWaiting;
     slot.not_before = now + *wait;
+  }
+
+  // The key of the source's rate limit: its rate_limit_key, else its first request's host.
+  static std::string limit_key(const SourceRun& run) {
+    if (!run.source->rate_limit_key.empty()) return run.source->rate_limit_key;
+    const auto first = run.builder->page(0);
+    return first ? url_host(first->request.url) : "";
+  }
+
+  // A 429 slows every source that shares the limit, and says so once per 429.
+  void slow_down(const SourceRun& run, SteadyTime until) {
+    const auto interval = limits_->slow_down(run.index, until);
+    if (interval.count() == 0) return;
+    message(
+        run, Severity::kWarning, "slowed",
+        fmt::format("HTTP 429: the rate limit of \"{}\" is now one request every {:.3g} s",
+                    limits_->key_of(run.index), std::chrono::duration<double>(interval).count()));
   }
 
   // Consumes the finished pages at the head of the source's queue, in order. An Error when
@@ -222,7 +254,9 @@ class Engine {
               : std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
       const auto extracted = run.extractor->extract(slot.response.body, fetched_at);
       if (!extracted) {
-        fail(run, {kExitDataErr, fmt::format("{}: {}", slot.shown_url, extracted.error().message)});
+        fail(run, {kExitDataErr, fmt::format("{}: {}{}", slot.shown_url, extracted.error().message,
+                                             body_preview(s.format, slot.response.content_type,
+                                                          slot.response.body))});
         return {};
       }
       const PageRecords& page = *extracted;
@@ -235,11 +269,16 @@ class Engine {
         finish(run);  // the empty page after the last
         return {};
       }
-      if (!page.lines.empty()) {
-        if (auto written = events_.write(page.lines); !written) return written;
+      const auto [lines, count] = within_limit(run, page);
+      if (!lines.empty()) {
+        if (auto written = events_.write(lines); !written) return written;
       }
       run.summary.pages++;
-      run.summary.records += page.written;
+      run.summary.records += count;
+      if (options_.limit > 0 && run.summary.records >= options_.limit) {
+        finish(run);  // --limit: a preview ends here, whatever pages are left
+        return {};
+      }
 
       auto next = next_request(run, slot, page);
       const std::int64_t index = slot.index;
@@ -262,6 +301,18 @@ class Engine {
       }
     }
     return {};
+  }
+
+  // The page's lines and their count, cut to what --limit leaves the source.
+  std::pair<std::string_view, std::uint64_t> within_limit(const SourceRun& run,
+                                                          const PageRecords& page) const {
+    std::string_view lines = page.lines;
+    if (options_.limit == 0 || run.summary.records + page.written <= options_.limit)
+      return {lines, page.written};
+    const std::uint64_t keep = options_.limit - run.summary.records;
+    std::size_t end = 0;
+    for (std::uint64_t i = 0; i < keep; ++i) end = lines.find('\n', end) + 1;
+    return {lines.substr(0, end), keep};
   }
 
   // Where the page after `slot` is: nothing after the last page; for page and offset sources
@@ -358,6 +409,8 @@ class Engine {
   const ScrapeOptions& options_;
   const ScrapeEvents& events_;
   std::mt19937_64 random_;
+  const std::optional<Session> session_;
+  std::optional<RateLimits> limits_;
   std::vector<std::unique_ptr<SourceRun>> runs_;
   std::map<std::uint64_t, std::pair<SourceRun*, Slot*>> in_flight_;
   std::uint64_t next_transfer_ = 1;
@@ -370,10 +423,16 @@ ScrapeReport run_scrape(Transport& transport, const ScrapeOptions& options,
   return Engine(transport, options, events).run();
 }
 
+std::optional<Session> run_session(const ScrapeOptions& options) {
+  return options.session_day ? template_session_on(*options.region, *options.session_day)
+                             : template_session(*options.region, options.at);
+}
+
 std::vector<Diagnostic> check_requests(const ScrapeOptions& options) {
+  const auto session = run_session(options);
   std::vector<Diagnostic> out;
   for (const Source* source : options.sources) {
-    const auto built = RequestBuilder(*options.region, options.at, *source, options.env).page(0);
+    const auto built = RequestBuilder(*options.region, session, *source, options.env).page(0);
     if (built) continue;
     Diagnostic d;
     d.pos = source->pos;
@@ -385,14 +444,36 @@ std::vector<Diagnostic> check_requests(const ScrapeOptions& options) {
   return out;
 }
 
+namespace {
+
+// --dry-run's list of the first request's {variables} and the ${VAR}s its templates use,
+// those shown as ***.
+std::string describe_variables(const Region& region, const Source& source,
+                               const TemplateValues& values) {
+  std::string out;
+  for (const auto& [name, value] : variable_values(template_variables(region, source), values))
+    out += fmt::format("  {{{}}} ={}{}\n", name, value.empty() ? "" : " ", value);
+  std::vector<std::string> env = env_variables(source.url);
+  for (const auto& [header, value] : source.headers)
+    for (auto& name : env_variables(value))
+      if (std::find(env.begin(), env.end(), name) == env.end()) env.push_back(std::move(name));
+  for (const auto& name : env) out += fmt::format("  ${{{}}} = ***\n", name);
+  return out;
+}
+
+}  // namespace
+
 std::string describe_first_requests(const ScrapeOptions& options) {
+  const auto session = run_session(options);
   std::string out;
   for (const Source* source : options.sources) {
-    const auto built = RequestBuilder(*options.region, options.at, *source, options.env).page(0);
+    const RequestBuilder builder(*options.region, session, *source, options.env);
+    const auto built = builder.page(0);
     if (!built) continue;  // check_requests() reports it
     out += fmt::format("{}/{}: GET {}\n", options.region->id, source->name, built->shown_url);
     for (const auto& header : built->shown_headers) out += fmt::format("  {}\n", header);
     out += fmt::format("  User-Agent: {}\n", source->user_agent);
+    out += describe_variables(*options.region, *source, builder.values_of_page(0));
   }
   return out;
 }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,11 +23,13 @@ namespace offpeak {
 struct ScrapeOptions {
   const Region* region = nullptr;
   std::vector<const Source*> sources;
-  Instant at;                     // picks the session of the {session_*} variables
+  Instant at;                                   // picks the session of the {session_*} variables
+  std::optional<date::local_days> session_day;  // --session: that day's session instead
   bool fixed_fetched_at = false;  // every record's fetched_at is `at` (--at given), not now
   SteadyTime deadline;            // no wait, retry or transfer goes past it
   Backoff backoff;
-  std::uint64_t seed = 0;  // for the backoff jitter
+  std::uint64_t seed = 0;   // for the backoff jitter
+  std::uint64_t limit = 0;  // --limit: records written per source at most, 0 for no limit
   EnvLookup env;
 };
 
@@ -73,6 +76,10 @@ struct ScrapeReport {
 // The ${ENV} problems of the sources' first requests: an unset variable is a config error
 // naming it, reported for every source before anything is fetched.
 [[nodiscard]] std::vector<Diagnostic> check_requests(const ScrapeOptions& options);
+
+// The session of the run's {session_*} variables: that of `session_day` when given, else
+// the one at `at` (template_session()).
+[[nodiscard]] std::optional<Session> run_session(const ScrapeOptions& options);
 
 // --dry-run: each source's first request as it would be sent, secrets shown as ***.
 [[nodiscard]] std::string describe_first_requests(const ScrapeOptions& options);

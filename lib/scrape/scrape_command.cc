@@ -14,6 +14,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "calendar.h"
 #include "duration.h"
@@ -29,15 +30,17 @@ class CommandRun {
   ExitCode run() {
     const auto time_left = parse_deadline(command_.deadline, command_.at);
     if (!time_left) return fail(time_left.error());
+    const auto limit = parse_limit(command_.limit);
+    if (!limit) return fail(limit.error());
     const auto config_path = find_config(command_.config, console_.env("OFFPEAK_CONFIG"));
     if (!config_path) return fail(config_path.error());
     const ConfigResult loaded = load_config(*config_path);
     for (const Diagnostic& d : loaded.diagnostics) console_.diagnostic(d);
     if (has_errors(loaded.diagnostics)) return end(kExitConfig);
     const Region* region = loaded.config.find_region(command_.region);
-    if (!region)
-      return fail(
-          {kExitUsage, fmt::format("no region \"{}\" in {}", command_.region, *config_path)});
+    if (!region) return fail(unknown_region(loaded.config, command_.region, *config_path));
+    const auto session_day = parse_session(command_.session, *region);
+    if (!session_day) return fail(session_day.error());
     auto sources = select_sources(loaded.config.sources_of(region->id), *region, command_.sources,
                                   *config_path);
     if (!sources) return fail(sources.error());
@@ -49,6 +52,8 @@ class CommandRun {
     options.at = command_.at;
     options.fixed_fetched_at = command_.fixed_at;
     options.env = console_.env;
+    options.limit = *limit;
+    options.session_day = *session_day;
     // Every unset ${VAR} of every source, before anything is fetched.
     const auto problems = check_requests(options);
     for (const Diagnostic& d : problems) console_.diagnostic(d);
@@ -131,8 +136,57 @@ class CommandRun {
 
 }  // namespace
 
+Error unknown_region(const Config& config, std::string_view id, std::string_view config_path) {
+  std::string message = fmt::format("no region \"{}\" in {}", id, config_path);
+  if (const auto near = config.regions_like(id); !near.empty()) {
+    message += fmt::format("; did you mean \"{}\"?", fmt::join(near, "\", \""));
+  } else if (!config.regions.empty()) {
+    std::string all;
+    for (const Region& region : config.regions) all += (all.empty() ? "" : ", ") + region.id;
+    message += "; it has: " + all;
+  }
+  return {kExitUsage, message};
+}
+
 ExitCode run_scrape_command(const ScrapeCommand& command, const Console& console) {
   return CommandRun(command, console).run();
+}
+
+Result<std::uint64_t> parse_limit(std::string_view text) {
+  if (text.empty()) return std::uint64_t{0};
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || end != text.data() + text.size() || n == 0)
+    return Error{
+        kExitUsage,
+        fmt::format("--limit: invalid value \"{}\"; expected a number of records, 1 or more",
+                    text)};
+  return n;
+}
+
+Result<std::optional<date::local_days>> parse_session(std::string_view text, const Region& region) {
+  if (text.empty()) return std::optional<date::local_days>();
+  const auto number = [&](std::size_t at, std::size_t length) {
+    unsigned n = 0;
+    const char* end = text.data() + at + length;
+    const auto [ptr, ec] = std::from_chars(text.data() + at, end, n);
+    return ec == std::errc{} && ptr == end ? n : 0u;
+  };
+  const bool shaped = text.size() == 10 && text[4] == '-' && text[7] == '-';
+  const date::year_month_day ymd{date::year(shaped ? static_cast<int>(number(0, 4)) : 0),
+                                 date::month(shaped ? number(5, 2) : 0),
+                                 date::day(shaped ? number(8, 2) : 0)};
+  if (!shaped || !ymd.ok() || ymd.year() < date::year{1900})
+    return Error{kExitUsage,
+                 fmt::format("--session: invalid date \"{}\"; expected YYYY-MM-DD", text)};
+  const date::local_days day(ymd);
+  if (template_session_on(region, day)) return std::optional(day);
+  return Error{
+      kExitUsage,
+      region.sessions.empty()
+          ? fmt::format("--session: no off-peak window of region \"{}\" starts on {}", region.id,
+                        text)
+          : fmt::format("--session: {} is not a trading day of region \"{}\"", text, region.id)};
 }
 
 Result<std::optional<std::chrono::seconds>> parse_deadline(std::string_view text, Instant at) {

@@ -29,6 +29,8 @@ struct ScrapeCommand {
   bool fixed_at = false;             // --at named a time ("now" does not fix fetched_at)
   std::vector<std::string> sources;  // --source: only these, in the config's order
   bool dry_run = false;
+  std::string limit;     // --limit N: records per source, or "" for all
+  std::string session;   // --session DATE: the {session_*} variables' day, or "" for --at's
   std::string deadline;  // --deadline TIME|DUR, or "" for the end of off-peak
   std::string region;
   std::string metrics_file;  // --metrics-file, or ""
@@ -38,6 +40,21 @@ struct ScrapeCommand {
 // and returns the exit code: the worst of the sources' (error.h). Every run that gets past
 // its usage checks, except --dry-run, ends by writing --metrics-file.
 [[nodiscard]] ExitCode run_scrape_command(const ScrapeCommand& command, const Console& console);
+
+// A usage error for region `id`, which `config` lacks: the ids like it as "did you mean",
+// else every id it has.
+[[nodiscard]] Error unknown_region(const Config& config, std::string_view id,
+                                   std::string_view config_path);
+
+// --limit as a number of records, 1 or more; 0 (no limit) when `text` is empty. A usage
+// error for anything else.
+[[nodiscard]] Result<std::uint64_t> parse_limit(std::string_view text);
+
+// --session as a local date of `region` with a session (or, without sessions, an off-peak
+// window starting on it); nothing when `text` is empty. A usage error for a text that is not
+// a date YYYY-MM-DD, or a day without one.
+[[nodiscard]] Result<std::optional<date::local_days>> parse_session(std::string_view text,
+                                                                    const Region& region);
 
 // --deadline as the time left after `at`: a DUR, or a TIME less `at`; nothing when `text` is
 // empty. A usage error when it is neither, or leaves no time.

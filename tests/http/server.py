@@ -16,6 +16,8 @@ Fixtures, shaped like the APIs they are named for:
   /offset?offset=O&limit=L  seven records in all, L at a time
   /link?page=N          a JSON array, with Link: <...>; rel="next" for pages 1 and 2
   /csv                  a CSV download
+  /csv-semicolon        a spreadsheet export: two comment lines, ';' fields, decimal commas
+  /csv-bare             '|'-separated rows, no header, "'" quotes
   /ndjson               one object per line
   /auth                 /polygon's first page for `Authorization: Bearer s3cr3t-t0ken`, else 401
   /session?date=D       one record carrying the date it was asked for
@@ -30,6 +32,7 @@ Misbehaviour:
   /truncated            Content-Length larger than the body sent
   /invalid-json         a body that is not JSON
   /no-records           JSON without the configured records
+  /html-page            200 with an HTML page (a login or maintenance page), not data
   /big?bytes=N          a valid JSON body of N bytes
   /gzip-bomb            Content-Encoding: gzip, 20 KB that inflate to 20 MB
   /redirect-file        302 to file:///etc/passwd
@@ -144,6 +147,14 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/csv":
             text = "date,symbol,close\n2026-03-05,IBM,227.05\n2026-03-06,IBM,\"229,00\"\n"
             return self.send(200, text, content_type="text/csv")
+        if path == "/csv-semicolon":
+            text = ("# closes export\n# generated 2026-03-07\ndate;symbol;close;name\n"
+                    "2026-03-05;IBM;227,05;\"International Business Machines; Corp\"\n"
+                    "2026-03-06;IBM;1.229,00;IBM\n2026-03-06;SAP;;SAP\n")
+            return self.send(200, text, content_type="text/csv; charset=utf-8")
+        if path == "/csv-bare":
+            text = "2026-03-05|IBM|'227.05'\n2026-03-06|'I|B|M'|229\n"
+            return self.send(200, text, content_type="text/plain")
         if path == "/ndjson":
             text = '{"id":1,"v":"a"}\n{"id":2,"v":"b"}\n\n{"id":3,"v":"c"}\n'
             return self.send(200, text, content_type="application/x-ndjson")
@@ -184,6 +195,9 @@ class Handler(BaseHTTPRequestHandler):
             return None
         if path == "/invalid-json":
             return self.send(200, '{"results": [{"T": "AAPL", "t": 1}, {"T": ')
+        if path == "/html-page":
+            page = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Down for maintenance</title></head>\n<body>Back soon.</body></html>\n"
+            return self.send(200, page, content_type="text/html; charset=utf-8")
         if path == "/no-records":
             return self.send(200, {"status": "OK", "resultsCount": 0})
         if path == "/big":

@@ -60,6 +60,9 @@ sessions = ["09:00-17:00"]
   CHECK(result.config.regions[2].id == "mm");
   CHECK(result.config.find_region("aa") == &result.config.regions[1]);
   CHECK(result.config.find_region("nope") == nullptr);
+  CHECK(result.config.regions_like("am") == std::vector<std::string>{"aa", "mm", "zz"});
+  CHECK(result.config.regions_like("mmm") == std::vector<std::string>{"mm"});
+  CHECK(result.config.regions_like("xnys").empty());
 }
 
 TEST_CASE("holidays may be TOML dates or strings, and defaults are Mon to Fri") {

@@ -8,6 +8,8 @@
 #include <date/tz.h>
 #include <fmt/format.h>
 
+#include "body_preview.h"
+#include "rate_limit.h"
 #include "scrape.h"
 #include "scrape_command.h"
 
@@ -384,7 +386,10 @@ TEST_CASE("secrets are sent but masked in every message and in the dry run") {
         "xnys/s: GET https://h/q?apiKey=***\n"
         "  Authorization: ***\n"
         "  X-Literal: ***\n"
-        "  User-Agent: offpeak/0.1\n");
+        "  User-Agent: offpeak/0.1\n"
+        "  {region} = xnys\n"
+        "  {source} = s\n"
+        "  ${KEY} = ***\n");
 }
 
 TEST_CASE("an unset environment variable is a config error naming it, for every source") {
@@ -424,6 +429,20 @@ TEST_CASE("the summary line and the worst exit code") {
   CHECK(worse(offpeak::kExitDataErr, offpeak::kExitTempFail) == offpeak::kExitDataErr);
   CHECK(worse(offpeak::kExitDataErr, offpeak::kExitUnavailable) == offpeak::kExitUnavailable);
   CHECK(worse(offpeak::kExitConfig, offpeak::kExitUnavailable) == offpeak::kExitConfig);
+}
+
+TEST_CASE("--limit is a number of records, 1 or more") {
+  using offpeak::parse_limit;
+  CHECK(parse_limit("").value() == 0);
+  CHECK(parse_limit("25").value() == 25);
+  for (const char* bad : {"0", "-1", "5x", " 5", "many"}) {
+    const auto limit = parse_limit(bad);
+    REQUIRE_FALSE(limit.ok());
+    CHECK(limit.error().exit == offpeak::kExitUsage);
+    CHECK(
+        limit.error().message ==
+        fmt::format("--limit: invalid value \"{}\"; expected a number of records, 1 or more", bad));
+  }
 }
 
 TEST_CASE("a --deadline is a duration or a time after --at, and must leave time") {
@@ -520,4 +539,88 @@ TEST_CASE("the progress line counts finished sources, pages, records and megabyt
   sources[1].bytes = 12000;
   CHECK(offpeak::progress_text("xnys", sources) ==
         "offpeak-scrape: xnys: 1/2 sources done, 4 pages, 20 records, 0.2 MB");
+}
+
+TEST_CASE("body_preview shows what came back when it is not the source's format") {
+  using offpeak::body_preview;
+  using offpeak::Format;
+  CHECK(body_preview(Format::kJson, "application/json; charset=utf-8", "{\"a\":") == "");
+  CHECK(body_preview(Format::kJson, "application/vnd.api+json", "[1,") == "");
+  CHECK(body_preview(Format::kCsv, "text/csv", "a,\"b") == "");
+  CHECK(body_preview(Format::kNdjson, "application/x-ndjson", "{\"a\"") == "");
+  CHECK(body_preview(Format::kJson, "text/html", "<html>\n<title>Sign in</title>") ==
+        "; the response had Content-Type text/html and began: <html> <title>Sign in</title>");
+  CHECK(body_preview(Format::kJson, "application/json", "  <!DOCTYPE html>") ==
+        "; the response had Content-Type application/json and began: <!DOCTYPE html>");
+  CHECK(body_preview(Format::kCsv, "", "") ==
+        "; the response had no Content-Type and an empty body");
+  const std::string long_body(300, 'x');
+  CHECK(body_preview(Format::kCsv, "application/pdf", long_body) ==
+        "; the response had Content-Type application/pdf and began: " + std::string(120, 'x') +
+            "...");
+}
+
+TEST_CASE("a rate limit spaces the requests of every source of its host, one shared turn") {
+  FakeTransport t;
+  std::vector<std::pair<std::string, SteadyTime>> starts;
+  t.serve = [&](const HttpRequest& r) {
+    starts.emplace_back(r.url, t.clock);
+    return FakeTransport::Answer{ok(items({1})), 1ms};
+  };
+  Run run;
+  run.add("a", "http://api.example.com/a").rate_interval = 500ms;  // 2/s
+  run.add("b", "http://API.example.com:80/b");                     // another host: port
+  run.add("c", "http://api.example.com/c");  // no rate_limit of its own: the host's holds
+  run.add("d", "http://other.example.com/d").rate_interval = 250ms;
+  run.sources[3].rate_limit_key = "vendor";
+  run.add("e", "http://third.example.com/e").rate_limit_key = "vendor";
+  const auto report = run.go(t);
+  CHECK(report.exit == offpeak::kExitOk);
+  std::map<std::string, std::chrono::milliseconds> at;
+  for (const auto& [url, when] : starts)
+    at[url] = std::chrono::duration_cast<std::chrono::milliseconds>(when - SteadyTime{});
+  CHECK(at ==
+        std::map<std::string, std::chrono::milliseconds>{{"http://api.example.com/a", 0ms},
+                                                         {"http://API.example.com:80/b", 0ms},
+                                                         {"http://api.example.com/c", 500ms},
+                                                         {"http://other.example.com/d", 0ms},
+                                                         {"http://third.example.com/e", 250ms}});
+  CHECK(run.messages.empty());
+}
+
+TEST_CASE("a 429 slows the shared limit for every source of the key, and says so") {
+  FakeTransport t;
+  std::vector<std::pair<std::string, SteadyTime>> starts;
+  int calls = 0;
+  t.serve = [&](const HttpRequest& r) {
+    starts.emplace_back(r.url, t.clock);
+    return FakeTransport::Answer{++calls == 1 ? status(429, "2") : ok(items({1})), 1ms};
+  };
+  Run run;
+  run.add("a", "http://h/a").rate_interval = 1s;
+  run.add("b", "http://h/b").rate_interval = 1s;
+  run.add("c", "http://h/c").rate_interval = 1s;
+  const auto report = run.go(t);
+  CHECK(report.exit == offpeak::kExitOk);
+  std::vector<std::pair<std::string, std::chrono::milliseconds>> got;
+  for (const auto& [url, when] : starts)
+    got.emplace_back(url,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(when - SteadyTime{}));
+  // a's 429 at 1 ms (Retry-After 2 s) holds b and c back until a's retry, and every start
+  // after is 2 s apart, the doubled interval.
+  CHECK(got ==
+        std::vector<std::pair<std::string, std::chrono::milliseconds>>{{"http://h/a", 0ms},
+                                                                       {"http://h/a", 2001ms},
+                                                                       {"http://h/b", 4001ms},
+                                                                       {"http://h/c", 6001ms}});
+  CHECK(run.messages ==
+        std::vector<std::string>{
+            "warning: a: HTTP 429: the rate limit of \"h\" is now one request every 2 s",
+            "warning: a: http://h/a: HTTP 429; retry 1 of 5 in 2.0 s"});
+}
+
+TEST_CASE("url_host is the host and port, lower case, without user info") {
+  CHECK(offpeak::url_host("https://API.Polygon.io/v2/aggs?x=1") == "api.polygon.io");
+  CHECK(offpeak::url_host("http://u:p@h:8080#f") == "h:8080");
+  CHECK(offpeak::url_host("not a url") == "");
 }

@@ -178,7 +178,7 @@ headers = { "Bad Name" = "1", X-Two = "a\nb", X-Var = "{page}" }
       });
 }
 
-TEST_CASE("session variables need a region with sessions") {
+TEST_CASE("session times need a region with sessions; without, only {session_date} is known") {
   const auto result = offpeak::parse_config(R"(
 [regions.fx]
 timezone = "UTC"
@@ -193,7 +193,7 @@ key = ["id"]
         std::vector<std::string>{
             "t: error: r.toml:7:7: region \"fx\": source \"r\": url: undefined variable "
             "{session_close_ms} (the region has no trading sessions); known here: {region}, "
-            "{source}"});
+            "{source}, {session_date}"});
 }
 
 TEST_CASE("pagination keys are checked against their type") {

@@ -39,11 +39,15 @@ end of every run but a usage error or --dry-run, replacing FILE atomically: per 
 offpeak_scrape_{last_run_timestamp_seconds,last_success_timestamp_seconds,duration_seconds,
 exit_code,records,pages,bytes,retries,requests{code}}; last_success carries over from
 FILE when a source fails.
---dry-run prints each source's first request instead, secrets shown as ***.
+--dry-run prints each source's first request instead, with the value of every {variable}
+and ${VAR} it may use, secrets shown as ***. --limit N stops each source once it has
+written N records and counts that as success: a quick look at a new source.
 
 TIME is RFC 3339 (2026-03-08T06:30:00Z) or "now"; DUR is a duration like 90s, 45m, 1h30m.
 --at sets the session of {session_date} and the records' fetched_at, for reproducible runs;
-the fetching itself happens now.
+the fetching itself happens now. --session DATE (YYYY-MM-DD, a trading day) sets the
+session alone, for one-off runs and backfills. A region with off-peak windows and no
+sessions has {session_date} too: the local date the window open at --at started.
 
 Deadline: no request, retry or wait goes past --deadline (a TIME, or a DUR from now). By
 default it is the end of the region's off-peak window at --at; when the region is not
@@ -61,6 +65,7 @@ sources, the worst: 78, 69, 65, then 75.
 Examples:
   offpeak-scrape xnys | jq -c 'select(.source == "bars") | .record'
   offpeak-scrape --dry-run --source bars xnys
+  offpeak-scrape --limit 5 --source bars --deadline 1m xnys
   offpeak-scrape --deadline 20m xlon > xlon.ndjson)";
 
 // Writes all of `data` to stdout, unbuffered: each page's lines go out as one piece.
@@ -86,9 +91,15 @@ int run(int argc, char** argv) {
   app.add_option("--config", command.config, "Config file (regions.toml)")->type_name("FILE");
   app.add_option("--at", at_text, "The run's time: session and fetched_at (default: now)")
       ->type_name("TIME");
+  app.add_option("--session", command.session,
+                 "The session of {session_date} etc. (default: the last one closed at --at)")
+      ->type_name("DATE");
   app.add_option("--source", command.sources, "Only this source; may be repeated")
       ->type_name("NAME");
-  app.add_flag("--dry-run", command.dry_run, "Print each source's first request; fetch nothing");
+  app.add_flag("--dry-run", command.dry_run,
+               "Print each source's first request and its variables; fetch nothing");
+  app.add_option("--limit", command.limit, "Stop each source after N records (a preview)")
+      ->type_name("N");
   app.add_option("--deadline", command.deadline,
                  "Stop by this time, or after this long (default: end of off-peak)")
       ->type_name("TIME|DUR");
