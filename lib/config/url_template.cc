@@ -120,14 +120,6 @@ std::string url_encode(std::string_view value) {
 
 }  // namespace
 
-std::vector<std::string> env_variables(std::string_view text) {
-  std::vector<std::string> names;
-  if (const auto pieces = scan(text))
-    for (const Piece& piece : *pieces)
-      if (piece.kind == Piece::kEnv) names.emplace_back(piece.text);
-  return names;
-}
-
 std::optional<Session> template_session(const Region& region, Instant at) {
   if (!region.sessions.empty()) return last_session(region, at);
   if (region.offpeak.empty()) return std::nullopt;

@@ -49,16 +49,13 @@ struct TemplateValues {
 [[nodiscard]] std::vector<std::pair<std::string_view, std::string>> variable_values(
     std::span<const std::string_view> names, const TemplateValues& values);
 
-// The ${VAR} names a template uses, in order, each once.
-[[nodiscard]] std::vector<std::string> env_variables(std::string_view text);
-
 // Checks a template's syntax and that it names only `allowed` variables; an Error (78) says
 // what is wrong ("undefined variable {sesion_date}; ...").
 [[nodiscard]] Result<void> check_template(std::string_view text,
                                           std::span<const std::string_view> allowed);
 
-// The ${VAR} names a template uses, in order (none when its syntax is wrong, which the
-// config's check reports).
+// The ${VAR} names a template uses, in order, each once (none when its syntax is wrong, which
+// the config's check reports).
 [[nodiscard]] std::vector<std::string> env_variables(std::string_view text);
 
 // Where an expanded template goes: into a URL, whose values are percent-encoded (except a
