@@ -68,6 +68,8 @@ std::string schema_ddl(const std::string& table, const std::string& table_schema
   return ddl;
 }
 
+constexpr std::size_t kMaxIdentifierBytes = 63;
+
 }  // namespace
 
 Result<TargetTable> TargetTable::resolve(PgConnection& db, const std::string& name) {
@@ -78,6 +80,13 @@ Result<TargetTable> TargetTable::resolve(PgConnection& db, const std::string& na
   const std::string_view count = parts->text(0, 0);
   if (count != "1" && count != "2")
     return Error{kExitUsage, fmt::format("--table: \"{}\" is not TABLE or SCHEMA.TABLE", name)};
+  // PostgreSQL cuts a longer name to 63 bytes (NAMEDATALEN - 1), loading into another table.
+  for (int part = 1; part <= (count == "1" ? 1 : 2); ++part)
+    if (const auto size = parts->text(0, part).size(); size > kMaxIdentifierBytes)
+      return Error{kExitUsage,
+                   fmt::format("--table: \"{}\" is {} bytes long; PostgreSQL names have at "
+                               "most {}",
+                               parts->text(0, part), size, kMaxIdentifierBytes)};
   TargetTable table;
   table.name_ = name;
   if (count == "1") {
