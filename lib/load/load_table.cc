@@ -99,6 +99,16 @@ Result<TargetTable> TargetTable::resolve(PgConnection& db, const std::string& na
 }
 
 Result<void> TargetTable::ensure_schema(PgConnection& db) const {
+  // Records are UTF-8, checked as such: a database in another encoding would refuse, in the
+  // middle of the COPY, a character it has no equivalent for (or any \u escape beyond ASCII).
+  auto encoding = db.query(
+      "SELECT pg_encoding_to_char(encoding) FROM pg_database "
+      "WHERE datname = current_database()");
+  if (!encoding) return std::move(encoding).error();
+  if (encoding->text(0, 0) != "UTF8")
+    return Error{kExitConfig,
+                 fmt::format("the database's encoding is {}; offpeak-load needs a UTF8 database",
+                             encoding->text(0, 0))};
   auto found = db.query(
       "SELECT to_regclass('offpeak.schema_version') IS NOT NULL AND "
       "to_regclass('offpeak.loads') IS NOT NULL AND to_regclass($1) IS NOT NULL",

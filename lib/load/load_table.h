@@ -20,7 +20,7 @@ class TargetTable {
   [[nodiscard]] static Result<TargetTable> resolve(PgConnection& db, const std::string& name);
 
   // Creates the offpeak schema, offpeak.loads and the table where missing, and refuses a
-  // schema newer than this loader's (78).
+  // schema newer than this loader's (78), or a database whose encoding is not UTF8 (78).
   [[nodiscard]] Result<void> ensure_schema(PgConnection& db) const;
 
   // In the load's transaction: waits for the loads of the table before it, then looks at

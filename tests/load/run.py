@@ -957,6 +957,24 @@ def case_table_name_too_long(env):
                 "only the table of 63-byte names")
 
 
+def case_database_not_utf8(env):
+    """A database in another encoding than UTF8 would refuse a record's character in the middle
+    of the COPY (here one LATIN1 has no equivalent for): refused before loading, 78."""
+    other = env.db + "_latin1"
+    env.admin(f'DROP DATABASE IF EXISTS "{other}"')
+    env.admin(f"CREATE DATABASE \"{other}\" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
+              "TEMPLATE template0")
+    try:
+        code, _, err = env.load("--db", f"dbname={other}", "--reject-file", "r.ndjson", db=False,
+                                stdin=line("r", "s", ["a"], {"city": "Zürich"}) +
+                                line("r", "s", ["b"], {"city": "東京"}))
+        check_equal(code, 78, f"exit status ({err})")
+        check_equal(err, "offpeak-load: error: the database's encoding is LATIN1; offpeak-load "
+                    "needs a UTF8 database; nothing loaded\n", "stderr")
+    finally:
+        env.admin(f'DROP DATABASE IF EXISTS "{other}" WITH (FORCE)')
+
+
 def case_sigkill_midway(env):
     env.load_ok(stdin=bars(1000, price=1.0))
     before = env.table()
