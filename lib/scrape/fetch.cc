@@ -67,12 +67,28 @@ std::string origin_of(const std::string& url) {
   return u.get(CURLUPART_SCHEME) + "://" + host + ":" + u.get(CURLUPART_PORT, CURLU_DEFAULT_PORT);
 }
 
+// `next` with the user and password of `first` when it has none itself: as libcurl does, a
+// redirect within the origin keeps the credentials written into the first URL.
+std::string with_credentials_of(const std::string& first, const std::string& next) {
+  Url from, to;
+  if (curl_url_set(from.h, CURLUPART_URL, first.c_str(), 0) != CURLUE_OK ||
+      curl_url_set(to.h, CURLUPART_URL, next.c_str(), 0) != CURLUE_OK)
+    return next;
+  const std::string user = from.get(CURLUPART_USER);
+  if (user.empty() || !to.get(CURLUPART_USER).empty()) return next;
+  const std::string password = from.get(CURLUPART_PASSWORD);
+  curl_url_set(to.h, CURLUPART_USER, user.c_str(), 0);
+  if (!password.empty()) curl_url_set(to.h, CURLUPART_PASSWORD, password.c_str(), 0);
+  return to.get(CURLUPART_URL);
+}
+
 struct Transfer {
   std::uint64_t id = 0;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   std::uint64_t max_bytes = 0;
-  std::string origin;  // of the request's URL
+  std::string url;     // the request's, before any redirect
+  std::string origin;  // of `url`
   int redirects = 0;
   SteadyTime deadline;  // of the whole chain of redirects
   bool too_large = false;
@@ -188,6 +204,7 @@ class CurlTransport final : public Transport {
     auto t = std::make_unique<Transfer>();
     t->id = id;
     t->max_bytes = request.max_bytes;
+    t->url = request.url;
     t->origin = origin_of(request.url);
     t->deadline = now() + request.time_left;
     t->easy = curl_easy_init();
@@ -296,8 +313,10 @@ class CurlTransport final : public Transport {
     r = HttpResponse{};
     t.reserved = false;
     t.error[0] = '\0';
-    curl_easy_setopt(t.easy, CURLOPT_URL, next.c_str());
-    curl_easy_setopt(t.easy, CURLOPT_HTTPHEADER, origin_of(next) == t.origin ? t.headers : nullptr);
+    const bool same_origin = origin_of(next) == t.origin;
+    const std::string url = same_origin ? with_credentials_of(t.url, next) : next;
+    curl_easy_setopt(t.easy, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(t.easy, CURLOPT_HTTPHEADER, same_origin ? t.headers : nullptr);
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(t.deadline - now()).count();
     curl_easy_setopt(t.easy, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<long long>(1, left)));
     curl_multi_add_handle(multi_, t.easy);
