@@ -1,6 +1,8 @@
 // Replacing a file whole: readers (node_exporter's textfile collector, the next tick of
 // offpeak-cron) see the old content or the new, never part of either, and a crash leaves one
-// of the two.
+// of the two. Only a regular file is ever replaced: a device, FIFO, directory or symlink
+// planted at the path stays as it is, so a path in a shared directory cannot turn root's
+// write into damage elsewhere.
 
 #include "atomic_file.h"
 
@@ -16,6 +18,9 @@
 namespace offpeak {
 
 Result<void> write_atomically(const std::string& path, std::string_view text) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    return Error{kExitIoErr, fmt::format("will not replace {}: not a regular file", path)};
   const auto slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);

@@ -15,8 +15,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -167,11 +165,28 @@ std::vector<Sample> parse_samples(std::string_view text, std::string_view name) 
 }
 
 void carry_over(MetricsFile& file, std::string_view name, const std::string& old_path) {
-  std::ifstream in(old_path, std::ios::binary);
-  if (!in) return;
-  std::ostringstream text;
-  text << in.rdbuf();
-  for (const Sample& s : parse_samples(text.str(), name))
+  // Only a regular file is read, and only its start: a symlink to /dev/zero or a FIFO planted
+  // in a shared directory neither hangs the run nor fills its memory. O_NONBLOCK lets a FIFO
+  // be opened, and so refused, without waiting for a writer.
+  const int fd = ::open(old_path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat st {};
+  std::string text;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    text.resize(kMaxMetricsFileRead);
+    std::size_t size = 0;
+    while (size < text.size()) {
+      const ssize_t n = ::read(fd, text.data() + size, text.size() - size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      size += static_cast<std::size_t>(n);
+    }
+    text.resize(size);
+    // A file cut at the limit ends in part of a line, which could read as another value.
+    if (size == kMaxMetricsFileRead) text.resize(text.rfind('\n') + 1);
+  }
+  ::close(fd);
+  for (const Sample& s : parse_samples(text, name))
     if (!file.has(name, s.labels)) file.set(name, s.labels, s.value);
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,9 +47,13 @@ class MetricsFile {
 // out, so a damaged file gives what can still be read.
 [[nodiscard]] std::vector<Sample> parse_samples(std::string_view text, std::string_view name);
 
+// How much of a previous metrics file carry_over reads; the tools' files are a few KB.
+inline constexpr std::size_t kMaxMetricsFileRead = std::size_t{1} << 20;
+
 // Carries the previous file's samples of `name` over into `file`, those whose labels the
-// run did not set: how last_success survives failed runs. A missing or unreadable old file
-// carries nothing.
+// run did not set: how last_success survives failed runs. A missing or unreadable old file,
+// or one that is not a regular file (a symlink, a device, a FIFO), carries nothing; of a
+// larger one, the whole lines in its first kMaxMetricsFileRead bytes are read.
 void carry_over(MetricsFile& file, std::string_view name, const std::string& old_path);
 
 // Carries `carried` over from the file at `path`, then replaces it with `file`: a run's

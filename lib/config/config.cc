@@ -36,10 +36,11 @@ using config_detail::kWeekdayNames;
 using config_detail::parse_date;
 using config_detail::parse_span;
 using config_detail::parse_time_of_day;
+using config_detail::id_problem;
+using config_detail::one_line;
 using config_detail::position;
 using config_detail::SourceReader;
 using config_detail::unknown_key;
-using config_detail::valid_id;
 
 using std::chrono::minutes;
 
@@ -472,7 +473,13 @@ ConfigResult load_config(const std::string& path) {
     errno = 0;
     std::ifstream in(path, std::ios::binary);
     std::string text;
-    if (in) text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    // One byte over the limit is enough to refuse it: a config in /dev/zero ends there too.
+    if (in) {
+      text.resize(kMaxConfigBytes + 1);
+      in.read(text.data(), static_cast<std::streamsize>(text.size()));
+      text.resize(static_cast<std::size_t>(in.gcount()));
+      if (in.eof()) in.clear(in.rdstate() & ~(std::ios::eofbit | std::ios::failbit));
+    }
     if (in.is_open() && !in.bad()) return parse_config(text, path);
     error = errno ? errno : EIO;
   }
@@ -488,6 +495,15 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
   ConfigResult result;
   auto& diagnostics = result.diagnostics;
 
+  if (text.size() > kMaxConfigBytes) {
+    diagnostics.push_back(
+        {Severity::kError,
+         {path, 0, 0},
+         "",
+         "",
+         fmt::format("larger than {} bytes, the most a config may have", kMaxConfigBytes)});
+    return result;
+  }
   toml::table root;
   try {
     root = toml::parse(text, path);
@@ -530,9 +546,8 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
   for (const auto& [key, node] : entries) {
     const SourcePos pos = position(path, key->source());
     const std::string id(key->str());
-    if (!valid_id(id)) {
-      diagnostics.push_back({Severity::kError, pos, id, "",
-                             "a region id may use only letters, digits, \"-\" and \"_\""});
+    if (const auto problem = id_problem(id)) {
+      diagnostics.push_back({Severity::kError, pos, id, "", "a region id " + *problem});
       continue;
     }
     if (!node->is_table()) {
@@ -544,6 +559,12 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
       if (!region_sources.empty()) result.config.sources[id] = std::move(region_sources);
       result.config.regions.push_back(std::move(*region));
     }
+  }
+  // Names and values from the file (a quoted key may hold a line break) stay on one line.
+  for (Diagnostic& d : diagnostics) {
+    d.region = one_line(d.region);
+    d.key = one_line(d.key);
+    d.message = one_line(d.message);
   }
   // In the order of the file, as a person fixing them would read it; calendar files after.
   std::stable_sort(diagnostics.begin(), diagnostics.end(), [&](const auto& a, const auto& b) {

@@ -41,10 +41,21 @@ struct ConfigResult {
 // config may be when none is found, or names a candidate that cannot be looked at.
 [[nodiscard]] Result<std::string> find_config(std::string_view flag, const char* env);
 
+// The largest config read: a few hundred regions take a tenth of it, and a config is read
+// whole on every cron tick (a 100 MB one would take seconds and gigabytes).
+inline constexpr std::size_t kMaxConfigBytes = std::size_t{1} << 20;
+
+// The longest region id: its file names (.offpeak-scrape-ID.prom.XXXXXX the longest) must
+// stay within the 255 bytes a file name may have, with room to spare.
+inline constexpr std::size_t kMaxIdLength = 64;
+
 // Reads and checks the config at `path`, collecting every problem rather than the first.
+// Messages show the names and values they quote with control characters escaped (\n), so
+// one problem stays one line.
 [[nodiscard]] ConfigResult load_config(const std::string& path);
 
-// The same for config text already read; `path` names it in diagnostics.
+// The same for config text already read; `path` names it in diagnostics. Text over
+// kMaxConfigBytes is refused unread.
 [[nodiscard]] ConfigResult parse_config(std::string_view text, const std::string& path);
 
 // Warnings about calendars that look wrong at `at`: a region whose calendar runs out before

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "config.h"
+
 namespace offpeak::config_detail {
 
 using std::chrono::minutes;
@@ -44,6 +46,35 @@ bool valid_id(std::string_view id) {
   return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
   });
+}
+
+std::optional<std::string> id_problem(std::string_view id) {
+  if (!valid_id(id)) return "may use only letters, digits, \"-\" and \"_\"";
+  if (id.starts_with('-')) return "may not start with \"-\", which reads as an option";
+  if (id.size() > kMaxIdLength)
+    return fmt::format("has {} characters; at most {}, so that the file names made from it fit",
+                       id.size(), kMaxIdLength);
+  return std::nullopt;
+}
+
+std::string one_line(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f) {
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      out += fmt::format("\\x{:02x}", u);
+    }
+  }
+  return out;
 }
 
 std::string unknown_key(std::string_view key, std::span<const std::string_view> known) {

@@ -46,6 +46,14 @@ inline constexpr std::array<std::string_view, 7> kWeekdayNames{"Sun", "Mon", "Tu
 // Number of single-character edits between a and b, for "did you mean" hints.
 [[nodiscard]] size_t edit_distance(std::string_view a, std::string_view b);
 
+// What is wrong with a region id, completing "a region id ...": characters other than
+// valid_id's, a leading '-' (the tools would read it as an option), or more than
+// kMaxIdLength characters; nothing when it is good.
+[[nodiscard]] std::optional<std::string> id_problem(std::string_view id);
+
+// `text` with each control character escaped (\n, \t, \x01), so a message stays on one line.
+[[nodiscard]] std::string one_line(std::string_view text);
+
 // "unknown key" with the nearest known key as a hint.
 [[nodiscard]] std::string unknown_key(std::string_view key,
                                       std::span<const std::string_view> known);

@@ -92,6 +92,8 @@ constexpr std::string_view kMigrateTo2 = R"(
       INSERT INTO offpeak.schema_version (version) VALUES (2) ON CONFLICT DO NOTHING;
     )";
 
+constexpr std::size_t kMaxIdentifierBytes = 63;
+
 }  // namespace
 
 Result<TargetTable> TargetTable::resolve(PgConnection& db, const std::string& name) {
@@ -102,6 +104,13 @@ Result<TargetTable> TargetTable::resolve(PgConnection& db, const std::string& na
   const std::string_view count = parts->text(0, 0);
   if (count != "1" && count != "2")
     return Error{kExitUsage, fmt::format("--table: \"{}\" is not TABLE or SCHEMA.TABLE", name)};
+  // PostgreSQL cuts a longer name to 63 bytes (NAMEDATALEN - 1), loading into another table.
+  for (int part = 1; part <= (count == "1" ? 1 : 2); ++part)
+    if (const auto size = parts->text(0, part).size(); size > kMaxIdentifierBytes)
+      return Error{kExitUsage,
+                   fmt::format("--table: \"{}\" is {} bytes long; PostgreSQL names have at "
+                               "most {}",
+                               parts->text(0, part), size, kMaxIdentifierBytes)};
   TargetTable table;
   table.name_ = name;
   if (count == "1") {
@@ -114,6 +123,16 @@ Result<TargetTable> TargetTable::resolve(PgConnection& db, const std::string& na
 }
 
 Result<void> TargetTable::ensure_schema(PgConnection& db) const {
+  // Records are UTF-8, checked as such: a database in another encoding would refuse, in the
+  // middle of the COPY, a character it has no equivalent for (or any \u escape beyond ASCII).
+  auto encoding = db.query(
+      "SELECT pg_encoding_to_char(encoding) FROM pg_database "
+      "WHERE datname = current_database()");
+  if (!encoding) return std::move(encoding).error();
+  if (encoding->text(0, 0) != "UTF8")
+    return Error{kExitConfig,
+                 fmt::format("the database's encoding is {}; offpeak-load needs a UTF8 database",
+                             encoding->text(0, 0))};
   // Version 2 is there when offpeak.load_sources is, and the table has fetched_at.
   auto found = db.query(
       "SELECT to_regclass('offpeak.schema_version') IS NOT NULL AND "

@@ -22,7 +22,7 @@ class TargetTable {
 
   // Creates the offpeak schema, offpeak.loads, offpeak.load_sources and the table where
   // missing, migrates a schema at version 1 to 2 in place, and refuses a schema newer than
-  // this loader's (78).
+  // this loader's (78), or a database whose encoding is not UTF8 (78).
   [[nodiscard]] Result<void> ensure_schema(PgConnection& db) const;
 
   // In the load's transaction: waits for the loads of the table before it, then looks at

@@ -457,6 +457,11 @@ LineParser::~LineParser() = default;
 
 Result<void> LineParser::parse(const InputLine& line, NdjsonRecord& out) {
   if (auto reason = impl_->parse(line, out)) return Error{kExitDataErr, std::move(*reason)};
+  if (const auto size = out.region.size() + out.source.size() + out.key.size(); size > kMaxKeyBytes)
+    return Error{kExitDataErr,
+                 fmt::format("the key is too long: region, source and key take {} bytes, more "
+                             "than the {} that PostgreSQL's index holds",
+                             size, kMaxKeyBytes)};
   return {};
 }
 

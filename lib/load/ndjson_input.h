@@ -16,6 +16,11 @@ namespace offpeak {
 // line in memory, and the loader keeps its memory bounded.
 inline constexpr std::size_t kMaxLineBytes = std::size_t{8} << 20;
 
+// The most bytes region, source and the minified key may take together: the primary key's
+// btree holds an entry of at most 2704 bytes (8 KB pages), of which these take all but the
+// tuple's headers, alignment and the record's hash. A longer key would fail the whole COPY.
+inline constexpr std::size_t kMaxKeyBytes = 2600;
+
 // One line of input, without its newline.
 struct InputLine {
   std::string_view text;     // valid until the next read
@@ -59,7 +64,7 @@ struct NdjsonRecord {
 
 // Checks lines of offpeak-scrape's output, {"region":R,"source":S,"key":[...],"record":{...}}
 // with an optional "fetched_at", as strictly as PostgreSQL will read them: a line that passes
-// never fails in the database.
+// never fails in the database (no \u0000, numbers numeric holds, a key its index holds).
 class LineParser {
  public:
   LineParser();

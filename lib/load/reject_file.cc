@@ -1,9 +1,12 @@
 // The reject file: bad lines written as JSON through stdio's buffer, which makes writing them
 // cheap, and sync(), which makes a failed write show before the load commits rather than at
-// fclose after it. fsync is skipped where a file cannot be synced (a pipe, a terminal).
+// fclose after it. fsync is skipped where a file cannot be synced (a pipe, a terminal). The
+// file is opened as the state files are, without following a symlink: one planted in a shared
+// directory cannot make the load truncate its target.
 
 #include "reject_file.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,10 +20,21 @@
 namespace offpeak {
 
 Result<RejectFile> RejectFile::create(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "w");
-  if (file == nullptr)
-    return Error{kExitIoErr,
-                 fmt::format("--reject-file: cannot create {}: {}", path, std::strerror(errno))};
+  const auto cannot = [&](std::string_view why) {
+    return Error{kExitIoErr, fmt::format("--reject-file: cannot create {}: {}", path, why)};
+  };
+  // O_NONBLOCK: a FIFO nobody reads fails at once (ENXIO) instead of hanging the load.
+  const int fd = ::open(path.c_str(),
+                        O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+  if (fd < 0) return cannot(errno == ELOOP ? "it is a symlink" : std::strerror(errno));
+  const int flags = ::fcntl(fd, F_GETFL);
+  std::FILE* file = nullptr;
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ||
+      (file = ::fdopen(fd, "w")) == nullptr) {
+    const int error = errno;
+    ::close(fd);
+    return cannot(std::strerror(error));
+  }
   return RejectFile(path, file);
 }
 

@@ -15,7 +15,7 @@ struct InputLine;
 // disk) then fails the load, instead of losing the rejects of a load that says it kept them.
 class RejectFile {
  public:
-  // Creates or truncates `path`; 74 when it cannot.
+  // Creates or truncates `path`, never through a symlink; 74 when it cannot.
   [[nodiscard]] static Result<RejectFile> create(const std::string& path);
   RejectFile(RejectFile&& other) noexcept;
   RejectFile& operator=(RejectFile&&) = delete;

@@ -2,10 +2,12 @@
 //
 // The idea: one multi handle runs every transfer of the run on one thread, so sources and
 // fetched-ahead pages proceed concurrently and share libcurl's connection cache. Each limit
-// is enforced where libcurl can see it: the protocol lists and the redirect count in the
-// easy handle, the stall limit as libcurl's low-speed check, and max_bytes in the write
-// callback, which receives the body after Content-Encoding is decoded, so a small
-// compressed body that inflates without end is stopped at the limit, not after it.
+// is enforced where libcurl can see it: the protocol list in the easy handle, the stall limit as
+// libcurl's low-speed check, and max_bytes in the write callback, which receives the body after
+// Content-Encoding is decoded, so a small compressed body that inflates without end is stopped at
+// the limit, not after it. Redirects are followed by the transport itself, so that each one's URL
+// decides whether the configured headers (API keys) go along: only to the scheme, host and port
+// they were configured for.
 
 #include "fetch.h"
 
@@ -22,6 +24,7 @@ namespace {
 
 // Larger bodies grow as they arrive: a lying Content-Length reserves no more than this.
 constexpr std::uint64_t kMaxReserve = std::uint64_t{16} << 20;
+constexpr int kMaxRedirects = 5;
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -36,11 +39,58 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// libcurl's URL parser, freed on every path.
+struct Url {
+  CURLU* h = curl_url();
+  ~Url() { curl_url_cleanup(h); }
+  Url() = default;
+  Url(const Url&) = delete;
+  Url& operator=(const Url&) = delete;
+
+  std::string get(CURLUPart part, unsigned flags = 0) const {
+    char* out = nullptr;
+    if (curl_url_get(h, part, &out, flags) != CURLUE_OK) return "";
+    std::string s = out;
+    curl_free(out);
+    return s;
+  }
+};
+
+// "scheme://host:port", the port given even when it is the scheme's default; "" when `url`
+// is not a URL. Configured headers go only to the origin they were written for.
+std::string origin_of(const std::string& url) {
+  Url u;
+  if (curl_url_set(u.h, CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return "";
+  std::string host = u.get(CURLUPART_HOST);
+  std::transform(host.begin(), host.end(), host.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return u.get(CURLUPART_SCHEME) + "://" + host + ":" + u.get(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+}
+
+// `next` with the user and password of `first` when it has none itself: as libcurl does, a
+// redirect within the origin keeps the credentials written into the first URL.
+std::string with_credentials_of(const std::string& first, const std::string& next) {
+  Url from, to;
+  if (curl_url_set(from.h, CURLUPART_URL, first.c_str(), 0) != CURLUE_OK ||
+      curl_url_set(to.h, CURLUPART_URL, next.c_str(), 0) != CURLUE_OK)
+    return next;
+  const std::string user = from.get(CURLUPART_USER);
+  if (user.empty() || !to.get(CURLUPART_USER).empty()) return next;
+  const std::string password = from.get(CURLUPART_PASSWORD);
+  curl_url_set(to.h, CURLUPART_USER, user.c_str(), 0);
+  if (!password.empty()) curl_url_set(to.h, CURLUPART_PASSWORD, password.c_str(), 0);
+  return to.get(CURLUPART_URL);
+}
+
 struct Transfer {
   std::uint64_t id = 0;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   std::uint64_t max_bytes = 0;
+  std::string url;     // the request's, before any redirect
+  std::string origin;  // of `url`
+  int redirects = 0;
+  SteadyTime deadline;  // of the whole chain of redirects
   bool too_large = false;
   bool reserved = false;
   char error[CURL_ERROR_SIZE] = {};
@@ -154,6 +204,9 @@ class CurlTransport final : public Transport {
     auto t = std::make_unique<Transfer>();
     t->id = id;
     t->max_bytes = request.max_bytes;
+    t->url = request.url;
+    t->origin = origin_of(request.url);
+    t->deadline = now() + request.time_left;
     t->easy = curl_easy_init();
     CURL* e = t->easy;
     for (const auto& h : request.headers) t->headers = curl_slist_append(t->headers, h.c_str());
@@ -165,9 +218,9 @@ class CurlTransport final : public Transport {
     curl_easy_setopt(e, CURLOPT_USERAGENT, request.user_agent.c_str());
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    // Redirects are followed here (follow_redirect), not by libcurl, which would send the
+    // configured headers on to any host: only Authorization is dropped.
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.timeout.count()));
@@ -221,6 +274,7 @@ class CurlTransport final : public Transport {
       const CURLcode code = msg->data.result;
       r.error = classify(code, t->too_large);
       curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.status);
+      if (r.error == FetchError::kNone && follow_redirect(*t)) continue;
       const char* url = nullptr;
       if (curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url)
         r.effective_url = url;
@@ -240,25 +294,40 @@ class CurlTransport final : public Transport {
     }
   }
 
+  // Starts the next request of a redirect, as libcurl would, and true; false when the
+  // response is the answer (not a redirect, or one refused: then the response says why).
+  // The configured headers go along only while the URL keeps the first one's scheme, host
+  // and port: an API key is for the API, not for wherever the API redirects.
+  bool follow_redirect(Transfer& t) {
+    const char* location = nullptr;
+    if (t.response.status < 300 || t.response.status > 399 ||
+        curl_easy_getinfo(t.easy, CURLINFO_REDIRECT_URL, &location) != CURLE_OK ||
+        location == nullptr)
+      return false;
+    HttpResponse& r = t.response;
+    if (t.redirects == kMaxRedirects) {
+      r.error = FetchError::kTooManyRedirects;
+      return false;
+    }
+    // A URL of another scheme is left to libcurl, which refuses it (CURLOPT_PROTOCOLS_STR).
+    const std::string next = location;
+    ++t.redirects;
+    curl_multi_remove_handle(multi_, t.easy);
+    r = HttpResponse{};
+    t.reserved = false;
+    t.error[0] = '\0';
+    const bool same_origin = origin_of(next) == t.origin;
+    const std::string url = same_origin ? with_credentials_of(t.url, next) : next;
+    curl_easy_setopt(t.easy, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(t.easy, CURLOPT_HTTPHEADER, same_origin ? t.headers : nullptr);
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(t.deadline - now()).count();
+    curl_easy_setopt(t.easy, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<long long>(1, left)));
+    curl_multi_add_handle(multi_, t.easy);
+    return true;
+  }
+
   CURLM* multi_ = nullptr;
   std::map<std::uint64_t, std::unique_ptr<Transfer>> transfers_;
-};
-
-// libcurl's URL parser, freed on every path.
-struct Url {
-  CURLU* h = curl_url();
-  ~Url() { curl_url_cleanup(h); }
-  Url() = default;
-  Url(const Url&) = delete;
-  Url& operator=(const Url&) = delete;
-
-  std::string get(CURLUPart part, unsigned flags = 0) const {
-    char* out = nullptr;
-    if (curl_url_get(h, part, &out, flags) != CURLUE_OK) return "";
-    std::string s = out;
-    curl_free(out);
-    return s;
-  }
 };
 
 }  // namespace
@@ -269,6 +338,21 @@ std::string percent_encode(std::string_view text) {
   std::string s = out;
   curl_free(out);
   return s;
+}
+
+std::string percent_decode(std::string_view text) {
+  int size = 0;
+  char* out = curl_easy_unescape(nullptr, text.data(), static_cast<int>(text.size()), &size);
+  if (!out) return "";
+  std::string s(out, static_cast<std::size_t>(size));
+  curl_free(out);
+  return s;
+}
+
+std::string url_password(const std::string& url) {
+  Url u;
+  if (curl_url_set(u.h, CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return "";
+  return u.get(CURLUPART_PASSWORD);
 }
 
 std::unique_ptr<Transport> make_curl_transport() { return std::make_unique<CurlTransport>(); }

@@ -71,7 +71,8 @@ class Transport {
 
 // The libcurl transport: one multi handle, so connections are reused across transfers and
 // sources, only http and https (also across at most 5 redirects), TLS always verified,
-// gzip, deflate and br accepted, and max_bytes counted on the decoded body.
+// gzip, deflate and br accepted, and max_bytes counted on the decoded body. A redirect to
+// another scheme, host or port gets none of the request's `headers`.
 [[nodiscard]] std::unique_ptr<Transport> make_curl_transport();
 
 // "HTTP 404", "connection timed out: ..." and the like, for messages.
@@ -82,6 +83,13 @@ class Transport {
 
 // `ref` resolved against `base` (RFC 3986); "not a valid URL" (exit 65) when either is not.
 [[nodiscard]] Result<std::string> resolve_url(const std::string& base, const std::string& ref);
+
+// The password of `url` (https://user:PASSWORD@host/) as written, percent-encoded; "" when
+// there is none or `url` is not a URL.
+[[nodiscard]] std::string url_password(const std::string& url);
+
+// `text` with its %XX escapes decoded.
+[[nodiscard]] std::string percent_decode(std::string_view text);
 
 // `text` percent-encoded: everything but RFC 3986's unreserved characters.
 [[nodiscard]] std::string percent_encode(std::string_view text);

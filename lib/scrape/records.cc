@@ -338,9 +338,15 @@ struct RecordExtractor::Impl {
       od::json_type t{};
       if (auto e = v.type().get(t)) return bad_data(invalid_json(e));
       const od::json_type want = rows ? od::json_type::array : od::json_type::object;
-      if (t != want)
+      // A page nested too deep is that before it is a record of the wrong type; the walk
+      // stops at the limit, so its stack and memory stay bounded.
+      if (t != want) {
+        if (auto e = check_value(v, kRecordFieldDepth - 1); e == simdjson::DEPTH_ERROR)
+          return records_error(
+              fmt::format("record {} is nested deeper than {} levels", index, kMaxJsonDepth));
         return records_error(
             fmt::format("record {} is {}, not {}", index, json_type_name(t), json_type_name(want)));
+      }
       start_record();
       if (rows) {
         od::array row;

@@ -4,6 +4,9 @@
 // variables (page, offset, cursor), and every value that came from the environment or sits
 // in a header is collected up front into a Masker, so whatever a message shows of a request
 // (its URL in an error, the --dry-run listing) goes through one place that replaces them by ***.
+// A password written into the URL (https://user:secret@host/) is one of them. A header value
+// is checked after expansion: a control character in it (a CR LF from the environment or a
+// server's cursor) would start another header.
 
 #include "request_builder.h"
 
@@ -25,6 +28,13 @@ std::vector<std::string> env_names(std::string_view text) {
     names.emplace_back(text.substr(at + 2, end - at - 2));
   }
   return names;
+}
+
+bool has_control(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && c != '\t') || u == 0x7f;
+  });
 }
 
 }  // namespace
@@ -63,6 +73,15 @@ RequestBuilder::RequestBuilder(const Region& region, std::optional<Session> sess
   values_.session = std::move(session);
   for (const auto& name : env_names(source.url))
     if (const char* value = env_(name.c_str())) mask_.add(value);
+  // Any page's URL has the first one's password.
+  TemplateValues any_page = values_;
+  any_page.page = any_page.offset = any_page.limit = 0;
+  any_page.cursor = "";
+  if (const auto url = expand_template(source.url, any_page, TemplateTarget::kUrl, env_)) {
+    const std::string password = url_password(url->text);
+    mask_.add(password);
+    mask_.add(percent_decode(password));
+  }
   for (const auto& [name, value] : source.headers) {
     for (const auto& variable : env_names(value))
       if (const char* v = env_(variable.c_str())) mask_.add(v);
@@ -120,6 +139,7 @@ Result<BuiltRequest> RequestBuilder::expand(const TemplateValues& values) const 
     auto header = expand_template(value, values, TemplateTarget::kHeader, env_);
     if (!header)
       return Error{kExitConfig, fmt::format("header {}: {}", name, header.error().message)};
+    if (has_control(header->text)) return control_in_header(name, value);
     built.request.headers.push_back(fmt::format("{}: {}", name, header->text));
     built.shown_headers.push_back(fmt::format("{}: ***", name));
   }
@@ -127,6 +147,21 @@ Result<BuiltRequest> RequestBuilder::expand(const TemplateValues& values) const 
   built.request.timeout = source_.timeout;
   built.request.max_bytes = source_.max_bytes;
   return built;
+}
+
+// Why the expanded header `name` holds a control character: an environment variable's value
+// (78, naming it, never its value), or a value the server gave, such as a cursor (65).
+Error RequestBuilder::control_in_header(std::string_view name, std::string_view value) const {
+  for (const auto& variable : env_names(value))
+    if (const char* v = env_(variable.c_str()); v && has_control(v))
+      return Error{kExitConfig,
+                   fmt::format("header {}: environment variable ${{{}}} holds a control "
+                               "character (such as a line break), which a header cannot carry",
+                               name, variable)};
+  return Error{kExitDataErr,
+               fmt::format("header {}: the value the server gave holds a control character "
+                           "(such as a line break), which a header cannot carry",
+                           name)};
 }
 
 // Sets the pagination's query parameter, when there is one, to `value` in the request and in

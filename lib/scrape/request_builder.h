@@ -15,8 +15,8 @@
 
 namespace offpeak {
 
-// Every value a source's requests carry that no output may show: each ${ENV} value and
-// each configured header value.
+// Every value a source's requests carry that no output may show: each ${ENV} value, each
+// configured header value, and a password in the URL.
 class Masker {
  public:
   // Adds `value`, and its percent-encoded forms, which is how a URL carries it.
@@ -37,7 +37,8 @@ struct BuiltRequest {
 };
 
 // Builds a source's requests: page `index`, or the page after a link or a cursor. A template
-// that does not expand (an unset ${VAR}) is a config error (78) saying where and why.
+// that does not expand (an unset ${VAR}) is a config error (78) saying where and why, and so
+// is a header whose ${VAR} holds a control character (CR, LF), which would inject headers.
 class RequestBuilder {
  public:
   // `session` gives the {session_*} variables (template_session()).
@@ -60,6 +61,7 @@ class RequestBuilder {
 
  private:
   [[nodiscard]] Result<BuiltRequest> expand(const TemplateValues& values) const;
+  [[nodiscard]] Error control_in_header(std::string_view name, std::string_view value) const;
   [[nodiscard]] Result<BuiltRequest> with_param(Result<BuiltRequest> built,
                                                 const std::string& value) const;
 

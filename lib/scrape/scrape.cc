@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -75,6 +76,7 @@ struct SourceRun {
   std::unique_ptr<RecordExtractor> extractor;
   std::deque<Slot> slots;  // in page order; the head is consumed next
   std::int64_t next_index = 0;
+  std::set<std::string> fetched_urls;  // of link and cursor sources: one fetched again is a loop
   bool finished = false;
   SourceSummary summary;
   SteadyTime started;
@@ -316,8 +318,9 @@ class Engine {
   }
 
   // Where the page after `slot` is: nothing after the last page; for page and offset sources
-  // an empty request, as fill() builds those; an Error when a link is not a URL.
-  std::optional<Result<BuiltRequest>> next_request(const SourceRun& run, const Slot& slot,
+  // an empty request, as fill() builds those; an Error when a link is not a URL, or points
+  // back at a page already fetched, which would be fetched again until max_pages.
+  std::optional<Result<BuiltRequest>> next_request(SourceRun& run, const Slot& slot,
                                                    const PageRecords& page) const {
     const Pagination& paginate = run.source->paginate;
     switch (paginate.kind) {
@@ -335,11 +338,26 @@ class Engine {
         if (!url)
           return Error{kExitDataErr, fmt::format("{}: the next page's link is not a URL: {}",
                                                  slot.shown_url, run.builder->mask()(link))};
+        run.fetched_urls.insert(slot.request.url);
+        run.fetched_urls.insert(base);
+        if (run.fetched_urls.contains(*url))
+          return Error{kExitDataErr,
+                       fmt::format("{}: the next page's link points back at a page already "
+                                   "fetched: {}",
+                                   slot.shown_url, run.builder->mask()(*url))};
         return run.builder->at_url(std::move(*url));
       }
-      case PageKind::kCursor:
+      case PageKind::kCursor: {
         if (!page.next) return std::nullopt;
-        return run.builder->after_cursor(*page.next);
+        auto next = run.builder->after_cursor(*page.next);
+        run.fetched_urls.insert(slot.request.url);
+        if (next && run.fetched_urls.contains(next->request.url))
+          return Error{kExitDataErr,
+                       fmt::format("{}: the next page's cursor points back at a page already "
+                                   "fetched: {}",
+                                   slot.shown_url, next->shown_url)};
+        return next;
+      }
       case PageKind::kPage:
         return BuiltRequest{};  // pages go on until an empty one
       case PageKind::kOffset:

@@ -13,6 +13,7 @@ import fcntl
 import http.server
 import json
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -303,6 +304,58 @@ def case_json_logs(env):
     check({"tool": "offpeak-cron", "region": "east", "status": "ok"}.items()
           <= next(o for o in objects if o.get("tool") == "offpeak-cron").items(),
           f"offpeak-cron's line: {objects}")
+
+
+def case_lock_file_must_be_a_regular_file(env):
+    """A symlink at REGION.lock is not followed (root would create its target anywhere), and a
+    FIFO there does not hang the tick: the region fails (74), the other regions run."""
+    env.config(region("east", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=None),
+               region("north", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=None))
+    os.makedirs(env.state)
+    target = os.path.join(env.work, "created-by-root")
+    os.symlink(target, os.path.join(env.state, "east.lock"))
+    code, err, _ = env.tick(EVENING)
+    check_equal(code, 74, f"exit with a symlinked lock ({err})")
+    check(any("region=east status=failed reason=lock_file_not_regular exit=74" in l
+              for l in cron_lines(err)), f"no failed line in:\n{err}")
+    check(not os.path.lexists(target), "the symlink's target was created")
+    check_equal((env.rows_of("north"), env.done("north")), (3, f"north@{WINDOW}"), "north")
+    os.remove(os.path.join(env.state, "east.lock"))
+    os.mkfifo(os.path.join(env.state, "east.lock"))
+    code, err, _ = env.tick("2026-12-01T20:10:00Z", timeout=60)
+    check_equal(code, 74, f"exit with a FIFO for a lock ({err})")
+    check_equal(env.done("east"), None, "east not done")
+
+
+def case_shared_directories_are_refused(env):
+    """A state or metrics directory that other users may write is refused (73), naming it, as
+    sshd refuses a group-writable home; the script's own files are made under umask 022
+    whatever umask cron gives it."""
+    env.config(region("east", f"{env.url}/ndjson", format="ndjson", key='["id"]', records=None))
+    metrics = os.path.join(env.work, "metrics")
+    for directory, what, mode in ((env.state, "state directory", 0o777),
+                                  (env.state, "state directory", 0o775),
+                                  (metrics, "metrics directory", 0o1777)):
+        os.makedirs(env.state, exist_ok=True)
+        os.makedirs(metrics, exist_ok=True)
+        os.chmod(env.state, 0o755)
+        os.chmod(metrics, 0o755)
+        os.chmod(directory, mode)
+        code, err, _ = env.tick(EVENING, OFFPEAK_METRICS_DIR=metrics)
+        check_equal(code, 73, f"exit with a {what} of mode {mode:o} ({err})")
+        check_equal(err, f"offpeak-cron: error: the {what} {directory} is writable by other "
+                    f"users; it must be writable only by {pwd.getpwuid(os.getuid()).pw_name} "
+                    "(chmod go-w)\n", "message")
+        check(not os.path.exists(os.path.join(env.state, "east.lock")), "nothing run")
+    os.chmod(metrics, 0o755)
+    os.chmod(env.state, 0o755)
+    result = subprocess.run(
+        [SCRIPT, "--at", EVENING], capture_output=True, text=True, timeout=TIMEOUT, umask=0,
+        env=dict(os.environ, OFFPEAK_BIN_DIR=env.bin_dir, OFFPEAK_STATE_DIR=env.state,
+                 OFFPEAK_CONFIG=env.config_path, PGDATABASE=env.db, OFFPEAK_METRICS_DIR=metrics))
+    check_equal(result.returncode, 0, f"exit under umask 000 ({result.stderr})")
+    check_equal(oct(os.stat(os.path.join(env.state, "east.lock")).st_mode & 0o777), "0o644",
+                "the lock file's mode under umask 000")
 
 
 def case_usage_errors(env):

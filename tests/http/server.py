@@ -37,6 +37,11 @@ Misbehaviour:
   /gzip-bomb            Content-Encoding: gzip, 20 KB that inflate to 20 MB
   /redirect-file        302 to file:///etc/passwd
   /redirect-loop?n=N    302 to itself with n+1, without end
+  /redirect-to?host=H&path=P  302 to http://H:PORT/P, this server under another name
+  /headers              one record with the X-Api-Key and Authorization headers it was sent
+                        (null when none)
+  /link-repeat?page=N   a JSON array whose Link rel="next" goes 1, 2, back to 1
+  /deep?depth=N         a body of {"results": [...]} nested N arrays deep
   /401, /404            those statuses
 """
 
@@ -211,6 +216,19 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/redirect-loop":
             n = int(query.get("n", "0"))
             return self.send(302, "", headers={"Location": f"/redirect-loop?n={n + 1}"})
+        if path == "/redirect-to":
+            where = f"http://{query.get('host', 'localhost')}:{self.server.server_address[1]}"
+            return self.send(302, "", headers={"Location": where + query.get("path", "/headers")})
+        if path == "/headers":
+            return self.send(200, {"results": [{"T": "h", "t": 1, "api_key": self.headers.get("X-Api-Key"),
+                                                "authorization": self.headers.get("Authorization")}]})
+        if path == "/link-repeat":
+            page = int(query.get("page", "1"))
+            link = f'</link-repeat?page={page % 2 + 1}>; rel="next"'
+            return self.send(200, [{"id": page}], headers={"Link": link})
+        if path == "/deep":
+            depth = int(query.get("depth", "2000"))
+            return self.send(200, '{"results": ' + "[" * depth + "]" * depth + "}")
         if path == "/401":
             return self.send(401, {"error": "unauthorized"})
         return self.send(404, {"error": "not found"})

@@ -12,9 +12,11 @@ import hashlib
 import json
 import os
 import pty
+import random
 import re
 import signal
 import socket
+import string
 import subprocess
 import sys
 import threading
@@ -839,6 +841,39 @@ def case_hard_lines_load(env):
     check_equal(counts_of(s), (4, 0, 0, 4, 0, 0), "reload of the hard lines")
 
 
+def case_key_over_the_index_limit(env):
+    """A key PostgreSQL's btree cannot hold is a bad line like any other, never a failed load:
+    rejected alone with its reason, the other lines loaded. Region, source and key of 2600
+    bytes together still load (random text, which PostgreSQL cannot compress below the
+    limit), with short or long region and source; 2601 bytes are refused."""
+    rnd = random.Random(17)
+
+    def text(n):
+        return "".join(rnd.choice(string.ascii_letters + string.digits) for _ in range(n))
+
+    # A key ["TEXT"] takes 4 bytes more than TEXT.
+    fits = line("r", "s", [text(2600 - 2 - 4)], {"v": 1})
+    long_names = line("r" * 200, "s" * 300, [text(2600 - 500 - 4)], {"v": 2})
+    over = line("r", "s", [text(2600 - 2 - 3)], {"v": 3})
+    small = line("r", "s", ["small"], {"v": 4})
+    # Beyond the btree's 2704 bytes: this one alone used to fail the whole load (69).
+    far_over = line("r", "s", [text(3000)], {"v": 5})
+    data = fits + long_names + over + small + far_over
+    code, _, err = env.load(stdin=data)
+    check_equal(code, 65, f"exit status ({err})")
+    check_equal(err.splitlines()[0],
+                "offpeak-load: error: <stdin>:3: the key is too long: region, source and key take "
+                "2601 bytes, more than the 2600 that PostgreSQL's index holds", "stderr")
+    s, _ = env.load_ok("--reject-file", "r.ndjson", stdin=data)
+    check_equal(counts_of(s), (5, 3, 0, 0, 0, 2), "counts")
+    check_equal(env.psql("SELECT string_agg(record->>'v', ',' ORDER BY record->>'v') "
+                         "FROM offpeak.records"), "1,2,4", "loaded")
+    with open(os.path.join(env.work, "r.ndjson")) as f:
+        check_equal([json.loads(l)["line"] for l in f], [3, 5], "rejected")
+    s, _ = env.load_ok("--reject-file", "r.ndjson", stdin=data)
+    check_equal(counts_of(s), (5, 0, 0, 3, 0, 2), "a rerun")
+
+
 def case_empty_input(env):
     s, out = env.load_ok("--json", stdin="")
     check_equal(counts_of(s), (0, 0, 0, 0, 0, 0), "counts")
@@ -902,6 +937,41 @@ def case_quoted_table_name(env):
         check_equal(code, 64, f"exit status for --table {bad!r}")
         check(err.startswith("offpeak-load: error: --table: "), f"message: {err}")
     check_equal(env.psql("SELECT to_regclass('offpeak.loads') IS NOT NULL"), "t", "no injection")
+
+
+def case_table_name_too_long(env):
+    """A --table name PostgreSQL would cut to 63 bytes is refused (64), not loaded into the
+    table its first 63 bytes name; 63 bytes, in the schema or the table, are fine."""
+    name = "t" * 63
+    s, _ = env.load_ok("--table", f"{name}.{name}", stdin=bars(2))
+    check_equal(s["inserted"], 2, "inserted with 63-byte names")
+    for bad, part in [(name + "x", name + "x"), (f"{name}x.{name}", name + "x"),
+                      (f'market."{"é" * 32}"', "é" * 32)]:
+        code, _, err = env.load("--table", bad, stdin=bars(1))
+        check_equal(code, 64, f"exit status for --table {bad!r} ({err})")
+        check_equal(err, f'offpeak-load: error: --table: "{part}" is {len(part.encode())} bytes '
+                    "long; PostgreSQL names have at most 63\nTry 'offpeak-load --help' for more "
+                    "information.\n", "message")
+    check_equal(env.psql(f"SELECT count(*) FROM pg_class WHERE relname LIKE '{name}%'"), "1",
+                "only the table of 63-byte names")
+
+
+def case_database_not_utf8(env):
+    """A database in another encoding than UTF8 would refuse a record's character in the middle
+    of the COPY (here one LATIN1 has no equivalent for): refused before loading, 78."""
+    other = env.db + "_latin1"
+    env.admin(f'DROP DATABASE IF EXISTS "{other}"')
+    env.admin(f"CREATE DATABASE \"{other}\" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
+              "TEMPLATE template0")
+    try:
+        code, _, err = env.load("--db", f"dbname={other}", "--reject-file", "r.ndjson", db=False,
+                                stdin=line("r", "s", ["a"], {"city": "Zürich"}) +
+                                line("r", "s", ["b"], {"city": "東京"}))
+        check_equal(code, 78, f"exit status ({err})")
+        check_equal(err, "offpeak-load: error: the database's encoding is LATIN1; offpeak-load "
+                    "needs a UTF8 database; nothing loaded\n", "stderr")
+    finally:
+        env.admin(f'DROP DATABASE IF EXISTS "{other}" WITH (FORCE)')
 
 
 def case_sigkill_midway(env):

@@ -202,3 +202,23 @@ TEST_CASE("damaged configs are reported, never a crash or a hang") {
     CHECK((offpeak::has_errors(result.diagnostics) || !result.config.regions.empty()));
   }
 }
+
+TEST_CASE("a config larger than kMaxConfigBytes is refused unread") {
+  InTempDir dir;
+  const std::string region = "[regions.x]\ntimezone = \"UTC\"\noffpeak = [\"00:00-01:00\"]\n";
+  std::string text = region;
+  text.resize(offpeak::kMaxConfigBytes, '\n');
+  CHECK(messages(offpeak::parse_config(text, "regions.toml")).empty());
+  text += '\n';
+  CHECK(messages(offpeak::parse_config(text, "regions.toml")) ==
+        std::vector<std::string>{
+            "t: error: regions.toml: larger than 1048576 bytes, the most a config may have"});
+  std::ofstream("big.toml") << text;
+  CHECK(messages(offpeak::load_config("big.toml")) ==
+        std::vector<std::string>{
+            "t: error: big.toml: larger than 1048576 bytes, the most a config may have"});
+  // A device without end is read only up to the limit.
+  CHECK(messages(offpeak::load_config("/dev/zero")) ==
+        std::vector<std::string>{
+            "t: error: /dev/zero: larger than 1048576 bytes, the most a config may have"});
+}

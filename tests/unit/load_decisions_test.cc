@@ -1,6 +1,11 @@
 // The loader's pure parts, with no database: key decisions and count reconciliation, the
 // binary COPY format, the reject file, and what main takes from load_command.h.
 
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -14,6 +19,7 @@
 #include "pg_binary.h"
 #include "reject_file.h"
 #include "sha256.h"
+#include "temp_dir.h"
 
 using namespace offpeak;
 
@@ -223,6 +229,29 @@ TEST_CASE("RejectFile: a write that fails shows at sync, before the load commits
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().message ==
         "--reject-file: cannot create /nonexistent/dir/r.ndjson: No such file or directory");
+}
+
+TEST_CASE("RejectFile: never through a symlink, and a FIFO nobody reads fails at once") {
+  TempDir dir;
+  const auto target = dir / "target";
+  std::ofstream(target) << "precious\n";
+  const auto link = dir / "r.ndjson";
+  std::filesystem::create_symlink(target, link);
+  const auto linked = RejectFile::create(link.string());
+  REQUIRE_FALSE(linked.ok());
+  CHECK(linked.error().exit == kExitIoErr);
+  CHECK(linked.error().message ==
+        "--reject-file: cannot create " + link.string() + ": it is a symlink");
+  std::ifstream in(target);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text == "precious\n");
+
+  const auto fifo = dir / "fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const auto unread = RejectFile::create(fifo.string());
+  REQUIRE_FALSE(unread.ok());
+  CHECK(unread.error().message ==
+        "--reject-file: cannot create " + fifo.string() + ": No such device or address");
 }
 
 TEST_CASE("Sha256 reports a failure that is not memory as a runtime_error") {

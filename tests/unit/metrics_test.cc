@@ -95,3 +95,56 @@ TEST_CASE("last_success carries over from the old file for labels the run did no
                         name + "{source=\"a\"} 1000\n" + name + "{source=\"b\"} 200\n" + name +
                         " 300\n");
 }
+
+TEST_CASE("carry_over reads only a regular file, and only its first MiB") {
+  TempDir dir;
+  const std::string name = "offpeak_x_last_success_timestamp_seconds";
+  const std::string sample = name + "{source=\"a\"} 100\n";
+  const auto carried = [&](const std::string& path) {
+    offpeak::MetricsFile m;
+    m.gauge(name, "When it last succeeded.");
+    offpeak::carry_over(m, name, path);
+    return m.has(name, {{"source", "a"}});
+  };
+  const auto real = dir / "real.prom";
+  std::ofstream(real) << sample;
+  REQUIRE(carried(real.string()));
+  // A symlink planted in a shared directory is not followed, to a file or to a device.
+  std::filesystem::create_symlink(real, dir / "link.prom");
+  CHECK_FALSE(carried((dir / "link.prom").string()));
+  std::filesystem::create_symlink("/dev/zero", dir / "zero.prom");
+  CHECK_FALSE(carried((dir / "zero.prom").string()));
+  CHECK_FALSE(carried("/dev/zero"));
+  // A FIFO with no writer is refused at once rather than waited on.
+  REQUIRE(::mkfifo((dir / "fifo.prom").c_str(), 0600) == 0);
+  CHECK_FALSE(carried((dir / "fifo.prom").string()));
+  // What lies beyond the limit is not read; a line cut by it is left out.
+  const auto big = dir / "big.prom";
+  std::ofstream(big) << std::string(offpeak::kMaxMetricsFileRead - 2, '#') << "\n" << sample;
+  CHECK_FALSE(carried(big.string()));
+  std::ofstream(big) << std::string(offpeak::kMaxMetricsFileRead - sample.size() - 1, '#') << "\n"
+                     << sample;
+  CHECK(carried(big.string()));
+}
+
+TEST_CASE("write_atomically replaces only a regular file") {
+  TempDir dir;
+  const auto target = dir / "target";
+  std::ofstream(target) << "precious\n";
+  const auto link = dir / "link.prom";
+  std::filesystem::create_symlink(target, link);
+  REQUIRE(::mkfifo((dir / "fifo.prom").c_str(), 0600) == 0);
+  std::filesystem::create_directory(dir / "dir.prom");
+  for (const auto& path : {link, dir / "fifo.prom", dir / "dir.prom"}) {
+    const auto written = offpeak::write_atomically(path.string(), "m 1\n");
+    REQUIRE_FALSE(written);
+    CHECK(written.error().exit == offpeak::kExitIoErr);
+    CHECK(written.error().message == "will not replace " + path.string() + ": not a regular file");
+  }
+  CHECK(std::filesystem::is_symlink(link));
+  CHECK(std::filesystem::is_fifo(dir / "fifo.prom"));
+  CHECK(read(target) == "precious\n");
+  // Nothing left behind: the three, the target, and no temporary file.
+  CHECK(std::distance(std::filesystem::directory_iterator(dir.path),
+                      std::filesystem::directory_iterator()) == 4);
+}

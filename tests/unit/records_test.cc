@@ -257,7 +257,13 @@ TEST_CASE("records: nesting deeper than the parser allows is a data error") {
   const std::string deep = std::string(1100, '[') + std::string(1100, ']');
   CHECK(error(s, R"([{"T":"A","x":)" + deep + "}]") ==
         "invalid JSON: The JSON document was too deep (too many nested objects and arrays)");
+  // A body that is only nesting is reported as that, not as a record of the wrong type.
   CHECK(error(s, std::string(100000, '[')) ==
+        R"(records at "": record 1 is nested deeper than 1024 levels)");
+  // Counted as offpeak-load counts the record in its line: one level for the line's object.
+  CHECK(error(s, "[" + std::string(1024, '[') + std::string(1025, ']')) ==
+        R"(records at "": record 1 is nested deeper than 1024 levels)");
+  CHECK(error(s, "[" + std::string(1023, '[') + std::string(1024, ']')) ==
         R"(records at "": record 1 is an array, not an object)");
   CHECK(error(s, R"([{"T":"A","x":)" + std::string(100000, '[')) ==
         "invalid JSON: The JSON document was too deep (too many nested objects and arrays)");

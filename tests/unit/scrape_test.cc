@@ -624,3 +624,91 @@ TEST_CASE("url_host is the host and port, lower case, without user info") {
   CHECK(offpeak::url_host("http://u:p@h:8080#f") == "h:8080");
   CHECK(offpeak::url_host("not a url") == "");
 }
+
+TEST_CASE("a header whose ${VAR} holds a line break is refused, naming the variable only") {
+  Run run;
+  run.env["KEY"] = "k1\r\nX-Injected: yes";
+  run.add("s", "https://h/q").headers = {{"X-Api-Key", "${KEY}"}};
+  FakeTransport t;
+  t.serve = [](const HttpRequest&) { return FakeTransport::Answer{ok(items({1}))}; };
+  const auto problems = offpeak::check_requests(run.options(t));
+  REQUIRE(problems.size() == 1);
+  CHECK(offpeak::format_diagnostic("t", problems[0]) ==
+        "t: error: region \"xnys\": source \"s\": header X-Api-Key: environment variable ${KEY} "
+        "holds a control character (such as a line break), which a header cannot carry");
+  const auto report = run.go(t);
+  CHECK(report.exit == offpeak::kExitConfig);
+  CHECK(t.started.empty());
+  for (const auto& m : run.messages) CHECK(m.find("Injected") == std::string::npos);
+}
+
+TEST_CASE("a server's cursor with a line break does not reach a header") {
+  FakeTransport t;
+  t.serve = [](const HttpRequest&) {
+    return FakeTransport::Answer{
+        ok(R"({"items":[{"id":1}],"meta":{"next":"a\r\nX-Injected: 1"}})")};
+  };
+  Run run;
+  auto& s = run.add("s", "https://h/q");
+  s.paginate.kind = offpeak::PageKind::kCursor;
+  s.paginate.cursor = "/meta/next";
+  s.paginate.param = "c";
+  s.headers = {{"X-Cursor", "{cursor}"}};
+  const auto report = run.go(t);
+  CHECK(report.exit == offpeak::kExitDataErr);
+  CHECK(t.started.size() == 1);
+  CHECK(run.messages ==
+        std::vector<std::string>{"error: s: header X-Cursor: the value the server gave holds a "
+                                 "control character (such as a line break), which a header "
+                                 "cannot carry"});
+}
+
+TEST_CASE("a next link or cursor back to a page already fetched stops the source with 65") {
+  FakeTransport t;
+  t.serve = [](const HttpRequest& r) {
+    const int n = std::max(1, query_int(r.url, "n"));
+    return FakeTransport::Answer{
+        ok(fmt::format("{{\"items\":[{{\"id\":{}}}],\"next\":\"/list?n={}\"}}", n, n % 2 + 1))};
+  };
+  Run run;
+  auto& s = run.add("s", "https://h/list?n=1");
+  s.paginate.kind = offpeak::PageKind::kJsonLink;
+  s.paginate.next = "/next";
+  s.max_pages = 100;
+  const auto report = run.go(t);
+  CHECK(report.exit == offpeak::kExitDataErr);
+  CHECK(t.started == std::vector<std::string>{"https://h/list?n=1", "https://h/list?n=2"});
+  CHECK(run.out == line(1) + line(2));
+  CHECK(run.messages ==
+        std::vector<std::string>{"error: s: https://h/list?n=2: the next page's link points back "
+                                 "at a page already fetched: https://h/list?n=1"});
+
+  FakeTransport cursors;
+  cursors.serve = [](const HttpRequest&) {
+    return FakeTransport::Answer{ok(R"({"items":[{"id":1}],"meta":{"next":"same"}})")};
+  };
+  Run again;
+  auto& c = again.add("s", "https://h/q");
+  c.paginate.kind = offpeak::PageKind::kCursor;
+  c.paginate.cursor = "/meta/next";
+  c.paginate.param = "c";
+  c.max_pages = 100;
+  CHECK(again.go(cursors).exit == offpeak::kExitDataErr);
+  CHECK(cursors.started == std::vector<std::string>{"https://h/q", "https://h/q?c=same"});
+  CHECK(again.messages ==
+        std::vector<std::string>{"error: s: https://h/q?c=same: the next page's cursor points back "
+                                 "at a page already fetched: https://h/q?c=same"});
+}
+
+TEST_CASE("a password in the URL is sent but masked in messages and the dry run") {
+  FakeTransport t;
+  t.serve = [](const HttpRequest&) { return FakeTransport::Answer{status(403)}; };
+  Run run;
+  run.add("s", "https://user:p%40ss-w0rd@h/q");
+  CHECK(run.go(t).exit == offpeak::kExitUnavailable);
+  REQUIRE(t.requests.size() == 1);
+  CHECK(t.requests[0].url == "https://user:p%40ss-w0rd@h/q");
+  CHECK(run.messages == std::vector<std::string>{"error: s: https://user:***@h/q: HTTP 403"});
+  CHECK(offpeak::describe_first_requests(run.options(t)) ==
+        "xnys/s: GET https://user:***@h/q\n  User-Agent: offpeak/0.1\n");
+}
