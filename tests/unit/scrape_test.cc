@@ -431,7 +431,7 @@ TEST_CASE("the summary line and the worst exit code") {
   CHECK(worse(offpeak::kExitConfig, offpeak::kExitUnavailable) == offpeak::kExitConfig);
 }
 
-TEST_CASE("--limit is a number of records, 1 or more") {
+TEST_CASE("the --limit of records is a number, 1 or more") {
   using offpeak::parse_limit;
   CHECK(parse_limit("").value() == 0);
   CHECK(parse_limit("25").value() == 25);
@@ -710,5 +710,6 @@ TEST_CASE("a password in the URL is sent but masked in messages and the dry run"
   CHECK(t.requests[0].url == "https://user:p%40ss-w0rd@h/q");
   CHECK(run.messages == std::vector<std::string>{"error: s: https://user:***@h/q: HTTP 403"});
   CHECK(offpeak::describe_first_requests(run.options(t)) ==
-        "xnys/s: GET https://user:***@h/q\n  User-Agent: offpeak/0.1\n");
+        "xnys/s: GET https://user:***@h/q\n  User-Agent: offpeak/0.1\n  {region} = xnys\n"
+        "  {source} = s\n");
 }
