@@ -32,12 +32,12 @@ namespace {
 using config_detail::count_errors;
 using config_detail::format_date;
 using config_detail::format_time_of_day;
+using config_detail::id_problem;
 using config_detail::kWeekdayNames;
+using config_detail::one_line;
 using config_detail::parse_date;
 using config_detail::parse_span;
 using config_detail::parse_time_of_day;
-using config_detail::id_problem;
-using config_detail::one_line;
 using config_detail::position;
 using config_detail::SourceReader;
 using config_detail::unknown_key;
