@@ -16,8 +16,8 @@ RUN_PACKAGES="postgresql postgresql-common util-linux curl"
 # prometheus brings promtool, which checks the metrics files the tools write; systemd and
 # man-db check the units (systemd-analyze verify) and the man pages they name; clang and
 # libclang-rt-dev (its libFuzzer and sanitizer runtimes) build the fuzz harnesses;
-# python3-yaml reads the Kubernetes manifests of deploy/.
-TEST_PACKAGES="shellcheck postgresql postgresql-common util-linux curl systemd man-db prometheus
+# python3-yaml reads the Kubernetes manifests of deploy/; zsh and fish run the completions.
+TEST_PACKAGES="shellcheck postgresql postgresql-common util-linux curl systemd man-db prometheus zsh fish
 clang libclang-rt-dev python3-yaml"
 
 # ensure_packages PKG...: installs those that are not installed yet, with apt-get.

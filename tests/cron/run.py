@@ -400,6 +400,26 @@ def case_install_units_and_man_pages(env):
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=TIMEOUT)
     check_equal(result.stdout, "east west\n--timeline\n", f"bash completions ({result.stderr})")
     check(os.path.islink(os.path.join(os.path.dirname(completion), "offpeak-cron")), "offpeak-cron's completion")
+    # zsh's function, run with compadd and _files stubbed to print what they would offer.
+    zsh_completion = os.path.join(prefix, "share", "zsh", "vendor-completions", "_offpeak")
+    script = ('compadd() { if [[ $1 == -a ]]; then print -l -- ${(P)2}; else print -l -- "$@"; fi }; '
+              '_files() { print FILES }; '
+              f't() {{ words=("$@"); CURRENT=$#; service=$1; source {zsh_completion} }}; PATH={prefix}/bin:$PATH; '
+              f't offpeak-scrape --config {env.config_path} ""; t offpeak-plan --config {env.config_path} --region ""; '
+              f't offpeak-load --reject-file ""; print -- -; t offpeak-cron --dry')
+    result = subprocess.run(["zsh", "-f", "-c", script], capture_output=True, text=True, timeout=TIMEOUT)
+    offered, _, options = result.stdout.partition("-\n")
+    check_equal(offered, "east\nwest\neast\nwest\nFILES\n", f"zsh completions ({result.stderr})")
+    check("--dry-run\n" in options and "--jobs\n" in options, f"zsh: offpeak-cron's options: {options!r}")
+    # fish: the completions and the function they share, from their vendor directories.
+    fish_script = (f'complete -C "offpeak-scrape --config {env.config_path} "; '
+                   f'complete -C "offpeak-plan --config {env.config_path} --region w"; '
+                   'complete -C "offpeak-cron --dry"')
+    fish_env = dict(os.environ, XDG_DATA_DIRS=os.path.join(prefix, "share"), HOME=env.work,
+                    XDG_CONFIG_HOME=os.path.join(env.work, "fish-config"), PATH=f"{prefix}/bin:{os.environ['PATH']}")
+    result = subprocess.run(["fish", "-c", fish_script], capture_output=True, text=True, timeout=TIMEOUT,
+                            env=fish_env)
+    check_equal(result.stdout, "east\nwest\nwest\n--dry-run\n", f"fish completions ({result.stderr})")
     for name in ("regions.toml", "crontab.example", "offpeak.env.example", "offpeak-alerts.yml"):
         check(os.path.exists(os.path.join(prefix, "share", "offpeak", name)), f"share/offpeak/{name}")
     units = os.path.join(prefix, "lib", "systemd", "system")
