@@ -184,9 +184,12 @@ Result<void> mark_region_done(const Config& config, const std::string& path,
 Result<PlanOutput> plan_report(const Config& config, const std::string& path,
                                const PlanRequest& request) {
   const PlanOptions& options = request.options;
-  const RegionSelection selection = select_regions(config, options.regions);
+  RegionSelection selection = select_regions(config, options.regions);
   if (!selection.unknown.empty())
     return usage(fmt::format("--region: no region \"{}\" in {}", selection.unknown.front(), path));
+  if (options.with_sources)
+    std::erase_if(selection.regions,
+                  [&](const Region* region) { return config.sources_of(region->id).empty(); });
 
   PlanOutput output;
   Report& report = output.report;

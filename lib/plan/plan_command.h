@@ -20,6 +20,7 @@ struct PlanOptions {
   std::string config;
   std::string at = "now";
   std::vector<std::string> regions;
+  bool with_sources = false;  // only regions with sources: those offpeak-cron can run
   bool json = false;
   bool all = false;
   std::string min_remaining = "0s";

@@ -86,6 +86,8 @@ void add_options(CLI::App& app, PlanOptions& options) {
                        ->type_name("FILE");
   auto* due = app.add_flag("--due", options.due,
                            "Only regions with their budget left and their window not done");
+  auto* with_sources = app.add_flag("--with-sources", options.with_sources,
+                                    "Only regions that have sources (those offpeak-cron runs)");
   auto* state_dir =
       app.add_option("--state-dir", options.state_dir, "Where the done windows are recorded")
           ->type_name("DIR");
@@ -102,7 +104,7 @@ void add_options(CLI::App& app, PlanOptions& options) {
                    ->type_name("N");
   windows->needs(from, to)->excludes(at, all, min_remaining);
   sessions->needs(from, to)->excludes(at, all, min_remaining, windows);
-  check->excludes(windows, sessions, json, all, min_remaining)->excludes("--region");
+  check->excludes(windows, sessions, json, all, min_remaining, with_sources)->excludes("--region");
   due->excludes(all, windows, sessions, check, timeline);
   metrics_file->needs(state_dir)->excludes(mark_done);
   timeline->excludes(windows, sessions, check, json, all, min_remaining);
