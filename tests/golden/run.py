@@ -17,7 +17,9 @@ A case file is a header, then sections:
     ...
 
 Header keys: `args` (shell words; %ROOT% is the source tree), `tool` (default
-offpeak-plan), `exit` (the expected exit code), `env` (NAME=VALUE words to set),
+offpeak-plan), `exit` (the expected exit code), `env` (NAME=VALUE words to set), `runs`
+(run the tool that many times in the same directory, against the same server: their
+stdout and stderr one after the other, the exit code the last run's),
 `stdout-to` (a file to send stdout to instead, such as /dev/full, or `closed-pipe`: a pipe
 nobody reads), `server` (`yes`: start tests/http/server.py for the case; %URL% in args, env and files is its base URL, and the
 URL in the output reads %URL% again), `vary` (a regular expression for output that changes
@@ -223,7 +225,9 @@ def run_tool(case, bin_dir, url):
         else:
             redirect = os.open(stdout_to or os.devnull, os.O_WRONLY)
         try:
-            result = subprocess.run(
+            # `runs: N` runs the tool N times in the same directory, against the same server:
+            # their outputs one after the other, the exit code the last run's.
+            results = [subprocess.run(
                 [tool] + args,
                 cwd=work,
                 env=env,
@@ -231,11 +235,15 @@ def run_tool(case, bin_dir, url):
                 stdout=redirect if stdout_to else subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 timeout=TIMEOUT_SECONDS,
-            )
+            ) for _ in range(int(case.keys.get("runs", "1")))]
         except subprocess.TimeoutExpired:
             return None, None, f"timed out after {TIMEOUT_SECONDS} s", None
         finally:
             os.close(redirect)
+        result = subprocess.CompletedProcess(
+            results[-1].args, results[-1].returncode,
+            None if stdout_to else b"".join(r.stdout for r in results),
+            b"".join(r.stderr for r in results))
         files_out = {}
         for name, _ in case.sections:
             if name.startswith("file-out "):

@@ -43,6 +43,14 @@ Misbehaviour:
   /link-repeat?page=N   a JSON array whose Link rel="next" goes 1, 2, back to 1
   /deep?depth=N         a body of {"results": [...]} nested N arrays deep
   /401, /404            those statuses
+Request bodies and conditional requests (POST routes read a JSON body):
+  POST /post-page       body {"page": N, ...}: items of pages 1 to 3, each with the body's
+                        "date" and the request's Content-Type; later pages are empty
+  POST /post-cursor     body {"cursor": C, ...}: /cursor's pages, the cursor from the body
+  POST /post-echo       one record holding the body it was sent, as text, and its Content-Type
+  POST /post-503-once   503 once (per query string), then as /post-echo
+  /etag                 one page with ETag "v1"; 304 and no body to If-None-Match: "v1"
+  /last-modified        one page with Last-Modified; 304 to a matching If-Modified-Since
 """
 
 import email.utils
@@ -231,6 +239,53 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, '{"results": ' + "[" * depth + "]" * depth + "}")
         if path == "/401":
             return self.send(401, {"error": "unauthorized"})
+        if path in ("/etag", "/last-modified"):
+            return self.conditional(path)
+        return self.send(404, {"error": "not found"})
+
+    # Request bodies and conditional requests.
+
+    LAST_MODIFIED = "Fri, 06 Mar 2026 21:00:00 GMT"
+
+    def conditional(self, path):
+        body = {"results": [{"T": "IBM", "t": 1, "c": 229.0}, {"T": "IBM", "t": 2, "c": 230.5}]}
+        if path == "/etag":
+            if self.headers.get("If-None-Match") == '"v1"':
+                return self.not_modified()
+            return self.send(200, body, headers={"ETag": '"v1"'})
+        if self.headers.get("If-Modified-Since") == self.LAST_MODIFIED:
+            return self.not_modified()
+        return self.send(200, body, headers={"Last-Modified": self.LAST_MODIFIED})
+
+    def not_modified(self):
+        self.send_response(304)
+        self.end_headers()
+
+    def do_POST(self):
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length", "0"))
+        text = self.rfile.read(length).decode()
+        content_type = self.headers.get("Content-Type")
+        if url.path == "/post-echo" or (url.path == "/post-503-once" and bump(self.path) > 1):
+            return self.send(200, {"results": [{"id": 1, "body": text, "content_type": content_type}]})
+        if url.path == "/post-503-once":
+            return self.send(503, {"error": "unavailable"})
+        try:
+            body = json.loads(text)
+        except ValueError:
+            return self.send(400, {"error": "the body is not JSON"})
+        if url.path == "/post-page":
+            page = int(body.get("page", 1))
+            items = [{"id": page * 100 + i, "date": body.get("date"), "content_type": content_type}
+                     for i in range(2)] if 1 <= page <= 3 else []
+            return self.send(200, {"items": items})
+        if url.path == "/post-cursor":
+            order = ["", "c1", "c2"]
+            cursor = body.get("cursor") or ""
+            at = order.index(cursor) if cursor in order else 0
+            nxt = order[at + 1] if at + 1 < len(order) else None
+            data = [{"id": at * 10 + i} for i in range(2)]
+            return self.send(200, {"data": data, "meta": {"next_cursor": nxt}})
         return self.send(404, {"error": "not found"})
 
 
