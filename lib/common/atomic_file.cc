@@ -17,7 +17,7 @@
 
 namespace offpeak {
 
-Result<void> write_atomically(const std::string& path, std::string_view text) {
+Result<void> write_atomically(const std::string& path, std::string_view text, unsigned mode) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
     return Error{kExitIoErr, fmt::format("will not replace {}: not a regular file", path)};
@@ -36,7 +36,7 @@ Result<void> write_atomically(const std::string& path, std::string_view text) {
     ::unlink(temp.c_str());
     return error;
   };
-  if (::fchmod(fd, 0644) != 0) return fail("set the mode of");
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) return fail("set the mode of");
   for (std::string_view rest = text; !rest.empty();) {
     const ssize_t n = ::write(fd, rest.data(), rest.size());
     if (n < 0 && errno == EINTR) continue;

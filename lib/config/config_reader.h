@@ -83,6 +83,8 @@ class SourceReader {
   void read_headers(const toml::node& node, Source& source);
   void check_header_templates(const toml::table& table, const Region& region, const Source& source);
   void read_limits(const toml::table& table, Source& source);
+  void read_rule(const toml::table& table, Source& source);
+  void read_request(const toml::table& table, Source& source);
 
   SourcePos pos_of(const toml::source_region& source) const { return position(path_, source); }
   size_t error_count() const { return count_errors(diagnostics_); }

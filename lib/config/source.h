@@ -30,6 +30,14 @@ struct Pagination {
   std::string param;       // kCursor, kPage, kOffset: the query parameter set on each request
   std::int64_t start = 1;  // kPage: the first page number
   std::int64_t limit = 0;  // kOffset: records per page
+  bool in_body = false;    // `param` is a member of the JSON body, not a query parameter
+};
+
+// How a request body is written: its Content-Type, and how {variables} and ${VAR}s go in.
+enum class BodyType {
+  kJson,  // application/json: values escaped as inside a JSON string
+  kForm,  // application/x-www-form-urlencoded: values percent-encoded
+  kText,  // text/plain: values as they are
 };
 
 // How a CSV source's text is written.
@@ -58,6 +66,9 @@ struct Source {
   // start with '/'. Never empty.
   std::vector<std::string> key;
   std::vector<std::pair<std::string, std::string>> headers;  // name, value template
+  bool post = false;                                         // method "POST", else "GET"
+  std::string body;                                          // template, as url; sent with POST
+  BodyType body_type = BodyType::kJson;
   Pagination paginate;
   std::int64_t max_pages = 1000;
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};  // connect and stall limit
@@ -69,7 +80,12 @@ struct Source {
   // source of the run with the same rate_limit_key, or without one, the same url host.
   std::chrono::nanoseconds rate_interval{0};
   std::string rate_limit_key;
-  SourcePos pos;  // where the source's table is defined
+  // The source's rule of success: at least min_records records written, and at most
+  // max_skipped records left out, a count or (max_skipped_percent) a share of those found.
+  std::int64_t min_records = 1;
+  std::int64_t max_skipped = 0;
+  bool max_skipped_percent = false;  // max_skipped is a percentage, 0 to 100
+  SourcePos pos;                     // where the source's table is defined
 };
 
 }  // namespace offpeak

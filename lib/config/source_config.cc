@@ -21,17 +21,18 @@ namespace offpeak::config_detail {
 namespace {
 
 // Keys of a [[regions.ID.sources]] table; the limits among them may also go in [defaults].
-constexpr std::array<std::string_view, 23> kSourceKeys{
-    "name",      "url",         "format",     "records",    "columns",        "member_key",
-    "key",       "headers",     "paginate",   "max_pages",  "timeout",        "retries",
-    "max_bytes", "concurrency", "user_agent", "rate_limit", "rate_limit_key", "delimiter",
-    "quote",     "header",      "skip_lines", "decimal",    "numbers"};
+constexpr std::array<std::string_view, 28> kSourceKeys{
+    "name",        "url",         "format",     "records",    "columns",        "member_key",
+    "key",         "headers",     "paginate",   "max_pages",  "timeout",        "retries",
+    "max_bytes",   "concurrency", "user_agent", "rate_limit", "rate_limit_key", "delimiter",
+    "quote",       "header",      "skip_lines", "decimal",    "numbers",        "min_records",
+    "max_skipped", "method",      "body",       "body_type"};
 // The CSV dialect's keys, which apply only to format "csv".
 constexpr std::array<std::string_view, 6> kCsvKeys{"delimiter",  "quote",   "header",
                                                    "skip_lines", "decimal", "numbers"};
-constexpr std::array<std::string_view, 9> kDefaultsKeys{
-    "headers",     "max_pages",  "timeout",    "retries",       "max_bytes",
-    "concurrency", "user_agent", "rate_limit", "rate_limit_key"};
+constexpr std::array<std::string_view, 11> kDefaultsKeys{
+    "headers",    "max_pages",      "timeout",     "retries",     "max_bytes", "concurrency",
+    "user_agent", "rate_limit_key", "min_records", "max_skipped", "rate_limit"};
 constexpr std::array<std::string_view, 6> kPaginateTypes{"none",   "json_link", "header_link",
                                                          "cursor", "page",      "offset"};
 
@@ -90,6 +91,7 @@ void SourceReader::read_defaults(const toml::node& node) {
                 ? fmt::format("\"{}\" belongs to each source, not to [defaults]", key.str())
                 : unknown_key(key.str(), kDefaultsKeys));
   read_limits(*table, defaults_);
+  read_rule(*table, defaults_);
   if (const auto* headers = table->get("headers")) read_headers(*headers, defaults_);
 }
 
@@ -136,14 +138,21 @@ std::optional<Source> SourceReader::read_source(const toml::table& table, const 
   read_format(table, source);
   read_paginate(table, source);
   read_url(table, region, source);
+  read_request(table, source);
   read_shape(table, source);
   read_csv(table, source);
   read_key(table, source);
   read_limits(table, source);
+  read_rule(table, source);
   if (const auto* headers = table.get("headers")) read_headers(*headers, source);
   const auto* paginate = table.get("paginate");
   if (paginate && !source.url.empty()) check_page_variable(source, *paginate);
   check_header_templates(table, region, source);
+  if (const auto* body = table.get("body"); body && !source.body.empty()) {
+    if (auto checked = check_template(source.body, template_variables(region, source), true);
+        !checked)
+      error(body->source(), "body", std::move(checked).error().message);
+  }
 
   if (error_count() != errors_before) return std::nullopt;
   return source;
@@ -347,13 +356,13 @@ void SourceReader::read_paginate(const toml::table& table, Source& source) {
       keys.insert(keys.end(), {{"next", true}});
       break;
     case PageKind::kCursor:
-      keys.insert(keys.end(), {{"cursor", true}, {"param", false}});
+      keys.insert(keys.end(), {{"cursor", true}, {"param", false}, {"in", false}});
       break;
     case PageKind::kPage:
-      keys.insert(keys.end(), {{"param", false}, {"start", false}});
+      keys.insert(keys.end(), {{"param", false}, {"start", false}, {"in", false}});
       break;
     case PageKind::kOffset:
-      keys.insert(keys.end(), {{"param", false}, {"limit", true}});
+      keys.insert(keys.end(), {{"param", false}, {"limit", true}, {"in", false}});
       break;
     default:
       break;
@@ -400,6 +409,17 @@ void SourceReader::read_paginate(const toml::table& table, Source& source) {
     else
       p.limit = *n;
   }
+  if (const auto* value = paginate->get("in")) {
+    const auto text = value->value<std::string>();
+    if (text != "query" && text != "body")
+      error(value->source(), "paginate",
+            "\"in\" must be \"query\" (the url's query string) or \"body\" (a member of the "
+            "JSON body)");
+    else if (*text == "body" && !paginate->contains("param"))
+      error(value->source(), "paginate", "\"in\" = \"body\" needs \"param\", the member's name");
+    else
+      p.in_body = *text == "body";
+  }
   const bool reads_body = p.kind == PageKind::kJsonLink || p.kind == PageKind::kCursor;
   if (reads_body && source.format != Format::kJson)
     error(node->source(), "paginate",
@@ -413,12 +433,14 @@ void SourceReader::check_page_variable(const Source& source, const toml::node& w
                                     : source.paginate.kind == PageKind::kOffset ? "offset"
                                     : source.paginate.kind == PageKind::kCursor ? "cursor"
                                                                                 : "";
+  const std::string placeholder = fmt::format("{{{}}}", variable);
   if (variable.empty() || !source.paginate.param.empty() ||
-      source.url.find(fmt::format("{{{}}}", variable)) != std::string::npos)
+      source.url.find(placeholder) != std::string::npos ||
+      source.body.find(placeholder) != std::string::npos)
     return;
   error(where.source(), "paginate",
-        fmt::format("give \"param\", the query parameter for the {0}, or put {{{0}}} in the url",
-                    variable));
+        fmt::format("give \"param\", the query parameter for the {0}, or put {{{0}}} in the url{1}",
+                    variable, source.post ? " or the body" : ""));
 }
 
 void SourceReader::read_headers(const toml::node& node, Source& source) {

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "error.h"
+#include "json_text.h"
 #include "source.h"
 
 namespace offpeak {
@@ -30,8 +31,9 @@ struct Piece {
   std::string_view text;  // the literal, or the name
 };
 
-// The pieces of a template, or the Error (78) of its syntax.
-Result<std::vector<Piece>> scan(std::string_view text) {
+// The pieces of a template, or the Error (78) of its syntax. With `literal_braces` (a request
+// body, where JSON is full of braces), a '{' that does not start a {variable} is text.
+Result<std::vector<Piece>> scan(std::string_view text, bool literal_braces = false) {
   std::vector<Piece> out;
   size_t literal_from = 0;
   const auto flush = [&](size_t to) {
@@ -46,6 +48,7 @@ Result<std::vector<Piece>> scan(std::string_view text) {
     while (end < text.size() && is_name_char(text[end])) ++end;
     if (end == text.size() || text[end] != '}' || end == name_from ||
         !is_name_start(text[name_from])) {
+      if (literal_braces && !env) continue;
       const size_t close = text.find('}', i);
       return Error{
           kExitConfig,
@@ -176,7 +179,7 @@ std::vector<std::pair<std::string_view, std::string>> variable_values(
 
 std::vector<std::string> env_variables(std::string_view text) {
   std::vector<std::string> names;
-  const auto scanned = scan(text);
+  const auto scanned = scan(text, true);
   if (!scanned) return names;
   for (const Piece& piece : *scanned)
     if (piece.kind == Piece::kEnv &&
@@ -185,8 +188,9 @@ std::vector<std::string> env_variables(std::string_view text) {
   return names;
 }
 
-Result<void> check_template(std::string_view text, std::span<const std::string_view> allowed) {
-  auto scanned = scan(text);
+Result<void> check_template(std::string_view text, std::span<const std::string_view> allowed,
+                            bool literal_braces) {
+  auto scanned = scan(text, literal_braces);
   if (!scanned) return std::move(scanned).error();
   for (const Piece& piece : *scanned) {
     if (piece.kind != Piece::kVariable ||
@@ -211,9 +215,19 @@ Result<void> check_template(std::string_view text, std::span<const std::string_v
 Result<Expanded> expand_template(std::string_view text, const TemplateValues& values,
                                  TemplateTarget target, const EnvLookup& env) {
   Expanded out;
-  auto scanned = scan(text);
-  if (!scanned) return std::move(scanned).error();
   const bool in_url = target == TemplateTarget::kUrl;
+  const bool in_body = target == TemplateTarget::kJson || target == TemplateTarget::kForm ||
+                       target == TemplateTarget::kText;
+  auto scanned = scan(text, in_body);
+  if (!scanned) return std::move(scanned).error();
+  const auto encode = [&](const std::string& value, bool starts) {
+    if (target == TemplateTarget::kJson) {
+      const std::string quoted = json_string(value);
+      return quoted.substr(1, quoted.size() - 2);
+    }
+    if (target == TemplateTarget::kForm || (in_url && !starts)) return url_encode(value);
+    return value;
+  };
   for (size_t i = 0; i < scanned->size(); ++i) {
     const Piece& piece = (*scanned)[i];
     switch (piece.kind) {
@@ -226,7 +240,7 @@ Result<Expanded> expand_template(std::string_view text, const TemplateValues& va
         if (!value)
           return Error{kExitConfig,
                        fmt::format("variable {{{}}} has no value for this request", piece.text)};
-        const std::string encoded = in_url ? url_encode(*value) : *value;
+        const std::string encoded = encode(*value, false);
         out.text += encoded;
         out.shown += encoded;
         break;
@@ -237,7 +251,7 @@ Result<Expanded> expand_template(std::string_view text, const TemplateValues& va
         if (!value)
           return Error{kExitConfig, fmt::format("environment variable ${{{}}} is not set", name)};
         // A ${VAR} that starts a URL holds its scheme and host, which encoding would break.
-        out.text += in_url && i > 0 ? url_encode(value) : std::string(value);
+        out.text += encode(value, i == 0);
         out.shown += "***";
         break;
       }

@@ -50,17 +50,21 @@ struct TemplateValues {
     std::span<const std::string_view> names, const TemplateValues& values);
 
 // Checks a template's syntax and that it names only `allowed` variables; an Error (78) says
-// what is wrong ("undefined variable {sesion_date}; ...").
+// what is wrong ("undefined variable {sesion_date}; ..."). With `literal_braces` (a request
+// body), a '{' that does not start a {variable} is text.
 [[nodiscard]] Result<void> check_template(std::string_view text,
-                                          std::span<const std::string_view> allowed);
+                                          std::span<const std::string_view> allowed,
+                                          bool literal_braces = false);
 
 // The ${VAR} names a template uses, in order, each once (none when its syntax is wrong, which
 // the config's check reports).
 [[nodiscard]] std::vector<std::string> env_variables(std::string_view text);
 
 // Where an expanded template goes: into a URL, whose values are percent-encoded (except a
-// ${VAR} that starts the URL, which may hold a base URL), or into a header value, as is.
-enum class TemplateTarget { kUrl, kHeader };
+// ${VAR} that starts the URL, which may hold a base URL), into a header value, as is, or into
+// a request body: a form's values percent-encoded, a JSON body's escaped as inside a string,
+// a text body's as they are. In a body, a '{' that does not start a {variable} is text.
+enum class TemplateTarget { kUrl, kHeader, kForm, kJson, kText };
 
 struct Expanded {
   std::string text;   // what is sent

@@ -106,6 +106,7 @@ void check_variables(const Config& config, const Region& region, const CheckEnvi
   for (const Source& source : config.sources_of(region.id)) {
     std::vector<std::pair<std::string, std::string>> templates = {{"url", source.url}};
     for (const auto& [name, value] : source.headers) templates.emplace_back("headers", value);
+    if (!source.body.empty()) templates.emplace_back("body", source.body);
     for (const auto& [key, text] : templates)
       for (const std::string& name : env_variables(text)) {
         const char* value = env.lookup ? env.lookup(name.c_str()) : nullptr;

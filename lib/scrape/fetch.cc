@@ -87,6 +87,8 @@ struct Transfer {
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   std::uint64_t max_bytes = 0;
+  bool post = false;   // until a redirect turns it into a GET
+  std::string body;    // of a POST, which libcurl reads from here while it sends
   std::string url;     // the request's, before any redirect
   std::string origin;  // of `url`
   int redirects = 0;
@@ -131,6 +133,8 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   if (line.starts_with("HTTP/")) {
     t->response.link.clear();
     t->response.retry_after.clear();
+    t->response.etag.clear();
+    t->response.last_modified.clear();
     return n;
   }
   const auto colon = line.find(':');
@@ -142,6 +146,10 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     t->response.link += value;
   } else if (iequals(name, "Retry-After")) {
     t->response.retry_after = value;
+  } else if (iequals(name, "ETag")) {
+    t->response.etag = value;
+  } else if (iequals(name, "Last-Modified")) {
+    t->response.last_modified = value;
   }
   return n;
 }
@@ -211,6 +219,14 @@ class CurlTransport final : public Transport {
     CURL* e = t->easy;
     for (const auto& h : request.headers) t->headers = curl_slist_append(t->headers, h.c_str());
     curl_easy_setopt(e, CURLOPT_URL, request.url.c_str());
+    if (request.post) {
+      // No "Expect: 100-continue": a body is sent at once, as APIs expect.
+      t->headers = curl_slist_append(t->headers, "Expect:");
+      t->post = true;
+      t->body = std::move(request.body);
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body.size()));
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body.data());
+    }
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -311,6 +327,14 @@ class CurlTransport final : public Transport {
     }
     // A URL of another scheme is left to libcurl, which refuses it (CURLOPT_PROTOCOLS_STR).
     const std::string next = location;
+    const long status = r.status;
+    // 307 and 308 send the POST again, body and all: never to another origin, where the
+    // body's secrets would go.
+    if (t.post && (status == 307 || status == 308) && origin_of(next) != t.origin) {
+      r.error = FetchError::kOther;
+      r.error_text = fmt::format("HTTP {}: a POST is not sent on to another origin", status);
+      return false;
+    }
     ++t.redirects;
     curl_multi_remove_handle(multi_, t.easy);
     r = HttpResponse{};
@@ -320,6 +344,11 @@ class CurlTransport final : public Transport {
     const std::string url = same_origin ? with_credentials_of(t.url, next) : next;
     curl_easy_setopt(t.easy, CURLOPT_URL, url.c_str());
     curl_easy_setopt(t.easy, CURLOPT_HTTPHEADER, same_origin ? t.headers : nullptr);
+    // As browsers and curl do, a POST redirected by 301, 302 or 303 becomes a GET.
+    if (t.post && status != 307 && status != 308) {
+      t.post = false;
+      curl_easy_setopt(t.easy, CURLOPT_HTTPGET, 1L);
+    }
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(t.deadline - now()).count();
     curl_easy_setopt(t.easy, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<long long>(1, left)));
     curl_multi_add_handle(multi_, t.easy);
@@ -353,6 +382,10 @@ std::string url_password(const std::string& url) {
   Url u;
   if (curl_url_set(u.h, CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return "";
   return u.get(CURLUPART_PASSWORD);
+}
+
+std::string request_key(const HttpRequest& request) {
+  return request.post ? "POST " + request.url + "\n" + request.body : request.url;
 }
 
 std::unique_ptr<Transport> make_curl_transport() { return std::make_unique<CurlTransport>(); }

@@ -13,9 +13,11 @@ namespace offpeak {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 
-// One GET, with every limit it must keep.
+// One GET or POST, with every limit it must keep.
 struct HttpRequest {
   std::string url;
+  bool post = false;
+  std::string body;                  // of a POST
   std::vector<std::string> headers;  // "Name: value"
   std::string user_agent;
   std::chrono::milliseconds timeout{30000};    // to connect, and the longest time without a byte
@@ -48,7 +50,12 @@ struct HttpResponse {
   std::string retry_after;    // the Retry-After header
   std::string effective_url;  // after redirects: the base for relative next links
   std::string content_type;   // of the last response, "" when it had none
+  std::string etag;           // the ETag header, for a conditional request next time
+  std::string last_modified;  // the Last-Modified header, likewise
 };
+
+// What identifies a request's answer: its URL, and for a POST its body too.
+[[nodiscard]] std::string request_key(const HttpRequest& request);
 
 // The HTTP seam: transfers start, run concurrently and are collected as they finish. The
 // scrape driver sees only this, so its paging, retry and deadline logic runs in tests

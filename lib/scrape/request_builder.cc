@@ -6,7 +6,9 @@
 // (its URL in an error, the --dry-run listing) goes through one place that replaces them by ***.
 // A password written into the URL (https://user:secret@host/) is one of them. A header value
 // is checked after expansion: a control character in it (a CR LF from the environment or a
-// server's cursor) would start another header.
+// server's cursor) would start another header. A POST's body is a template too, its values
+// escaped for the body's type; pagination "in" the body sets a member of the JSON object,
+// which is parsed and written again with that member replaced.
 
 #include "request_builder.h"
 
@@ -15,6 +17,9 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <simdjson.h>
+
+#include "json_text.h"
 
 namespace offpeak {
 namespace {
@@ -28,6 +33,43 @@ std::vector<std::string> env_names(std::string_view text) {
     names.emplace_back(text.substr(at + 2, end - at - 2));
   }
   return names;
+}
+
+TemplateTarget body_target(BodyType type) {
+  switch (type) {
+    case BodyType::kForm:
+      return TemplateTarget::kForm;
+    case BodyType::kText:
+      return TemplateTarget::kText;
+    default:
+      return TemplateTarget::kJson;
+  }
+}
+
+std::string_view content_type_of(BodyType type) {
+  switch (type) {
+    case BodyType::kForm:
+      return "application/x-www-form-urlencoded";
+    case BodyType::kText:
+      return "text/plain; charset=utf-8";
+    default:
+      return "application/json";
+  }
+}
+
+// `body`, a JSON object, with member `name` set to `value` (JSON text): first, replacing one
+// it had. Nothing when `body` is not a JSON object.
+std::optional<std::string> with_member(const std::string& body, std::string_view name,
+                                       std::string_view value) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object object;
+  if (parser.parse(body).get(object) != simdjson::SUCCESS) return std::nullopt;
+  std::string out = "{" + json_string(name) + ":" + std::string(value);
+  for (const auto field : object) {
+    if (field.key == name) continue;
+    out += "," + json_string(field.key) + ":" + simdjson::minify(field.value);
+  }
+  return out + "}";
 }
 
 bool has_control(std::string_view text) {
@@ -89,15 +131,21 @@ RequestBuilder::RequestBuilder(const Region& region, std::optional<Session> sess
     if (const auto header = expand_template(value, values_, TemplateTarget::kHeader, env_))
       mask_.add(header->text);
   }
+  for (const auto& variable : env_names(source.body))
+    if (const char* v = env_(variable.c_str())) {
+      mask_.add(v);
+      const std::string quoted = json_string(v);  // as a JSON body carries it
+      mask_.add(quoted.substr(1, quoted.size() - 2));
+    }
 }
 
 Result<BuiltRequest> RequestBuilder::page(std::int64_t index) const {
   const TemplateValues values = values_of_page(index);
   switch (source_.paginate.kind) {
     case PageKind::kPage:
-      return with_param(expand(values), std::to_string(*values.page));
+      return with_param(expand(values), std::to_string(*values.page), true);
     case PageKind::kOffset:
-      return with_param(expand(values), std::to_string(*values.offset));
+      return with_param(expand(values), std::to_string(*values.offset), true);
     default:
       return expand(values);
   }
@@ -118,7 +166,7 @@ TemplateValues RequestBuilder::values_of_page(std::int64_t index) const {
 Result<BuiltRequest> RequestBuilder::after_cursor(const std::string& cursor) const {
   TemplateValues values = values_;
   values.cursor = cursor;
-  return with_param(expand(values), cursor);
+  return with_param(expand(values), cursor, false);
 }
 
 Result<BuiltRequest> RequestBuilder::at_url(std::string url) const {
@@ -143,10 +191,36 @@ Result<BuiltRequest> RequestBuilder::expand(const TemplateValues& values) const 
     built.request.headers.push_back(fmt::format("{}: {}", name, header->text));
     built.shown_headers.push_back(fmt::format("{}: ***", name));
   }
+  if (source_.post) {
+    if (auto body = expand_body(values, built); !body) return std::move(body).error();
+  }
   built.request.user_agent = source_.user_agent;
   built.request.timeout = source_.timeout;
   built.request.max_bytes = source_.max_bytes;
   return built;
+}
+
+// A POST's body, and its Content-Type unless the source's headers give one.
+Result<void> RequestBuilder::expand_body(const TemplateValues& values, BuiltRequest& built) const {
+  built.request.post = true;
+  if (!source_.body.empty()) {
+    auto body = expand_template(source_.body, values, body_target(source_.body_type), env_);
+    if (!body) return Error{kExitConfig, fmt::format("body: {}", body.error().message)};
+    built.request.body = std::move(body->text);
+    built.shown_body = mask_(built.request.body);
+  }
+  const bool has_type =
+      std::any_of(source_.headers.begin(), source_.headers.end(), [](const auto& h) {
+        return h.first.size() == 12 &&
+               std::equal(h.first.begin(), h.first.end(), "content-type",
+                          [](char a, char b) { return std::tolower(a) == b; });
+      });
+  if (!has_type && !source_.body.empty()) {
+    const std::string header = fmt::format("Content-Type: {}", content_type_of(source_.body_type));
+    built.request.headers.push_back(header);
+    built.shown_headers.push_back(header);
+  }
+  return {};
 }
 
 // Why the expanded header `name` holds a control character: an environment variable's value
@@ -164,12 +238,22 @@ Error RequestBuilder::control_in_header(std::string_view name, std::string_view 
                            name)};
 }
 
-// Sets the pagination's query parameter, when there is one, to `value` in the request and in
-// its shown URL.
+// Sets the pagination's parameter, when there is one, to `value` (a `number` or a string): in
+// the request's query and its shown URL, or as a member of its JSON body.
 Result<BuiltRequest> RequestBuilder::with_param(Result<BuiltRequest> built,
-                                                const std::string& value) const {
+                                                const std::string& value, bool number) const {
   const std::string& param = source_.paginate.param;
-  if (!built || param.empty()) return built;  // the url has {page}, {offset} or {cursor}
+  if (!built || param.empty()) return built;  // the url or body has {page}, {offset} or {cursor}
+  if (source_.paginate.in_body) {
+    auto body = with_member(built->request.body, param, number ? value : json_string(value));
+    if (!body)
+      return Error{kExitConfig, fmt::format("body: paginate \"in\" = \"body\" needs the body to be "
+                                            "a JSON object, not: {}",
+                                            built->shown_body)};
+    built->request.body = std::move(*body);
+    built->shown_body = mask_(built->request.body);
+    return built;
+  }
   auto url = with_query_param(built->request.url, param, value);
   if (!url)
     return Error{kExitConfig, fmt::format("url: cannot set query parameter \"{}\" in {}", param,

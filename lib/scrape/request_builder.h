@@ -34,6 +34,7 @@ struct BuiltRequest {
   HttpRequest request;
   std::string shown_url;                   // secrets masked
   std::vector<std::string> shown_headers;  // "Name: ***"
+  std::string shown_body;                  // of a POST, secrets masked
 };
 
 // Builds a source's requests: page `index`, or the page after a link or a cursor. A template
@@ -63,7 +64,8 @@ class RequestBuilder {
   [[nodiscard]] Result<BuiltRequest> expand(const TemplateValues& values) const;
   [[nodiscard]] Error control_in_header(std::string_view name, std::string_view value) const;
   [[nodiscard]] Result<BuiltRequest> with_param(Result<BuiltRequest> built,
-                                                const std::string& value) const;
+                                                const std::string& value, bool number) const;
+  [[nodiscard]] Result<void> expand_body(const TemplateValues& values, BuiltRequest& built) const;
 
   const Source& source_;
   EnvLookup env_;

@@ -65,8 +65,10 @@ struct Slot {
   SteadyTime not_before;
   int attempts = 0;
   std::uint64_t transfer = 0;
-  HttpResponse response;         // kDone without `failure`
-  std::optional<Error> failure;  // kDone: why the page cannot be had
+  std::optional<CachedResponse> cached;  // the cache's entry, whose validators were sent
+  bool from_cache = false;               // the response is a 304's, with the cached body
+  HttpResponse response;                 // kDone without `failure`
+  std::optional<Error> failure;          // kDone: why the page cannot be had
 };
 
 struct SourceRun {
@@ -101,6 +103,7 @@ class Engine {
           std::make_unique<RequestBuilder>(*options_.region, session_, *source, options_.env);
       run->extractor = std::make_unique<RecordExtractor>(*source, options_.region->id);
       run->summary.name = source->name;
+      if (options_.cache) run->summary.not_modified = 0;
       run->started = transport_.now();
       limit_keys.push_back(limit_key(*run));
       runs_.push_back(std::move(run));
@@ -171,6 +174,11 @@ class Engine {
   }
 
   void start(SourceRun& run, Slot& slot, SteadyTime now) {
+    // The first attempt looks up the cache; retries send the same conditions again.
+    if (options_.cache && slot.attempts == 0) {
+      slot.cached = options_.cache->get(slot.request);
+      if (slot.cached) add_conditions(slot.request, *slot.cached);
+    }
     slot.state = Slot::kInFlight;
     slot.attempts++;
     slot.transfer = next_transfer_++;
@@ -184,6 +192,17 @@ class Engine {
   void finished(SourceRun& run, Slot& slot, HttpResponse response) {
     run.summary.bytes += response.body.size();
     ++run.summary.responses[response.status > 0 ? std::to_string(response.status) : "error"];
+    if (response.status == 304 && response.error == FetchError::kNone && slot.cached) {
+      // Not modified: the body is the cached one, and so are the records.
+      ++*run.summary.not_modified;
+      slot.from_cache = true;
+      response.status = 200;
+      response.body = std::move(slot.cached->body);
+      response.content_type = slot.cached->content_type;
+      response.link = slot.cached->link;
+      response.effective_url = slot.cached->effective_url;
+      slot.cached.reset();
+    }
     const Verdict verdict = judge(response);
     if (verdict.ok) {
       slot.state = Slot::kDone;
@@ -262,6 +281,7 @@ class Engine {
         return {};
       }
       const PageRecords& page = *extracted;
+      if (options_.cache && !slot.from_cache) keep(run, slot);
       for (const auto& skipped : page.skipped) {
         if (run.summary.skipped++ < kSkippedShown)
           message(run, Severity::kWarning, "skipped",
@@ -303,6 +323,13 @@ class Engine {
       }
     }
     return {};
+  }
+
+  // A good page's response goes into the cache, for a conditional request next time; one that
+  // cannot be written costs that, not the run.
+  void keep(const SourceRun& run, const Slot& slot) {
+    if (auto kept = options_.cache->put(slot.request, slot.response); !kept)
+      message(run, Severity::kWarning, "cache", kept.error().message);
   }
 
   // The page's lines and their count, cut to what --limit leaves the source.
@@ -350,8 +377,8 @@ class Engine {
       case PageKind::kCursor: {
         if (!page.next) return std::nullopt;
         auto next = run.builder->after_cursor(*page.next);
-        run.fetched_urls.insert(slot.request.url);
-        if (next && run.fetched_urls.contains(next->request.url))
+        run.fetched_urls.insert(request_key(slot.request));
+        if (next && run.fetched_urls.contains(request_key(next->request)))
           return Error{kExitDataErr,
                        fmt::format("{}: the next page's cursor points back at a page already "
                                    "fetched: {}",
@@ -375,6 +402,7 @@ class Engine {
   }
 
   void finish(SourceRun& run) {
+    if (run.summary.exit == kExitOk) check_rule(run);
     for (const Slot& slot : run.slots) {
       if (slot.state != Slot::kInFlight) continue;
       transport_.cancel(slot.transfer);
@@ -384,6 +412,35 @@ class Engine {
     run.finished = true;
     if (run.summary.status == "running") run.summary.status = status_word(run.summary.exit);
     run.summary.seconds = std::chrono::duration<double>(transport_.now() - run.started).count();
+  }
+
+  // A source that answered fails all the same when it skipped more records than max_skipped
+  // allows or wrote fewer than min_records (--limit lowers that to its N): a night that
+  // loaded nothing is no success.
+  void check_rule(SourceRun& run) {
+    const Source& s = *run.source;
+    SourceSummary& sum = run.summary;
+    const std::uint64_t found = sum.records + sum.skipped;
+    const bool too_many_skipped =
+        s.max_skipped_percent
+            ? sum.skipped * 100 > found * static_cast<std::uint64_t>(s.max_skipped)
+            : sum.skipped > static_cast<std::uint64_t>(s.max_skipped);
+    auto min_records = static_cast<std::uint64_t>(s.min_records);
+    if (options_.limit > 0) min_records = std::min(min_records, options_.limit);
+    std::string why;
+    if (too_many_skipped) {
+      sum.status = "too_many_skipped";
+      why = fmt::format("{} of {} records skipped, more than max_skipped ({}{})", sum.skipped,
+                        found, s.max_skipped, s.max_skipped_percent ? "%" : "");
+    } else if (sum.records < min_records) {
+      sum.status = "too_few_records";
+      why = fmt::format("{} record{} written, fewer than min_records ({})", sum.records,
+                        sum.records == 1 ? "" : "s", min_records);
+    } else {
+      return;
+    }
+    sum.exit = kExitDataErr;
+    message(run, Severity::kError, sum.status, why);
   }
 
   void fail(SourceRun& run, const Error& error) {
@@ -472,6 +529,8 @@ std::string describe_variables(const Region& region, const Source& source,
   for (const auto& [name, value] : variable_values(template_variables(region, source), values))
     out += fmt::format("  {{{}}} ={}{}\n", name, value.empty() ? "" : " ", value);
   std::vector<std::string> env = env_variables(source.url);
+  for (auto& name : env_variables(source.body))
+    if (std::find(env.begin(), env.end(), name) == env.end()) env.push_back(std::move(name));
   for (const auto& [header, value] : source.headers)
     for (auto& name : env_variables(value))
       if (std::find(env.begin(), env.end(), name) == env.end()) env.push_back(std::move(name));
@@ -488,9 +547,11 @@ std::string describe_first_requests(const ScrapeOptions& options) {
     const RequestBuilder builder(*options.region, session, *source, options.env);
     const auto built = builder.page(0);
     if (!built) continue;  // check_requests() reports it
-    out += fmt::format("{}/{}: GET {}\n", options.region->id, source->name, built->shown_url);
+    out += fmt::format("{}/{}: {} {}\n", options.region->id, source->name,
+                       source->post ? "POST" : "GET", built->shown_url);
     for (const auto& header : built->shown_headers) out += fmt::format("  {}\n", header);
     out += fmt::format("  User-Agent: {}\n", source->user_agent);
+    if (built->request.post) out += fmt::format("  body: {}\n", built->shown_body);
     out += describe_variables(*options.region, *source, builder.values_of_page(0));
   }
   return out;

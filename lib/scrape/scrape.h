@@ -13,6 +13,7 @@
 #include "diagnostics.h"
 #include "error.h"
 #include "fetch.h"
+#include "response_cache.h"
 #include "retry.h"
 #include "source.h"
 #include "timestamp.h"
@@ -30,6 +31,7 @@ struct ScrapeOptions {
   Backoff backoff;
   std::uint64_t seed = 0;   // for the backoff jitter
   std::uint64_t limit = 0;  // --limit: records written per source at most, 0 for no limit
+  const ResponseCache* cache = nullptr;  // --cache-dir: conditional requests, or none
   EnvLookup env;
 };
 
@@ -41,7 +43,8 @@ struct SourceSummary {
   std::int64_t retries = 0;
   std::uint64_t bytes = 0;  // decoded body bytes received
   std::uint64_t records = 0;
-  std::uint64_t skipped = 0;  // records left out, e.g. for a missing key field
+  std::uint64_t skipped = 0;                 // records left out, e.g. for a missing key field
+  std::optional<std::int64_t> not_modified;  // 304s answered from the cache, when there is one
   // Finished transfers by HTTP status ("200", "503"), or "error" for those with none.
   std::map<std::string, std::int64_t> responses;
   ExitCode exit = kExitOk;

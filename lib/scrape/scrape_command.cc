@@ -65,6 +65,14 @@ class CommandRun {
     options.deadline = std::chrono::steady_clock::now() + *time;
     if (const auto base = retry_base_from_env(console_.env)) options.backoff.base = *base;
     options.seed = std::random_device{}();
+    // Conditional requests, when there is a cache directory.
+    std::optional<ResponseCache> cache;
+    if (const std::string dir = cache_dir(); !dir.empty()) {
+      auto opened = ResponseCache::open(dir);
+      if (!opened) return fail(opened.error());
+      cache.emplace(std::move(*opened));
+      options.cache = &*cache;
+    }
     return scrape(options);
   }
 
@@ -99,6 +107,13 @@ class CommandRun {
     if (!report_->output) return fail({kExitIoErr, report_->output.error().message + "; stopped"});
     for (const SourceSummary& s : report_->sources) say(summary_log(region, s));
     return end(report_->exit);
+  }
+
+  // --cache-dir, else $OFFPEAK_CACHE_DIR, else "" (none).
+  std::string cache_dir() const {
+    if (!command_.cache_dir.empty()) return command_.cache_dir;
+    const char* dir = console_.env("OFFPEAK_CACHE_DIR");
+    return dir ? dir : "";
   }
 
   void say(const LogLine& line) const {
@@ -279,8 +294,9 @@ LogLine summary_log(std::string_view region, const SourceSummary& s) {
       .add("retries", s.retries)
       .add("bytes", s.bytes)
       .add("records", s.records)
-      .add("skipped", s.skipped)
-      .add("seconds", s.seconds, 2);
+      .add("skipped", s.skipped);
+  if (s.not_modified) line.add("not_modified", *s.not_modified);
+  line.add("seconds", s.seconds, 2);
   return line;
 }
 
@@ -299,6 +315,12 @@ MetricsFile scrape_metrics(std::string_view region, const std::vector<std::strin
   m.gauge("offpeak_scrape_retries", "Retries in the last run.");
   m.gauge("offpeak_scrape_requests",
           "Finished requests of the last run by HTTP status, \"error\" for none.");
+  const bool cached =
+      report && std::any_of(report->sources.begin(), report->sources.end(),
+                            [](const auto& s) { return s.not_modified.has_value(); });
+  if (cached)
+    m.gauge("offpeak_scrape_not_modified",
+            "Requests of the last run answered 304 Not Modified, from --cache-dir.");
   const Labels of_region = {{"region", std::string(region)}};
   if (sources.empty()) {
     m.set("offpeak_scrape_last_run_timestamp_seconds", of_region, now);
@@ -322,6 +344,8 @@ MetricsFile scrape_metrics(std::string_view region, const std::vector<std::strin
     m.set("offpeak_scrape_pages", labels, static_cast<double>(s->pages));
     m.set("offpeak_scrape_bytes", labels, static_cast<double>(s->bytes));
     m.set("offpeak_scrape_retries", labels, static_cast<double>(s->retries));
+    if (s->not_modified)
+      m.set("offpeak_scrape_not_modified", labels, static_cast<double>(*s->not_modified));
     for (const auto& [code, count] : s->responses) {
       Labels with_code = labels;
       with_code.emplace_back("code", code);

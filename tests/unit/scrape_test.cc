@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <string>
@@ -12,6 +13,7 @@
 #include "rate_limit.h"
 #include "scrape.h"
 #include "scrape_command.h"
+#include "temp_dir.h"
 
 using namespace std::chrono_literals;
 using offpeak::HttpRequest;
@@ -712,4 +714,92 @@ TEST_CASE("a password in the URL is sent but masked in messages and the dry run"
   CHECK(offpeak::describe_first_requests(run.options(t)) ==
         "xnys/s: GET https://user:***@h/q\n  User-Agent: offpeak/0.1\n  {region} = xnys\n"
         "  {source} = s\n");
+}
+
+TEST_CASE("a source that writes fewer than min_records or skips more than max_skipped fails") {
+  FakeTransport t;
+  t.serve = [](const HttpRequest& r) {
+    if (r.url.ends_with("/empty")) return FakeTransport::Answer{ok(items({}))};
+    return FakeTransport::Answer{ok(R"({"items":[{"id":1},{"x":2},{"id":3},{"id":4}]})")};
+  };
+  Run run;
+  run.add("empty", "http://h/empty");
+  auto& may_be_empty = run.add("may-be-empty", "http://h/empty");
+  may_be_empty.min_records = 0;
+  run.add("skips", "http://h/skips");  // 1 of 4 skipped: 25%
+  auto& within = run.add("within", "http://h/skips");
+  within.max_skipped = 25;
+  within.max_skipped_percent = true;
+  const auto report = run.go(t);
+  CHECK(report.exit == offpeak::kExitDataErr);
+  REQUIRE(report.sources.size() == 4);
+  CHECK(report.sources[0].status == "too_few_records");
+  CHECK(report.sources[0].exit == offpeak::kExitDataErr);
+  CHECK(report.sources[1].status == "ok");
+  CHECK(report.sources[2].status == "too_many_skipped");
+  CHECK(report.sources[3].status == "ok");
+  CHECK(std::count(run.messages.begin(), run.messages.end(),
+                   "error: empty: 0 records written, fewer than min_records (1)") == 1);
+  CHECK(std::count(run.messages.begin(), run.messages.end(),
+                   "error: skips: 1 of 4 records skipped, more than max_skipped (0)") == 1);
+}
+
+TEST_CASE("a POST's retry sends the same body, and a cursor in the body pages") {
+  FakeTransport t;
+  int calls = 0;
+  t.serve = [&](const HttpRequest& r) {
+    if (++calls == 1) return FakeTransport::Answer{status(503)};
+    const bool first = r.body.find("\"c\":\"next\"") == std::string::npos;
+    return FakeTransport::Answer{
+        ok(first ? R"({"items":[{"id":1}],"next":"next"})" : R"({"items":[{"id":2}]})")};
+  };
+  Run run;
+  auto& s = run.add("s", "http://h/search");
+  s.post = true;
+  s.body = R"({"c": "", "q": "{source}"})";
+  s.paginate.kind = offpeak::PageKind::kCursor;
+  s.paginate.cursor = "/next";
+  s.paginate.param = "c";
+  s.paginate.in_body = true;
+  const auto report = run.go(t);
+  CHECK(report.exit == offpeak::kExitOk);
+  CHECK(run.out == line(1) + line(2));
+  REQUIRE(t.requests.size() == 3);
+  CHECK(t.requests[0].post);
+  CHECK(t.requests[0].body == R"({"c": "", "q": "s"})");  // the first page: the template's
+  CHECK(t.requests[1].body == t.requests[0].body);
+  CHECK(t.requests[2].body == R"({"c":"next","q":"s"})");
+  CHECK(t.requests[0].headers == std::vector<std::string>{"Content-Type: application/json"});
+}
+
+TEST_CASE("with a cache, a 304 answers from the kept body: the same records, no bytes") {
+  TempDir tmp;
+  auto cache = offpeak::ResponseCache::open((tmp / "cache").string());
+  REQUIRE(cache);
+  FakeTransport t;
+  t.serve = [](const HttpRequest& r) {
+    const bool conditional =
+        std::find(r.headers.begin(), r.headers.end(), "If-None-Match: \"v1\"") != r.headers.end();
+    auto response = conditional ? status(304) : ok(items({5, 6}));
+    response.etag = "\"v1\"";
+    return FakeTransport::Answer{response};
+  };
+  std::string first_out;
+  for (int run_number = 0; run_number < 2; ++run_number) {
+    Run run;
+    run.add("s", "http://h/x");
+    auto o = run.options(t);
+    o.cache = &*cache;
+    offpeak::ScrapeEvents events;
+    events.write = [&](std::string_view lines) -> offpeak::Result<void> {
+      run.out += lines;
+      return {};
+    };
+    const auto report = offpeak::run_scrape(t, o, events);
+    CHECK(report.exit == offpeak::kExitOk);
+    CHECK(run.out == line(5) + line(6));
+    CHECK(report.sources[0].not_modified == run_number);
+    CHECK(report.sources[0].bytes == (run_number == 0 ? items({5, 6}).size() : 0));
+  }
+  CHECK(t.requests[1].headers == std::vector<std::string>{"If-None-Match: \"v1\""});
 }

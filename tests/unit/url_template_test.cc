@@ -102,3 +102,23 @@ paginate = { type = "offset", limit = 10 }
                                       "session_close", "session_open_ms", "session_close_ms",
                                       "offset", "limit"});
 }
+
+TEST_CASE("a body template keeps JSON's braces and escapes values for its type") {
+  const auto env = env_of({{"KEY", "k\"1&2"}});
+  const auto json = offpeak::expand_template(R"({"c": "{cursor}", "p": {page}, "k": "${KEY}"})",
+                                             values(), TemplateTarget::kJson, env);
+  REQUIRE(json);
+  CHECK(json->text == R"({"c": "a b/c", "p": 3, "k": "k\"1&2"})");
+  CHECK(json->shown == R"({"c": "a b/c", "p": 3, "k": "***"})");
+  const auto form =
+      offpeak::expand_template("c={cursor}&k=${KEY}", values(), TemplateTarget::kForm, env);
+  REQUIRE(form);
+  CHECK(form->text == "c=a%20b%2Fc&k=k%221%262");
+  // A '{' that starts no variable is text in a body, and a syntax error elsewhere.
+  const std::string_view allowed[] = {"page"};
+  CHECK(offpeak::check_template(R"({"a": {"b": {page}}})", allowed, true));
+  CHECK_FALSE(offpeak::check_template(R"({"a": 1})", allowed));
+  const auto undefined = offpeak::check_template(R"({"a": {pages}})", allowed, true);
+  REQUIRE_FALSE(undefined);
+  CHECK(undefined.error().message == "undefined variable {pages}; known here: {page}");
+}

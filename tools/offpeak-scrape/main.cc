@@ -43,6 +43,11 @@ FILE when a source fails.
 and ${VAR} it may use, secrets shown as ***. --limit N stops each source once it has
 written N records and counts that as success: a quick look at a new source.
 
+--cache-dir DIR (or $OFFPEAK_CACHE_DIR) keeps each request's last good response that had
+an ETag or Last-Modified, and sends If-None-Match / If-Modified-Since next time: a 304 reuses
+the kept body, so the records are the same and nothing is transferred; the summary counts
+them as not_modified=N. DIR is created 0700 and must be the user's own and private.
+
 TIME is RFC 3339 (2026-03-08T06:30:00Z) or "now"; DUR is a duration like 90s, 45m, 1h30m.
 --at sets the session of {session_date} and the records' fetched_at, for reproducible runs;
 the fetching itself happens now. --session DATE (YYYY-MM-DD, a trading day) sets the
@@ -58,8 +63,9 @@ else /etc/offpeak/regions.toml.
 
 Exit status: 0 every source finished, 75 a source failed in a way worth retrying later
 (timeouts, 429, 5xx, the deadline), 65 a source sent data that does not parse or lacks the
-configured records, 69 a source answered 401, 403, 404 or another final error, 74 output
-error, 64 usage error, 78 configuration error (also an unset ${VAR}). With several
+configured records, or fails its min_records / max_skipped rule (status=too_few_records,
+too_many_skipped), 69 a source answered 401, 403, 404 or another final error, 74 output
+error (also an unusable --cache-dir), 64 usage error, 78 configuration error (also an unset ${VAR}). With several
 sources, the worst: 78, 69, 65, then 75.
 
 Examples:
@@ -103,6 +109,9 @@ int run(int argc, char** argv) {
   app.add_option("--deadline", command.deadline,
                  "Stop by this time, or after this long (default: end of off-peak)")
       ->type_name("TIME|DUR");
+  app.add_option("--cache-dir", command.cache_dir,
+                 "Send conditional requests; keep last good responses here")
+      ->type_name("DIR");
   app.add_option("REGION", command.region, "The region whose sources to fetch")
       ->required()
       ->type_name("");
