@@ -299,7 +299,7 @@ class CurlTransport final : public Transport {
         r.content_type = type;
       if (r.error == FetchError::kTooLarge) {
         r.error_text = fmt::format("the body is larger than max_bytes ({} bytes)", t->max_bytes);
-      } else if (r.error != FetchError::kNone) {
+      } else if (r.error != FetchError::kNone && r.error_text.empty()) {
         r.error_text = t->error[0] ? t->error : curl_easy_strerror(code);
       }
       const std::uint64_t id = t->id;

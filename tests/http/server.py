@@ -49,6 +49,8 @@ Request bodies and conditional requests (POST routes read a JSON body):
   POST /post-cursor     body {"cursor": C, ...}: /cursor's pages, the cursor from the body
   POST /post-echo       one record holding the body it was sent, as text, and its Content-Type
   POST /post-503-once   503 once (per query string), then as /post-echo
+  POST /post-redirect?status=S&host=H  S (303, 307, ...) to http://H:PORT/post-echo
+  GET /post-echo        one record saying it was a GET
   /etag                 one page with ETag "v1"; 304 and no body to If-None-Match: "v1"
   /last-modified        one page with Last-Modified; 304 to a matching If-Modified-Since
 """
@@ -241,6 +243,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(401, {"error": "unauthorized"})
         if path in ("/etag", "/last-modified"):
             return self.conditional(path)
+        if path == "/post-echo":
+            return self.send(200, {"results": [{"id": 1, "method": "GET"}]})
         return self.send(404, {"error": "not found"})
 
     # Request bodies and conditional requests.
@@ -270,6 +274,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, {"results": [{"id": 1, "body": text, "content_type": content_type}]})
         if url.path == "/post-503-once":
             return self.send(503, {"error": "unavailable"})
+        if url.path == "/post-redirect":
+            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            where = f"http://{query.get('host', '127.0.0.1')}:{self.server.server_address[1]}/post-echo"
+            return self.send(int(query.get("status", "307")), "", headers={"Location": where})
         try:
             body = json.loads(text)
         except ValueError:
