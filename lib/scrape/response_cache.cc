@@ -2,8 +2,8 @@
 //
 // The idea: a file per request, named for the SHA-256 of the request's method, URL and body
 // (which may carry secrets, so they are never written out), holding the response's
-// validators and what a 304 leaves out: the body, its Content-Type, and the Link header and
-// final URL that paging reads. A file is replaced whole (atomic_file), so a crash leaves the
+// validators and what a 304 leaves out: the body, its Content-Type, and the Link header that
+// paging reads. A file is replaced whole (atomic_file), so a crash leaves the
 // old entry or the new one, and read with O_NOFOLLOW. The directory is the user's alone; the
 // files use at most kMaxCacheBytes, the least recently used removed first when it opens.
 
@@ -113,7 +113,6 @@ std::optional<CachedResponse> ResponseCache::get(const HttpRequest& request) con
   cached.last_modified = field(head, "last-modified");
   cached.content_type = field(head, "content-type");
   cached.link = field(head, "link");
-  cached.effective_url = field(head, "effective-url");
   if (cached.etag.empty() && cached.last_modified.empty()) return std::nullopt;
   cached.body = text.substr(blank + 2);
   return cached;
@@ -125,8 +124,7 @@ Result<void> ResponseCache::put(const HttpRequest& request, const HttpResponse& 
   const std::string_view fields[][2] = {{"etag", response.etag},
                                         {"last-modified", response.last_modified},
                                         {"content-type", response.content_type},
-                                        {"link", response.link},
-                                        {"effective-url", response.effective_url}};
+                                        {"link", response.link}};
   std::string text(kMagic);
   for (const auto& [name, value] : fields) {
     if (value.empty() || !one_line(value)) continue;

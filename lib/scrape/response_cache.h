@@ -16,7 +16,6 @@ struct CachedResponse {
   std::string last_modified;
   std::string content_type;
   std::string link;
-  std::string effective_url;
   std::string body;
 };
 

@@ -200,7 +200,6 @@ class Engine {
       response.body = std::move(slot.cached->body);
       response.content_type = slot.cached->content_type;
       response.link = slot.cached->link;
-      response.effective_url = slot.cached->effective_url;
       slot.cached.reset();
     }
     const Verdict verdict = judge(response);

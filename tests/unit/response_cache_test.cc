@@ -58,7 +58,9 @@ TEST_CASE("the response cache keeps a response per method, URL and body, private
 
   const auto get = request("http://a.example/p?k=s3cr3t");
   const auto post = request("http://a.example/p?k=s3cr3t", R"({"page":1})");
-  REQUIRE(cache->put(get, response("\"v1\"", "{\"a\":1}\n\nsecond line")));
+  auto answered = response("\"v1\"", "{\"a\":1}\n\nsecond line");
+  answered.effective_url = get.url;
+  REQUIRE(cache->put(get, answered));
   CHECK_FALSE(cache->get(post));
   REQUIRE(cache->put(post, response("\"v2\"", "{}")));
 
