@@ -21,7 +21,8 @@
 // line of a key that the input had before, are staged and written at the end by one UPDATE,
 // by each key's last line (staged_update.h). The ids of the keys seen stay in a compact hash
 // table (key_table.h), which makes the last line of a key win across batches without keeping
-// any line. Concurrent loads of one table queue on an advisory lock held by the transaction.
+// any line. With history on (history.h), that UPDATE also keeps each changed row's previous
+// version. Concurrent loads of one table queue on an advisory lock held by the transaction.
 //
 // Whatever path the load leaves by, its COPY is ended, its transaction rolled back unless
 // committed, and every lookup connection's answer read: the connections are ready for more.
@@ -39,6 +40,7 @@
 
 #include <fmt/format.h>
 
+#include "history.h"
 #include "key_decisions.h"
 #include "key_table.h"
 #include "load_table.h"
@@ -135,6 +137,7 @@ class Loader {
   const LoadEvents& events_;
   LoadResult result_;
   std::optional<TargetTable> table_;
+  History history_;
   std::optional<Transaction> tx_;  // declared before copy_: it rolls back after the COPY ends
   CopyIn copy_;
   CopyTarget copying_ = CopyTarget::kNone;
@@ -196,6 +199,10 @@ Result<void> Loader::begin() {
   auto id = table_->start_load_row(db_, options_.session);
   if (!id) return std::move(id).error();
   result_.load_id = *id;
+  // Whether the load keeps history, as asked or as remembered for the table.
+  auto history = History::settle(db_, table_->sql(), options_.history, result_.load_id);
+  if (!history) return std::move(history).error();
+  history_ = std::move(*history);
   return {};
 }
 
@@ -497,7 +504,8 @@ Result<void> Loader::stage_row(const Batch& batch, const Row& row, KeyState firs
 }
 
 Result<void> Loader::apply_staged() {
-  auto tallies = staged_.apply(db_, table_->sql(), options_.dry_run, result_.load_id);
+  auto tallies =
+      staged_.apply(db_, table_->sql(), history_.table(), options_.dry_run, result_.load_id);
   if (!tallies) return std::move(tallies).error();
   for (const StagedTally& tally : *tallies) reconcile(pair_of(tally.region, tally.source), tally);
   return {};
