@@ -60,6 +60,8 @@ namespace {
 // pair's rows up to the limit first about 0.15 us a row.
 constexpr std::uint64_t kMinSweepLines = 4096;
 constexpr std::uint64_t kSweepRatio = 8;
+// A table estimated at fewer rows than the limit divided by this is not counted.
+constexpr std::uint64_t kEstimateMargin = 2;
 
 // PostgreSQL's epoch, 2000-01-01, in Unix seconds: binary timestamps count from it.
 constexpr std::int64_t kPgEpochSeconds = 946684800;
@@ -123,6 +125,8 @@ class Loader {
   [[nodiscard]] std::vector<Row*> classify_rows(Batch& batch);
   [[nodiscard]] Result<void> consider_sweeps(const Batch& batch, PgConnection& conn);
   [[nodiscard]] Result<void> consider_sweep(Pair& pair, PgConnection& conn);
+  [[nodiscard]] Result<std::uint64_t> pair_rows_below(PgConnection& conn, const Pair& pair,
+                                                      std::uint64_t limit);
   [[nodiscard]] Result<void> complete(Batch& batch);
 
   [[nodiscard]] Result<void> start_copy(CopyTarget target);
@@ -416,7 +420,7 @@ Result<void> Loader::consider_sweep(Pair& pair, PgConnection& conn) {
   const bool own = &conn == &db_;
   if (own)
     if (auto ended = end_copy(); !ended) return ended;
-  auto rows = count_pair_rows(conn, table_->sql(), pair, limit);
+  auto rows = pair_rows_below(conn, pair, limit);
   if (!rows) return std::move(rows).error();
   if (*rows >= limit || !keys_.reserve_stored(*rows)) return {};
   if (events_.sweep_counted) events_.sweep_counted();
@@ -424,6 +428,17 @@ Result<void> Loader::consider_sweep(Pair& pair, PgConnection& conn) {
   if (!complete) return std::move(complete).error();
   pair.swept = *complete;
   return {};
+}
+
+Result<std::uint64_t> Loader::pair_rows_below(PgConnection& conn, const Pair& pair,
+                                              std::uint64_t limit) {
+  // A table whose whole size is well under the limit, by the planner's estimate, needs no
+  // count: a reload of a large pair saves reading its index twice. The margin covers an
+  // estimate made when the table was smaller; the key table grows past it if need be.
+  auto estimate = estimate_table_rows(conn, table_->sql());
+  if (!estimate) return std::move(estimate).error();
+  if (*estimate && **estimate < limit / kEstimateMargin) return **estimate;
+  return count_pair_rows(conn, table_->sql(), pair, limit);
 }
 
 Result<void> Loader::complete(Batch& batch) {
