@@ -1456,6 +1456,18 @@ def case_history_dropped_by_hand_comes_back(env):
     check_equal(env.psql("SELECT count(*) FROM offpeak.records_history"), "10", "history rows")
 
 
+def case_history_of_a_quoted_table(env):
+    """A quoted, schema-qualified table keeps its history beside it; --dry-run's setting is
+    rolled back with the rest."""
+    table = '"My Schema"."Bars X"'
+    env.load_ok("--table", table, "--history", "on", stdin=bars(5))
+    env.load_ok("--table", table, "--dry-run", "--history", "off", stdin=bars(5, price=3.0))
+    env.load_ok("--table", table, stdin=bars(5, price=2.0))
+    check_equal(env.rows("SELECT target, history FROM offpeak.history_tables"),
+                [[table, '"My Schema"."Bars X_history"']], "remembered by its quoted name")
+    check_equal(env.psql('SELECT count(*) FROM "My Schema"."Bars X_history"'), "5", "history")
+
+
 def case_history_table_name_too_long(env):
     name = "t" * 60
     code, _, err = env.load("--table", name, "--history", "on", stdin=bars(1))
