@@ -18,6 +18,12 @@ loads into a fresh table of offpeak-load's own shape, after a CHECKPOINT:
   naive first    psql: \\copy the NDJSON into a jsonb staging table, then
                  INSERT ... SELECT ... ON CONFLICT DO UPDATE (skipping unchanged records)
   naive reload   the same again
+
+With a loader that has --history, history is on for offpeak.records throughout (turned on
+before the first load), and the history rows each step writes are counted: none but the 1%
+changed load's. With OFFPEAK_LOAD_BEFORE=PATH in the environment, another build of the loader
+(one that knows the same schema) also times the identical reload, right after this one's, on
+the same table: before and after figures from the same run.
 """
 
 import os
@@ -26,6 +32,7 @@ import sys
 import time
 
 TABLE_OF = {"copy": "bench.copy_target", "load": "offpeak.records", "naive": "bench.naive"}
+HISTORY = "offpeak.records_history"
 
 
 def psql(sql, *extra):
@@ -49,7 +56,7 @@ def timed(command, stdin=None):
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, err
 
 
-def counters(table):
+def counters(table, *more):
     schema, name = table.split(".")
     # The loader's backends report their counters as they exit.
     deadline = time.monotonic() + 30
@@ -59,7 +66,7 @@ def counters(table):
         time.sleep(0.05)
     row = psql("SELECT n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_user_tables "
                f"WHERE schemaname = '{schema}' AND relname = '{name}'")
-    return int(row or 0)
+    return int(row or 0) + sum(counters(t) for t in more)
 
 
 def main():
@@ -71,6 +78,12 @@ def main():
     for table in TABLE_OF.values():
         subprocess.run([loader, "--table", table], stdin=subprocess.DEVNULL, check=True,
                        capture_output=True)
+    help_text = subprocess.run([loader, "--help"], capture_output=True, text=True).stdout
+    history = "--history" in help_text
+    if history:
+        subprocess.run([loader, "--history", "on"], stdin=subprocess.DEVNULL, check=True,
+                       capture_output=True)
+    before_loader = os.environ.get("OFFPEAK_LOAD_BEFORE")
     results = {}
 
     psql("CHECKPOINT")
@@ -81,24 +94,30 @@ def main():
     psql("CHECKPOINT")
     with open(ndjson, "rb") as f:
         results["first"] = timed([loader], stdin=f)
-    written_before = counters(TABLE_OF["load"])
+    history_tables = (HISTORY,) if history else ()
+    written_before = counters(TABLE_OF["load"], *history_tables)
     psql("CHECKPOINT")
     with open(ndjson, "rb") as f:
         results["reload"] = timed([loader], stdin=f)
+    if before_loader:
+        psql("CHECKPOINT")
+        with open(ndjson, "rb") as f:
+            results["reload_before"] = timed([before_loader], stdin=f)
     psql("CHECKPOINT")
     with open(ndjson, "rb") as f:
         cat = subprocess.Popen(["cat"], stdin=f, stdout=subprocess.PIPE)
         results["reload_pipe"] = timed([loader], stdin=cat.stdout)
         cat.stdout.close()
         cat.wait()
-    reload_written = counters(TABLE_OF["load"]) - written_before
+    reload_written = counters(TABLE_OF["load"], *history_tables) - written_before
     later_written = {}
     for step, path in zip(("backfill", "changed"), later or []):
-        before = counters(TABLE_OF["load"])
+        before = counters(TABLE_OF["load"]), counters(*history_tables) if history else 0
         psql("CHECKPOINT")
         with open(path, "rb") as f:
             results[step] = timed([loader], stdin=f)
-        later_written[step] = counters(TABLE_OF["load"]) - before
+        later_written[step] = (counters(TABLE_OF["load"]) - before[0],
+                               counters(*history_tables) - before[1] if history else 0)
 
     naive = (
         "BEGIN;\n"
@@ -123,7 +142,8 @@ def main():
     copy = results["copy"][0]
     size = os.path.getsize(ndjson) / 1e6
     print(f"{lines} bar records, {size:.0f} MB of NDJSON; PostgreSQL "
-          f"{psql('SHOW server_version')}, shared_buffers {psql('SHOW shared_buffers')}")
+          f"{psql('SHOW server_version')}, shared_buffers {psql('SHOW shared_buffers')}; "
+          f"history {'on' if history else 'off (the loader has no --history)'}")
     print(f"{'step':<38} {'wall':>8} {'x copy':>7} {'target':>8}  {'client CPU/M':>12} "
           f"{'peak RSS':>9}  verdict")
 
@@ -142,6 +162,8 @@ def main():
     row("psql \\copy of extracted rows", "copy")
     row("offpeak-load, first load", "first", 0.8, client=True)
     row("offpeak-load, identical reload", "reload", 0.3, client=True)
+    if before_loader:
+        row("OFFPEAK_LOAD_BEFORE, identical reload", "reload_before", 0.3, client=True)
     row("offpeak-load, the same through a pipe", "reload_pipe", 0.3, client=True)
     if later:
         row("offpeak-load, backfill: all stale", "backfill", client=True)
@@ -160,8 +182,11 @@ def main():
           f"{worst_cpu:.2f} s per million records (target <= 1.5); peak RSS {worst_rss:.0f} MB "
           "(target < 100)")
     if later:
-        print(f"tuples written by the backfill: {later_written['backfill']} (target 0); by the "
-              f"1% changed load: {later_written['changed']} (target {lines // 100})")
+        print(f"tuples written by the backfill: {later_written['backfill'][0]} (target 0); by the "
+              f"1% changed load: {later_written['changed'][0]} (target {lines // 100})")
+    if later and history:
+        print(f"history rows written by the backfill: {later_written['backfill'][1]} (target 0); "
+              f"by the 1% changed load: {later_written['changed'][1]} (target {lines // 100})")
     print("summaries:", " | ".join(results[k][3].strip() for k in loads))
 
 

@@ -54,6 +54,7 @@ class CommandRun {
     connect_lookups(conninfo);
     LoadOptions options{command_.table, command_.reject_file, command_.max_rejects,
                         command_.dry_run, command_.session};
+    options.history = command_.history;
     apply_test_settings(options, console_.env);
     const auto result = load_ndjson(**db, lookups_, *inputs, options, events());
     clear_progress();

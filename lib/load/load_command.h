@@ -25,9 +25,10 @@ struct LoadCommand {
   std::string reject_file;  // --reject-file, or ""
   std::uint64_t max_rejects = 1000;
   bool dry_run = false;
-  std::string session;             // --session, or ""
-  bool json = false;               // --json: the summary on stdout too
-  std::string metrics_file;        // --metrics-file, or ""
+  std::string session;                                     // --session, or ""
+  HistoryRequest history = HistoryRequest::kAsRemembered;  // --history on|off
+  bool json = false;                                       // --json: the summary on stdout too
+  std::string metrics_file;                                // --metrics-file, or ""
   std::vector<std::string> files;  // the inputs; none for standard input, "-" for it too
 };
 

@@ -16,14 +16,16 @@
 
 #include <fmt/format.h>
 
+#include "history.h"
 #include "pg.h"
 
 namespace offpeak {
 namespace {
 
 // The schema version this loader creates and understands. Version 1 had no fetched_at and
-// no offpeak.load_sources; a database at version 1 is migrated in place.
-constexpr int kSchemaVersion = 2;
+// no offpeak.load_sources, version 2 no offpeak.history_tables; older databases are migrated
+// in place.
+constexpr int kSchemaVersion = 3;
 // Advisory lock keys: "offp" in the high half; the low half is 0 for the schema, or the
 // table's OID.
 constexpr long long kLockTag = 0x6f666670LL << 32;
@@ -92,6 +94,13 @@ constexpr std::string_view kMigrateTo2 = R"(
       INSERT INTO offpeak.schema_version (version) VALUES (2) ON CONFLICT DO NOTHING;
     )";
 
+// Version 2 to 3: the tables that keep history (history.h). An older loader would load
+// them without it, so it must refuse the database.
+std::string migrate_to_3() {
+  return std::string(history_schema_ddl()) +
+         "INSERT INTO offpeak.schema_version (version) VALUES (3) ON CONFLICT DO NOTHING;";
+}
+
 constexpr std::size_t kMaxIdentifierBytes = 63;
 
 }  // namespace
@@ -133,11 +142,13 @@ Result<void> TargetTable::ensure_schema(PgConnection& db) const {
     return Error{kExitConfig,
                  fmt::format("the database's encoding is {}; offpeak-load needs a UTF8 database",
                              encoding->text(0, 0))};
-  // Version 2 is there when offpeak.load_sources is, and the table has fetched_at.
+  // Version 3 is there when offpeak.load_sources and offpeak.history_tables are, and the
+  // table has fetched_at.
   auto found = db.query(
       "SELECT to_regclass('offpeak.schema_version') IS NOT NULL AND "
       "to_regclass('offpeak.loads') IS NOT NULL AND "
       "to_regclass('offpeak.load_sources') IS NOT NULL AND to_regclass($1) IS NOT NULL AND "
+      "to_regclass('offpeak.history_tables') IS NOT NULL AND "
       "EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass($1) AND "
       "attname = 'fetched_at' AND NOT attisdropped)",
       {{quoted_}});
@@ -162,6 +173,8 @@ Result<void> TargetTable::create_or_migrate(PgConnection& db) const {
   if (!version) return std::move(version).error();
   if (version->int64(0, 0) < 2)
     if (auto migrated = db.exec(std::string(kMigrateTo2)); !migrated) return migrated;
+  if (version->int64(0, 0) < 3)
+    if (auto migrated = db.exec(migrate_to_3()); !migrated) return migrated;
   // Every table loaded into gets fetched_at, each the first time a version 2 loader loads it.
   if (version->int64(0, 0) <= kSchemaVersion)
     return db.exec(

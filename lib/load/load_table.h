@@ -20,8 +20,9 @@ class TargetTable {
   // (64, "--table: ...") when it is not a table name.
   [[nodiscard]] static Result<TargetTable> resolve(PgConnection& db, const std::string& name);
 
-  // Creates the offpeak schema, offpeak.loads, offpeak.load_sources and the table where
-  // missing, migrates a schema at version 1 to 2 in place, and refuses a schema newer than
+  // Creates the offpeak schema, offpeak.loads, offpeak.load_sources, offpeak.history_tables
+  // and the table where missing, migrates a schema at version 1 or 2 to 3 in place, and
+  // refuses a schema newer than
   // this loader's (78), or a database whose encoding is not UTF8 (78).
   [[nodiscard]] Result<void> ensure_schema(PgConnection& db) const;
 

@@ -76,6 +76,18 @@ Result<void> read_lookup(PgConnection& conn, std::vector<Row*>& rows) {
   return {};
 }
 
+Result<std::optional<std::uint64_t>> estimate_table_rows(PgConnection& conn,
+                                                         const std::string& table) {
+  auto estimate = conn.query(
+      "SELECT CASE WHEN relpages > 0 AND reltuples >= 0 THEN ceil(reltuples / relpages * "
+      "(pg_relation_size(oid) / current_setting('block_size')::int))::bigint END "
+      "FROM pg_class WHERE oid = $1::regclass",
+      {{table}});
+  if (!estimate) return std::move(estimate).error();
+  if (estimate->is_null(0, 0)) return std::optional<std::uint64_t>();
+  return std::optional<std::uint64_t>(estimate->uint64(0, 0));
+}
+
 Result<std::uint64_t> count_pair_rows(PgConnection& conn, const std::string& table,
                                       const Pair& pair, std::uint64_t limit) {
   const std::string limit_text = std::to_string(limit);

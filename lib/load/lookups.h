@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,12 @@ class PgConnection;
 [[nodiscard]] Result<void> send_lookup(PgConnection& conn, const std::string& table,
                                        const Batch& batch, std::vector<Row*>& rows);
 [[nodiscard]] Result<void> read_lookup(PgConnection& conn, std::vector<Row*>& rows);
+
+// The rows of `table` as the planner estimates them: its size now, at the rows per page last
+// measured (by ANALYZE, VACUUM or an index build); nothing when never measured. A catalog
+// read, where counting a pair's rows reads its whole index.
+[[nodiscard]] Result<std::optional<std::uint64_t>> estimate_table_rows(PgConnection& conn,
+                                                                       const std::string& table);
 
 // The rows of `pair` in `table`, counted as far as `limit`.
 [[nodiscard]] Result<std::uint64_t> count_pair_rows(PgConnection& conn, const std::string& table,

@@ -21,7 +21,8 @@
 // line of a key that the input had before, are staged and written at the end by one UPDATE,
 // by each key's last line (staged_update.h). The ids of the keys seen stay in a compact hash
 // table (key_table.h), which makes the last line of a key win across batches without keeping
-// any line. Concurrent loads of one table queue on an advisory lock held by the transaction.
+// any line. With history on (history.h), that UPDATE also keeps each changed row's previous
+// version. Concurrent loads of one table queue on an advisory lock held by the transaction.
 //
 // Whatever path the load leaves by, its COPY is ended, its transaction rolled back unless
 // committed, and every lookup connection's answer read: the connections are ready for more.
@@ -39,6 +40,7 @@
 
 #include <fmt/format.h>
 
+#include "history.h"
 #include "key_decisions.h"
 #include "key_table.h"
 #include "load_table.h"
@@ -58,6 +60,8 @@ namespace {
 // pair's rows up to the limit first about 0.15 us a row.
 constexpr std::uint64_t kMinSweepLines = 4096;
 constexpr std::uint64_t kSweepRatio = 8;
+// A table estimated at fewer rows than the limit divided by this is not counted.
+constexpr std::uint64_t kEstimateMargin = 2;
 
 // PostgreSQL's epoch, 2000-01-01, in Unix seconds: binary timestamps count from it.
 constexpr std::int64_t kPgEpochSeconds = 946684800;
@@ -121,6 +125,8 @@ class Loader {
   [[nodiscard]] std::vector<Row*> classify_rows(Batch& batch);
   [[nodiscard]] Result<void> consider_sweeps(const Batch& batch, PgConnection& conn);
   [[nodiscard]] Result<void> consider_sweep(Pair& pair, PgConnection& conn);
+  [[nodiscard]] Result<std::uint64_t> pair_rows_below(PgConnection& conn, const Pair& pair,
+                                                      std::uint64_t limit);
   [[nodiscard]] Result<void> complete(Batch& batch);
 
   [[nodiscard]] Result<void> start_copy(CopyTarget target);
@@ -135,6 +141,7 @@ class Loader {
   const LoadEvents& events_;
   LoadResult result_;
   std::optional<TargetTable> table_;
+  History history_;
   std::optional<Transaction> tx_;  // declared before copy_: it rolls back after the COPY ends
   CopyIn copy_;
   CopyTarget copying_ = CopyTarget::kNone;
@@ -196,6 +203,10 @@ Result<void> Loader::begin() {
   auto id = table_->start_load_row(db_, options_.session);
   if (!id) return std::move(id).error();
   result_.load_id = *id;
+  // Whether the load keeps history, as asked or as remembered for the table.
+  auto history = History::settle(db_, table_->sql(), options_.history, result_.load_id);
+  if (!history) return std::move(history).error();
+  history_ = std::move(*history);
   return {};
 }
 
@@ -409,7 +420,7 @@ Result<void> Loader::consider_sweep(Pair& pair, PgConnection& conn) {
   const bool own = &conn == &db_;
   if (own)
     if (auto ended = end_copy(); !ended) return ended;
-  auto rows = count_pair_rows(conn, table_->sql(), pair, limit);
+  auto rows = pair_rows_below(conn, pair, limit);
   if (!rows) return std::move(rows).error();
   if (*rows >= limit || !keys_.reserve_stored(*rows)) return {};
   if (events_.sweep_counted) events_.sweep_counted();
@@ -417,6 +428,17 @@ Result<void> Loader::consider_sweep(Pair& pair, PgConnection& conn) {
   if (!complete) return std::move(complete).error();
   pair.swept = *complete;
   return {};
+}
+
+Result<std::uint64_t> Loader::pair_rows_below(PgConnection& conn, const Pair& pair,
+                                              std::uint64_t limit) {
+  // A table whose whole size is well under the limit, by the planner's estimate, needs no
+  // count: a reload of a large pair saves reading its index twice. The margin covers an
+  // estimate made when the table was smaller; the key table grows past it if need be.
+  auto estimate = estimate_table_rows(conn, table_->sql());
+  if (!estimate) return std::move(estimate).error();
+  if (*estimate && **estimate < limit / kEstimateMargin) return **estimate;
+  return count_pair_rows(conn, table_->sql(), pair, limit);
 }
 
 Result<void> Loader::complete(Batch& batch) {
@@ -497,7 +519,8 @@ Result<void> Loader::stage_row(const Batch& batch, const Row& row, KeyState firs
 }
 
 Result<void> Loader::apply_staged() {
-  auto tallies = staged_.apply(db_, table_->sql(), options_.dry_run, result_.load_id);
+  auto tallies =
+      staged_.apply(db_, table_->sql(), history_.table(), options_.dry_run, result_.load_id);
   if (!tallies) return std::move(tallies).error();
   for (const StagedTally& tally : *tallies) reconcile(pair_of(tally.region, tally.source), tally);
   return {};

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "error.h"
+#include "history.h"
 #include "load_counts.h"
 #include "load_metrics.h"
 #include "ndjson_input.h"
@@ -29,6 +30,8 @@ struct LoadOptions {
   std::uint64_t max_rejects = 1000;  // with reject_file: more bad lines than this load nothing
   bool dry_run = false;              // compare and count, write nothing
   std::string session;               // the window or session the load belongs to, or ""
+  // --history on|off, or what the database remembers for the table.
+  HistoryRequest history = HistoryRequest::kAsRemembered;
   // The most the table of keys seen may take; lines of keys past it are decided at the end.
   std::size_t key_memory = std::size_t{48} << 20;
   // For tests: fewer bits of each key's id, so that many keys share one.

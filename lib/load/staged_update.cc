@@ -4,12 +4,14 @@
 // changed, c unchanged, n not kept in the key table. At the end one statement takes each
 // key's newest staged line (by fetched_at, then input order), writes it where it differs from
 // the row and is not older than it, inserts it where the row is missing, and answers with a
-// tally per (region, source) from which the counts are reconciled (key_decisions.h).
+// tally per (region, source) from which the counts are reconciled (key_decisions.h). With
+// history on, the same statement keeps the previous version of each row it changes (history.h).
 
 #include "staged_update.h"
 
 #include <fmt/format.h>
 
+#include "history.h"
 #include "pg.h"
 #include "pg_binary.h"
 
@@ -57,7 +59,7 @@ namespace {
 // dry run inserts none). The answer is what became of the keys of each kind, and how many the
 // load did not keep, for each (region, source). A line older than its row (both with a
 // fetched_at) is stale: it leaves a row it differs from alone. A dry run only compares.
-std::string apply_sql(const std::string& table, bool dry_run) {
+std::string apply_sql(const std::string& table, const std::string& history, bool dry_run) {
   const std::string_view join = "t.region = l.region AND t.source = l.source AND t.key = l.key";
   const std::string_view older = "l.fetched_at < t.fetched_at";  // false when either is NULL
   std::string sql = fmt::format(
@@ -73,16 +75,25 @@ std::string apply_sql(const std::string& table, bool dry_run) {
         "written AS (SELECT l.region, l.source, l.first_state FROM last AS l JOIN {0} AS t ON {1} "
         "WHERE t.record_hash <> l.record_hash AND NOT coalesce({2}, false)) ",
         table, join, older);
+  } else if (!history.empty()) {
+    // The same UPDATE, keeping each changed row's previous version (history.h).
+    const std::string changes =
+        fmt::format("t.record_hash <> l.record_hash AND NOT coalesce({}, false)", older);
+    sql += history_written_sql(table, history, join, changes);
   } else {
     sql += fmt::format(
         "written AS (UPDATE {0} AS t SET record = l.record, record_hash = l.record_hash, "
         "fetched_at = l.fetched_at, changed_at = now(), load_id = $1 FROM last AS l WHERE {1} "
         "AND t.record_hash <> l.record_hash AND NOT coalesce({2}, false) "
-        "RETURNING l.region, l.source, l.first_state), "
+        "RETURNING l.region, l.source, l.first_state), ",
+        table, join, older);
+  }
+  if (!dry_run) {
+    sql += fmt::format(
         "added AS (INSERT INTO {0} (region, source, key, record, record_hash, fetched_at, "
         "first_seen, changed_at, load_id) SELECT region, source, key, record, record_hash, "
         "fetched_at, now(), now(), $1 FROM missing) ",
-        table, join, older);
+        table);
   }
   sql +=
       "SELECT region, source, "
@@ -107,11 +118,12 @@ std::string apply_sql(const std::string& table, bool dry_run) {
 }  // namespace
 
 Result<std::vector<StagedTally>> StagedLines::apply(PgConnection& db, const std::string& table,
-                                                    bool dry_run, std::int64_t load_id) {
+                                                    const std::string& history, bool dry_run,
+                                                    std::int64_t load_id) {
   std::vector<StagedTally> tallies;
   if (staged_ == 0) return tallies;
   const std::string id = std::to_string(load_id);
-  auto tally = db.query(apply_sql(table, dry_run),
+  auto tally = db.query(apply_sql(table, history, dry_run),
                         dry_run ? std::vector<PgParam>{} : std::vector<PgParam>{{id}});
   if (!tally) return std::move(tally).error();
   for (int row = 0; row < tally->rows(); ++row) {

@@ -23,10 +23,12 @@ class StagedLines {
   [[nodiscard]] bool empty() const { return staged_ == 0; }
 
   // Writes each staged key's last line where it differs from the row (inserting it where the
-  // row is missing), stamped with `load_id`; with `dry_run` only compares. Returns what
-  // became of the keys, per pair.
+  // row is missing), stamped with `load_id`, keeping the rows' previous versions in the
+  // `history` table unless it is ""; with `dry_run` only compares. Returns what became of the
+  // keys, per pair.
   [[nodiscard]] Result<std::vector<StagedTally>> apply(PgConnection& db, const std::string& table,
-                                                       bool dry_run, std::int64_t load_id);
+                                                       const std::string& history, bool dry_run,
+                                                       std::int64_t load_id);
 
  private:
   bool created_ = false;

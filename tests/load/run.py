@@ -168,7 +168,7 @@ def case_first_load(env):
                       "duplicates, rejected, status, finished >= started FROM offpeak.loads")
     check_equal(ledger, [[str(s["load"]), "t", "offpeak.records", "3", "3", "0", "0", "0", "0",
                           "loaded", "t"]], "offpeak.loads")
-    check_equal(env.psql("SELECT max(version) FROM offpeak.schema_version"), "2", "schema version")
+    check_equal(env.psql("SELECT max(version) FROM offpeak.schema_version"), "3", "schema version")
 
 
 def case_identical_reload(env):
@@ -1269,7 +1269,7 @@ def case_schema_v1_migrates(env):
     s, _ = env.load_ok("--session", "2026-11-28", stdin=lines)
     check_equal(counts_of(s), (2, 0, 0, 2, 0, 0), "the release's rows are unchanged")
     check_equal(env.table(), before, "rows kept as they were")
-    check_equal(env.rows("SELECT version FROM offpeak.schema_version ORDER BY 1"), [["1"], ["2"]],
+    check_equal(env.rows("SELECT version FROM offpeak.schema_version ORDER BY 1"), [["1"], ["2"], ["3"]],
                 "schema_version")
     check_equal(env.rows("SELECT id, input_lines, stale, session FROM offpeak.loads ORDER BY id"),
                 [["1", "2", "0", ""], [str(s["load"]), "2", "0", "2026-11-28"]],
@@ -1305,6 +1305,176 @@ def case_ledger_per_source(env):
                        "ON ls.load_id = l.id WHERE l.session = 'xnys 2026-11-28' "
                        "AND ls.region = 'xnys'")
     check_equal(changed, [["30"]], "what last night's xnys load changed, in one query")
+
+
+# The versions of offpeak.records as docs/records.md's query gives them: every record as of a
+# time (:at) or as of a load (:load), the current rows and the history's.
+AS_OF = """
+WITH versions AS (
+  SELECT region, source, key, record, changed_at AS valid_from, NULL::timestamptz AS valid_to,
+         load_id, NULL::bigint AS closed_by
+  FROM offpeak.records
+  UNION ALL
+  SELECT region, source, key, record, valid_from, valid_to, load_id, closed_by
+  FROM offpeak.records_history)
+SELECT region, source, key, record FROM versions
+WHERE {where}
+ORDER BY region, source, key
+"""
+AS_OF_TIME = "valid_from <= {at} AND (valid_to IS NULL OR valid_to > {at})"
+AS_OF_LOAD = "load_id <= {load} AND (closed_by IS NULL OR closed_by > {load})"
+
+
+def as_of(env, time=None, load=None):
+    """{key: record} as of a time (SQL expression) or a load id."""
+    where = AS_OF_TIME.format(at=time) if time is not None else AS_OF_LOAD.format(load=load)
+    return {r[2]: json.loads(r[3]) for r in env.rows(AS_OF.format(where=where))}
+
+
+def history_counters(env):
+    """n_tup_ins, n_tup_upd, n_tup_del of offpeak.records and of offpeak.records_history."""
+    return env.tuple_counters() + env.tuple_counters("records_history")
+
+
+def versions_of(env, lines):
+    """{key: record} of bar lines as the loader stores them."""
+    return {minified(o["key"]): o["record"] for o in map(json.loads, lines.splitlines())}
+
+
+def case_history_versions_as_of(env):
+    """--history on: three loads of changing data keep every previous version, and the
+    documented query gives each version back as of any time or load. A changed line writes its
+    row and one history row; unchanged and stale lines, and an identical reload, write nothing."""
+    t = lambda day: f"2026-02-{day:02d}T00:00:00Z"  # noqa: E731
+    one = bars(200, fetched_at=t(1))
+    two = bars(20, price=2.0, fetched_at=t(2)) + bars(180, start=20, fetched_at=t(2))
+    three = (bars(10, price=3.0, fetched_at=t(3)) + bars(10, start=10, price=2.0, fetched_at=t(3))
+             + bars(10, start=20, price=3.0, fetched_at=t(3))
+             + bars(170, start=30, fetched_at=t(3)))
+    loads, counters = [], []
+    for text, args, expected in ((one, ["--history", "on"], (200, 200, 0, 0, 0, 0)),
+                                 (two, [], (200, 0, 20, 180, 0, 0)),
+                                 (three, [], (200, 0, 20, 180, 0, 0))):
+        s, _ = env.load_ok(*args, stdin=text)
+        check_equal(counts_of(s), expected, f"counts of load {len(loads) + 1}")
+        loads.append(s["load"])
+        counters.append(history_counters(env))
+    check_equal(env.psql("SELECT count(*) FROM offpeak.records_history"), "40",
+                "one history row per changed line")
+    for i in (1, 2):
+        ins, upd = (int(counters[i][n]) - int(counters[i - 1][n]) for n in (0, 1))
+        hist = int(counters[i][3]) - int(counters[i - 1][3])
+        check_equal((ins, upd, hist, counters[i][2], counters[i][4], counters[i][5]),
+                    (0, 20, 20, "0", "0", "0"), f"tuples written by load {i + 1}")
+    check_equal(env.rows("SELECT target, history, since_load FROM offpeak.history_tables"),
+                [["offpeak.records", "offpeak.records_history", str(loads[0])]],
+                "history remembered for the table")
+    models = [versions_of(env, text) for text in (one, two, three)]
+    started = env.rows("SELECT started FROM offpeak.loads ORDER BY id")
+    for i, load in enumerate(loads):
+        check_equal(as_of(env, load=load), models[i], f"as of load {load}")
+        check_equal(as_of(env, time=f"'{started[i][0]}'::timestamptz + interval '1 ms'"), models[i],
+                    f"as of the time of load {i + 1}")
+    check_equal(as_of(env, time=f"'{started[0][0]}'::timestamptz - interval '1 ms'"), {},
+                "before the first load")
+    check_equal(env.rows("SELECT DISTINCT valid_to = (SELECT started FROM offpeak.loads WHERE "
+                         "id = closed_by), valid_from = (SELECT started FROM offpeak.loads WHERE "
+                         "id = h.load_id) FROM offpeak.records_history AS h"),
+                [["t", "t"]], "valid_from and valid_to are the times of the loads")
+    # An identical reload, a stale backfill and a dry run write nothing to either table.
+    before, rows = history_counters(env), env.rows("SELECT xmin, ctid FROM offpeak.records")
+    s, _ = env.load_ok(stdin=three)
+    check_equal(counts_of(s), (200, 0, 0, 200, 0, 0), "identical reload")
+    s, _ = env.load_ok(stdin=bars(200, price=9.0, fetched_at="2026-01-15T00:00:00Z"))
+    check_equal((counts_of(s), stale_of(s)), ((200, 0, 0, 0, 0, 0), 200), "stale backfill")
+    env.load_ok("--dry-run", stdin=bars(200, price=8.0, fetched_at=t(4)))
+    check_equal(history_counters(env), before, "tuples written by reload, backfill, dry run")
+    check_equal(env.rows("SELECT xmin, ctid FROM offpeak.records"), rows, "row versions")
+    check_equal(as_of(env, load=loads[2] + 10), models[2], "as of the latest load")
+
+
+def case_history_of_a_key_changed_within_the_load(env):
+    """A key inserted and changed again by one load (lines more than a batch apart) gets no
+    history row: nobody saw the version in between."""
+    text = (line("r", "s", [1], {"v": "A"}) + bars(20000) + line("r", "s", [1], {"v": "B"}))
+    s, _ = env.load_ok("--history", "on", stdin=text)
+    check_equal(counts_of(s), (20002, 20001, 0, 0, 1, 0), "counts")
+    check_equal(env.psql("SELECT record->>'v' FROM offpeak.records WHERE key = '[1]'"), "B", "row")
+    check_equal(env.psql("SELECT count(*) FROM offpeak.records_history"), "0", "no history")
+    s, _ = env.load_ok(stdin=line("r", "s", [1], {"v": "C"}))
+    check_equal(env.rows("SELECT record->>'v', load_id, closed_by FROM offpeak.records_history"),
+                [["B", str(s["load"] - 1), str(s["load"])]], "the next change keeps B")
+
+
+def case_history_off_writes_no_history_table(env):
+    env.load_ok(stdin=bars(50))
+    s, _ = env.load_ok(stdin=bars(50, price=2.0))
+    check_equal(counts_of(s), (50, 0, 50, 0, 0, 0), "changed")
+    check_equal(env.psql("SELECT count(*) FROM pg_class WHERE relname LIKE '%history%' AND "
+                         "relname <> 'history_tables' AND relkind = 'r'"), "0", "no history table")
+    check_equal(env.psql("SELECT count(*) FROM offpeak.history_tables"), "0", "nothing remembered")
+    check_equal(env.psql("SELECT max(version) FROM offpeak.schema_version"), "3", "schema version")
+    env.load_ok("--history", "off", stdin=bars(50, price=3.0))
+    check_equal(env.psql("SELECT to_regclass('offpeak.records_history') IS NULL"), "t",
+                "--history off on a table without history creates nothing")
+
+
+def case_history_turned_on_for_an_existing_table(env):
+    """History starts with the load that turns it on, is remembered by later loads, and stops
+    with --history off, which keeps the history table."""
+    env.load_ok(stdin=bars(30))
+    env.load_ok(stdin=bars(30, price=2.0))
+    s, _ = env.load_ok("--history", "on", stdin=bars(30, price=2.0))
+    check_equal(counts_of(s), (30, 0, 0, 30, 0, 0), "turned on with an identical reload")
+    check_equal(env.psql("SELECT count(*) FROM offpeak.records_history"), "0",
+                "no history from before")
+    on = s["load"]
+    s, _ = env.load_ok(stdin=bars(5, price=3.0) + bars(25, start=5, price=2.0))
+    check_equal(counts_of(s), (30, 0, 5, 25, 0, 0), "a change, without --history")
+    hist = env.rows("SELECT key, record::text, load_id, closed_by FROM offpeak.records_history")
+    check_equal({r[0]: json.loads(r[1]) for r in hist}, versions_of(env, bars(5, price=2.0)),
+                "the versions replaced")
+    check_equal({(r[2], r[3]) for r in hist}, {(str(on - 1), str(s["load"]))},
+                "written by the load before history was on, closed by this one")
+    check_equal(as_of(env, load=on - 1), versions_of(env, bars(30, price=2.0)),
+                "as of the load before history was on")
+    s, _ = env.load_ok("--history", "off", stdin=bars(30, price=4.0))
+    check_equal(counts_of(s), (30, 0, 30, 0, 0, 0), "changed with history off")
+    env.load_ok(stdin=bars(30, price=5.0))
+    check_equal(env.psql("SELECT count(*) FROM offpeak.records_history"), "5",
+                "history kept, and not written once off")
+    check_equal(env.psql("SELECT count(*) FROM offpeak.history_tables"), "0", "off is remembered")
+    env.load_ok("--history", "on", stdin=bars(30, price=6.0))
+    check_equal(env.psql("SELECT count(*) FROM offpeak.records_history"), "35",
+                "on again: the same history table")
+
+
+def case_history_dropped_by_hand_comes_back(env):
+    env.load_ok("--history", "on", stdin=bars(10))
+    env.psql("DROP TABLE offpeak.records_history")
+    env.load_ok(stdin=bars(10, price=2.0))
+    check_equal(env.psql("SELECT count(*) FROM offpeak.records_history"), "10", "history rows")
+
+
+def case_history_of_a_quoted_table(env):
+    """A quoted, schema-qualified table keeps its history beside it; --dry-run's setting is
+    rolled back with the rest."""
+    table = '"My Schema"."Bars X"'
+    env.load_ok("--table", table, "--history", "on", stdin=bars(5))
+    env.load_ok("--table", table, "--dry-run", "--history", "off", stdin=bars(5, price=3.0))
+    env.load_ok("--table", table, stdin=bars(5, price=2.0))
+    check_equal(env.rows("SELECT target, history FROM offpeak.history_tables"),
+                [[table, '"My Schema"."Bars X_history"']], "remembered by its quoted name")
+    check_equal(env.psql('SELECT count(*) FROM "My Schema"."Bars X_history"'), "5", "history")
+
+
+def case_history_table_name_too_long(env):
+    name = "t" * 60
+    code, _, err = env.load("--table", name, "--history", "on", stdin=bars(1))
+    check_equal(code, 64, "exit code")
+    check(f"--history: the history table of public.{name} would be named public.{name}_history, "
+          "longer than PostgreSQL's 63 bytes" in err, err)
+    check_equal(env.psql(f"SELECT count(*) FROM public.{name}"), "0", "nothing loaded")
 
 
 CASES = cases_of(globals())

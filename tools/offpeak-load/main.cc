@@ -26,6 +26,10 @@ changed records updated, unchanged ones not written at all. The newest line of a
 fetched_at, then the last: a line older than its row is stale and writes nothing. Loading the
 same input twice changes nothing the second time. See docs/records.md.
 
+--history on keeps every previous version of a changed record in TABLE_history (valid_from,
+valid_to, the load that wrote it), from that load on; the table remembers it, so later loads
+need not say it again, until --history off (which keeps TABLE_history as it is).
+
 The connection is --db (a conninfo string like "host=db dbname=market" or a URI like
 postgresql://user@db/market), else $DATABASE_URL, else libpq's PG* variables, ~/.pgpass
 and service files.
@@ -59,6 +63,19 @@ Examples:
   offpeak-load --table market.bars --reject-file bad.ndjson bars.ndjson
   offpeak-load --dry-run --json today.ndjson | jq .updated)";
 
+// --history on|off: remembered for the table, so later loads keep doing it.
+void add_history_option(CLI::App& app, HistoryRequest& history) {
+  app.add_option_function<std::string>(
+         "--history",
+         [&history](const std::string& value) {
+           history = value == "on" ? HistoryRequest::kOn : HistoryRequest::kOff;
+         },
+         "Keep (on) or stop keeping (off) the previous versions of changed records in "
+         "TABLE_history; remembered for the table (default: as remembered, first off)")
+      ->type_name("on|off")
+      ->check(CLI::IsMember({"on", "off"}).description(""));
+}
+
 // Writes `text` to stdout and flushes it.
 Result<void> write_stdout(std::string_view text) {
   std::fwrite(text.data(), 1, text.size(), stdout);
@@ -87,6 +104,7 @@ int run(int argc, char** argv) {
   app.add_option("--session", command.session,
                  "The window or session the load belongs to, kept in offpeak.loads")
       ->type_name("LABEL");
+  add_history_option(app, command.history);
   app.add_flag("--json", command.json, "Print the summary as one JSON object on standard output");
   app.add_option("FILE", command.files, "Input files (default: standard input; - for it too)");
   add_log_and_metrics_options(app, log_format, command.metrics_file, "load");
