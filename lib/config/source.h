@@ -32,6 +32,16 @@ struct Pagination {
   std::int64_t limit = 0;  // kOffset: records per page
 };
 
+// What one run of a source returns: some of its records (kPartial), all of them (kSource), or
+// all of those of each scope it returns (kScope: the keys that share their first
+// `scope_parts` parts with a record of the run). The load marks the rows a complete run left
+// out as deleted.
+enum class Completeness { kPartial, kSource, kScope };
+struct Complete {
+  Completeness kind = Completeness::kPartial;
+  int scope_parts = 0;  // kScope: how many leading key parts name a scope
+};
+
 // How a CSV source's text is written.
 struct CsvDialect {
   char delimiter = ',';              // ',' ';' '\t' or '|'
@@ -69,7 +79,8 @@ struct Source {
   // source of the run with the same rate_limit_key, or without one, the same url host.
   std::chrono::nanoseconds rate_interval{0};
   std::string rate_limit_key;
-  SourcePos pos;  // where the source's table is defined
+  Complete complete;  // `complete`: whether a run returns every record
+  SourcePos pos;      // where the source's table is defined
 };
 
 }  // namespace offpeak
