@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Times offpeak-load against its baselines on one PostgreSQL server, side by side.
 
-    load_bench.py OFFPEAK_LOAD NDJSON_FILE COPY_FILE LINES [BACKFILL_FILE CHANGED_FILE]
+    load_bench.py OFFPEAK_LOAD NDJSON_FILE COPY_FILE LINES [BACKFILL_FILE CHANGED_FILE
+                  [VANISHED_FILE]]
 
 Run under pg_virtualenv (bench/load does): libpq's PG* variables name the server. Every step
 loads into a fresh table of offpeak-load's own shape, after a CHECKPOINT:
@@ -15,6 +16,9 @@ loads into a fresh table of offpeak-load's own shape, after a CHECKPOINT:
                  tuple written (with BACKFILL_FILE, see load_data.py)
   changed 1%     every key again fetched a day later, one in a hundred changed: only those
                  rows written (with CHANGED_FILE)
+  vanished 1%    a complete run of the source after that: one key in a hundred gone (marked
+                 deleted), one record in a hundred changed: only those rows written (with
+                 VANISHED_FILE)
   naive first    psql: \\copy the NDJSON into a jsonb staging table, then
                  INSERT ... SELECT ... ON CONFLICT DO UPDATE (skipping unchanged records)
   naive reload   the same again
@@ -71,7 +75,7 @@ def counters(table, *more):
 
 def main():
     loader, ndjson, copy_file, lines = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    later = sys.argv[5:7] if len(sys.argv) >= 7 else None
+    later = sys.argv[5:8] if len(sys.argv) >= 7 else None
     millions = lines / 1e6
     # Each table is created by offpeak-load itself (from empty input), so all have its shape.
     psql("CREATE SCHEMA bench")
@@ -111,7 +115,7 @@ def main():
         cat.wait()
     reload_written = counters(TABLE_OF["load"], *history_tables) - written_before
     later_written = {}
-    for step, path in zip(("backfill", "changed"), later or []):
+    for step, path in zip(("backfill", "changed", "vanished"), later or []):
         before = counters(TABLE_OF["load"]), counters(*history_tables) if history else 0
         psql("CHECKPOINT")
         with open(path, "rb") as f:
@@ -168,6 +172,8 @@ def main():
     if later:
         row("offpeak-load, backfill: all stale", "backfill", client=True)
         row("offpeak-load, 1% changed", "changed", 0.4, client=True)
+    if "vanished" in results:
+        row("offpeak-load, complete: 1% gone, 1% changed", "vanished", 0.4, client=True)
     row("naive: \\copy to jsonb + upsert, first", "naive_first")
     row("naive: \\copy to jsonb + upsert, reload", "naive_reload")
     first_gain = results["naive_first"][0] / results["first"][0]
@@ -176,6 +182,7 @@ def main():
     print(f"offpeak-load vs naive: first load {first_gain:.1f}x faster (target >= 2), "
           f"reload {reload_gain:.1f}x faster, through a pipe {pipe_gain:.1f}x (target >= 4)")
     loads = ("first", "reload", "reload_pipe") + (("backfill", "changed") if later else ())
+    loads += ("vanished",) if "vanished" in results else ()
     worst_cpu = max(results[k][1] for k in loads) / millions
     worst_rss = max(results[k][2] for k in loads)
     print(f"tuples written by the reloads: {reload_written} (target 0); client CPU at most "
@@ -187,6 +194,9 @@ def main():
     if later and history:
         print(f"history rows written by the backfill: {later_written['backfill'][1]} (target 0); "
               f"by the 1% changed load: {later_written['changed'][1]} (target {lines // 100})")
+    if "vanished" in results:
+        print(f"tuples written by the complete run with 1% gone and 1% changed: "
+              f"{later_written['vanished'][0]} (target {2 * (lines // 100)})")
     print("summaries:", " | ".join(results[k][3].strip() for k in loads))
 
 

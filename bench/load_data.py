@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Writes benchmark data for offpeak-load: daily bars in offpeak-scrape's output format.
 
-    load_data.py N NDJSON_FILE COPY_FILE [BACKFILL_FILE CHANGED_FILE]
+    load_data.py N NDJSON_FILE COPY_FILE [BACKFILL_FILE CHANGED_FILE [VANISHED_FILE]]
 
 NDJSON_FILE gets N lines as offpeak-scrape prints them; COPY_FILE the same rows already
 extracted for COPY (text format) into offpeak-load's table: region, source, key, record
 (minified), record_hash (SHA-256 of the minified record), fetched_at, first_seen, changed_at,
 load_id. BACKFILL_FILE gets the same keys with other records fetched a month earlier (every
 line stale after NDJSON_FILE); CHANGED_FILE the lines of NDJSON_FILE fetched a day later, one
-in a hundred with another close price.
+in a hundred with another close price. VANISHED_FILE gets the run after CHANGED_FILE of a
+complete source, fetched a day later again: one key in a hundred missing, one record in a
+hundred changed, and the end line of a complete run.
 """
 
 import hashlib
@@ -44,7 +46,7 @@ def ndjson_line(region, source, key_text, fetched_at, record):
 
 def main():
     n, ndjson_path, copy_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    extra = sys.argv[4:6] if len(sys.argv) >= 6 else None
+    extra = sys.argv[4:7] if len(sys.argv) >= 6 else None
     with open(ndjson_path, "w") as ndjson, open(copy_path, "w") as copy:
         for region, source, key, record in rows(n, 1):
             key_text = json.dumps(key, separators=(",", ":"))
@@ -55,6 +57,8 @@ def main():
                        "2026-01-03 02:00:00+00\t2026-01-03 02:00:00+00\t2026-01-03 02:00:00+00\t0\n")
     if extra is None:
         return
+    vanished = open(extra[2], "w") if len(extra) > 2 else None
+    kept = 0
     with open(extra[0], "w") as backfill, open(extra[1], "w") as changed:
         for i, (region, source, key, record) in enumerate(rows(n, 1)):
             key_text = json.dumps(key, separators=(",", ":"))
@@ -63,6 +67,16 @@ def main():
             if i % 100 == 0:
                 record = {**record, "c": round(record["c"] * 1.01, 2)}
             changed.write(ndjson_line(region, source, key_text, "2026-01-04T02:00:00Z", record))
+            if vanished is None or i % 100 == 50:
+                continue
+            if i % 100 == 25:
+                record = {**record, "v": record["v"] + 1}
+            vanished.write(ndjson_line(region, source, key_text, "2026-01-05T02:00:00Z", record))
+            kept += 1
+    if vanished is not None:
+        vanished.write('{"offpeak":"end","region":"xnys","source":"bars","complete":"source",'
+                       f'"records":{kept}}}\n')
+        vanished.close()
 
 
 if __name__ == "__main__":

@@ -79,6 +79,7 @@ class SourceReader {
   void read_csv(const toml::table& table, Source& source);
   void read_key(const toml::table& table, Source& source);
   void read_paginate(const toml::table& table, Source& source);
+  void read_complete(const toml::table& table, Source& source);
   void check_page_variable(const Source& source, const toml::node& where);
   void read_headers(const toml::node& node, Source& source);
   void check_header_templates(const toml::table& table, const Region& region, const Source& source);

@@ -40,6 +40,16 @@ enum class BodyType {
   kText,  // text/plain: values as they are
 };
 
+// What one run of a source returns: some of its records (kPartial), all of them (kSource), or
+// all of those of each scope it returns (kScope: the keys that share their first
+// `scope_parts` parts with a record of the run). The load marks the rows a complete run left
+// out as deleted.
+enum class Completeness { kPartial, kSource, kScope };
+struct Complete {
+  Completeness kind = Completeness::kPartial;
+  int scope_parts = 0;  // kScope: how many leading key parts name a scope
+};
+
 // How a CSV source's text is written.
 struct CsvDialect {
   char delimiter = ',';              // ',' ';' '\t' or '|'
@@ -85,6 +95,7 @@ struct Source {
   std::int64_t min_records = 1;
   std::int64_t max_skipped = 0;
   bool max_skipped_percent = false;  // max_skipped is a percentage, 0 to 100
+  Complete complete;                 // `complete`: whether a run returns every record
   SourcePos pos;                     // where the source's table is defined
 };
 

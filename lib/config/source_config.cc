@@ -21,12 +21,12 @@ namespace offpeak::config_detail {
 namespace {
 
 // Keys of a [[regions.ID.sources]] table; the limits among them may also go in [defaults].
-constexpr std::array<std::string_view, 28> kSourceKeys{
+constexpr std::array<std::string_view, 29> kSourceKeys{
     "name",        "url",         "format",     "records",    "columns",        "member_key",
     "key",         "headers",     "paginate",   "max_pages",  "timeout",        "retries",
     "max_bytes",   "concurrency", "user_agent", "rate_limit", "rate_limit_key", "delimiter",
     "quote",       "header",      "skip_lines", "decimal",    "numbers",        "min_records",
-    "max_skipped", "method",      "body",       "body_type"};
+    "max_skipped", "method",      "body",       "body_type", "complete"};
 // The CSV dialect's keys, which apply only to format "csv".
 constexpr std::array<std::string_view, 6> kCsvKeys{"delimiter",  "quote",   "header",
                                                    "skip_lines", "decimal", "numbers"};
@@ -142,6 +142,7 @@ std::optional<Source> SourceReader::read_source(const toml::table& table, const 
   read_shape(table, source);
   read_csv(table, source);
   read_key(table, source);
+  read_complete(table, source);
   read_limits(table, source);
   read_rule(table, source);
   if (const auto* headers = table.get("headers")) read_headers(*headers, source);
@@ -328,6 +329,46 @@ void SourceReader::read_key(const toml::table& table, Source& source) {
       if (field.front() != '/' &&
           std::find(source.columns.begin(), source.columns.end(), field) == source.columns.end())
         error(node->source(), "key", fmt::format("\"{}\" is not one of the columns", field));
+}
+
+// `complete = "source"`: a run returns every record of the source; `complete = { scope = N }`:
+// every record of each scope it returns, a scope being the first N parts of the key.
+void SourceReader::read_complete(const toml::table& table, Source& source) {
+  const auto* node = table.get("complete");
+  if (!node) return;
+  constexpr std::string_view kForms = R"(must be "source" or a table like { scope = 1 })";
+  if (const auto text = node->value<std::string>()) {
+    if (*text == "source") {
+      source.complete.kind = Completeness::kSource;
+    } else if (*text == "scope") {
+      error(node->source(), "complete",
+            "\"scope\" needs its key parts: write { scope = N }, N the leading parts of the key");
+    } else {
+      const bool near = edit_distance(*text, "source") <= 2;
+      error(node->source(), "complete",
+            fmt::format("\"{}\" {}{}", *text, kForms, near ? R"(; did you mean "source"?)" : ""));
+    }
+    return;
+  }
+  const auto* options = node->as_table();
+  if (!options) return error(node->source(), "complete", std::string(kForms));
+  constexpr std::array<std::string_view, 1> kKeys{"scope"};
+  for (auto&& [key, value] : *options)
+    if (key.str() != "scope") error(key.source(), "complete", unknown_key(key.str(), kKeys));
+  const auto* scope = options->get("scope");
+  if (!scope) return error(node->source(), "complete", "needs \"scope\", like { scope = 1 }");
+  const auto parts = scope->value<std::int64_t>();
+  const auto most = static_cast<std::int64_t>(source.key.size()) - 1;
+  if (most < 1)
+    return error(scope->source(), "complete",
+                 "\"scope\" needs a key of two parts or more; for the whole source write "
+                 "complete = \"source\"");
+  if (!parts || *parts < 1 || *parts > most)
+    return error(scope->source(), "complete",
+                 fmt::format("\"scope\" must be a whole number from 1 to {}, fewer than the "
+                             "key's {} parts",
+                             most, most + 1));
+  source.complete = {Completeness::kScope, static_cast<int>(*parts)};
 }
 
 void SourceReader::read_paginate(const toml::table& table, Source& source) {

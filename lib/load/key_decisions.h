@@ -147,6 +147,7 @@ LoadCounts sum_counts(const Pairs& pairs) {
     totals.duplicates += pair.counts.duplicates;
     totals.stale += pair.counts.stale;
     totals.rejected += pair.counts.rejected;
+    totals.deleted += pair.counts.deleted;
   }
   return totals;
 }

@@ -51,6 +51,10 @@ inline std::uint64_t content_check(const KeyHash& key, std::string_view record_h
   return prefix ^ key.mix;
 }
 
+// The content check a sweep stores for a row marked deleted (vanished.h), whose record_hash is
+// no SHA-256: no line matches it, and it is no live row that the input lacks.
+inline constexpr std::uint64_t kDeletedCheck = 0x6f66667064656c64;  // "offpdeld"
+
 // The keys the load knows: 61 bits of each id with a 3-bit state in one 64-bit word, by
 // open addressing, so that a lookup reads one cache line: 11 to 21 bytes a key. Keys that a
 // sweep read from the table also have their content check, in a parallel array that exists
@@ -111,6 +115,15 @@ class KeyTable {
     const std::size_t slot = (id >> 3) & (slots_.size() - 1);
     __builtin_prefetch(&slots_[slot]);
     if (!checks_.empty()) __builtin_prefetch(&checks_[slot]);
+  }
+
+  // How many keys a sweep stored that the input has not had, but for those stored with the
+  // check `except`.
+  [[nodiscard]] std::size_t count_stored(std::uint64_t except) const {
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < checks_.size(); ++i)
+      count += slots_[i] != 0 && state(slots_[i]) == KeyState::kStored && checks_[i] != except;
+    return count;
   }
 
   [[nodiscard]] KeyState get(std::uint64_t id) const {

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -59,6 +60,8 @@ class CommandRun {
     const auto result = load_ndjson(**db, lookups_, *inputs, options, events());
     clear_progress();
     if (!result) return fail(result.error());
+    for (const std::string& warning : result->warnings)
+      console_.diagnostic({Severity::kWarning, {}, "", "", warning});
     if (rejects_)
       if (auto closed = rejects_->close(); !closed) return fail(closed.error(), &*result);
     return report(*result);
@@ -185,15 +188,17 @@ void apply_test_settings(LoadOptions& options, const EnvLookup& getenv) {
 
 namespace {
 
-void add_counts(LogLine& line, const LoadCounts& counts) {
+// `deleted` shows only where an end line declared a run complete: elsewhere nothing is marked.
+void add_counts(LogLine& line, const LoadCounts& counts, bool complete) {
   line.add("status", "ok")
       .add("lines", counts.lines)
       .add("inserted", counts.inserted)
       .add("updated", counts.updated)
       .add("unchanged", counts.unchanged)
       .add("duplicates", counts.duplicates)
-      .add("stale", counts.stale)
-      .add("rejected", counts.rejected);
+      .add("stale", counts.stale);
+  if (complete) line.add("deleted", counts.deleted);
+  line.add("rejected", counts.rejected);
 }
 
 }  // namespace
@@ -203,10 +208,12 @@ std::vector<LogLine> summary_lines(const LoadResult& result, const LoadSummary& 
   for (const PairCounts& pair : result.pairs) {
     LogLine& line = lines.emplace_back();
     line.add("region", pair.region).add("source", pair.source);
-    add_counts(line, pair.counts);
+    add_counts(line, pair.counts, pair.complete);
   }
   LogLine& total = lines.emplace_back();
-  add_counts(total, result.counts);
+  add_counts(total, result.counts,
+             std::any_of(result.pairs.begin(), result.pairs.end(),
+                         [](const PairCounts& pair) { return pair.complete; }));
   if (summary.dry_run) {
     total.add("dry_run", true);
   } else {
@@ -220,9 +227,9 @@ std::string summary_json(const LoadResult& result, const LoadSummary& summary) {
   const LoadCounts& c = result.counts;
   return fmt::format(
       "{{\"lines\":{},\"inserted\":{},\"updated\":{},\"unchanged\":{},\"duplicates\":{},"
-      "\"stale\":{},\"rejected\":{},\"load_id\":{},\"dry_run\":{},\"table\":{},"
-      "\"seconds\":{:.3f}}}\n",
-      c.lines, c.inserted, c.updated, c.unchanged, c.duplicates, c.stale, c.rejected,
+      "\"stale\":{},\"rejected\":{},\"deleted\":{},\"load_id\":{},\"dry_run\":{},"
+      "\"table\":{},\"seconds\":{:.3f}}}\n",
+      c.lines, c.inserted, c.updated, c.unchanged, c.duplicates, c.stale, c.rejected, c.deleted,
       summary.dry_run ? std::string("null") : std::to_string(result.load_id),
       summary.dry_run ? "true" : "false", json_string(summary.table), summary.seconds);
 }

@@ -28,6 +28,9 @@ MetricsFile load_metrics(const LoadResult* result, int exit, double now, double 
   m.gauge("offpeak_load_stale",
           "Lines of the last load older (by fetched_at) than their row, which they left alone.");
   m.gauge("offpeak_load_rejected", "Bad lines of the last load, under region=\"\" source=\"\".");
+  m.gauge("offpeak_load_deleted",
+          "Rows the last load marked deleted: of a complete run, missing from it. Only for pairs "
+          "an end line declared complete.");
   m.set("offpeak_load_last_run_timestamp_seconds", {}, now);
   m.set("offpeak_load_duration_seconds", {}, run_seconds);
   m.set("offpeak_load_exit_code", {}, exit);
@@ -44,6 +47,7 @@ MetricsFile load_metrics(const LoadResult* result, int exit, double now, double 
     m.set("offpeak_load_duplicates", labels, static_cast<double>(p.counts.duplicates));
     m.set("offpeak_load_stale", labels, static_cast<double>(p.counts.stale));
     m.set("offpeak_load_rejected", labels, static_cast<double>(p.counts.rejected));
+    if (p.complete) m.set("offpeak_load_deleted", labels, static_cast<double>(p.counts.deleted));
   }
   return m;
 }

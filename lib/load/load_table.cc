@@ -18,13 +18,14 @@
 
 #include "history.h"
 #include "pg.h"
+#include "vanished.h"
 
 namespace offpeak {
 namespace {
 
 // The schema version this loader creates and understands. Version 1 had no fetched_at and
-// no offpeak.load_sources, version 2 no offpeak.history_tables; older databases are migrated
-// in place.
+// no offpeak.load_sources, version 2 no offpeak.history_tables, no deleted counts nor
+// deleted_at (vanished.h); older databases are migrated in place.
 constexpr int kSchemaVersion = 3;
 // Advisory lock keys: "offp" in the high half; the low half is 0 for the schema, or the
 // table's OID.
@@ -94,10 +95,10 @@ constexpr std::string_view kMigrateTo2 = R"(
       INSERT INTO offpeak.schema_version (version) VALUES (2) ON CONFLICT DO NOTHING;
     )";
 
-// Version 2 to 3: the tables that keep history (history.h). An older loader would load
-// them without it, so it must refuse the database.
+// Version 2 to 3: the tables that keep history (history.h) and the deleted counts
+// (vanished.h). An older loader would load without them, so it must refuse the database.
 std::string migrate_to_3() {
-  return std::string(history_schema_ddl()) +
+  return std::string(history_schema_ddl()) + std::string(vanished_migration_ddl()) +
          "INSERT INTO offpeak.schema_version (version) VALUES (3) ON CONFLICT DO NOTHING;";
 }
 
@@ -142,15 +143,19 @@ Result<void> TargetTable::ensure_schema(PgConnection& db) const {
     return Error{kExitConfig,
                  fmt::format("the database's encoding is {}; offpeak-load needs a UTF8 database",
                              encoding->text(0, 0))};
-  // Version 3 is there when offpeak.load_sources and offpeak.history_tables are, and the
-  // table has fetched_at.
+  // Version 3 is there when offpeak.load_sources (with deleted) and offpeak.history_tables
+  // are, and the table has fetched_at and deleted_at.
   auto found = db.query(
       "SELECT to_regclass('offpeak.schema_version') IS NOT NULL AND "
       "to_regclass('offpeak.loads') IS NOT NULL AND "
       "to_regclass('offpeak.load_sources') IS NOT NULL AND to_regclass($1) IS NOT NULL AND "
       "to_regclass('offpeak.history_tables') IS NOT NULL AND "
       "EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass($1) AND "
-      "attname = 'fetched_at' AND NOT attisdropped)",
+      "attname = 'fetched_at' AND NOT attisdropped) AND "
+      "EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass($1) AND "
+      "attname = 'deleted_at' AND NOT attisdropped) AND "
+      "EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('offpeak.load_sources') AND "
+      "attname = 'deleted' AND NOT attisdropped)",
       {{quoted_}});
   if (!found) return std::move(found).error();
   if (!found->boolean(0, 0))
@@ -175,11 +180,14 @@ Result<void> TargetTable::create_or_migrate(PgConnection& db) const {
     if (auto migrated = db.exec(std::string(kMigrateTo2)); !migrated) return migrated;
   if (version->int64(0, 0) < 3)
     if (auto migrated = db.exec(migrate_to_3()); !migrated) return migrated;
-  // Every table loaded into gets fetched_at, each the first time a version 2 loader loads it.
-  if (version->int64(0, 0) <= kSchemaVersion)
-    return db.exec(
-        fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS fetched_at timestamptz", quoted_));
-  return {};
+  // Every table loaded into gets fetched_at and deleted_at, the first time a loader of their
+  // version loads it.
+  if (version->int64(0, 0) > kSchemaVersion) return {};
+  if (auto added = db.exec(
+          fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS fetched_at timestamptz", quoted_));
+      !added)
+    return added;
+  return db.exec(vanished_columns_ddl(quoted_));
 }
 
 Result<void> TargetTable::lock(PgConnection& db, bool dry_run) {
@@ -265,7 +273,7 @@ namespace {
 std::vector<std::string> count_values(std::int64_t id, const LoadCounts& c) {
   return {std::to_string(id),        std::to_string(c.lines),     std::to_string(c.inserted),
           std::to_string(c.updated), std::to_string(c.unchanged), std::to_string(c.duplicates),
-          std::to_string(c.stale),   std::to_string(c.rejected)};
+          std::to_string(c.stale),   std::to_string(c.rejected),  std::to_string(c.deleted)};
 }
 
 std::vector<PgParam> params_of(const std::vector<std::string>& values) {
@@ -282,7 +290,8 @@ Result<void> TargetTable::finish_load_row(PgConnection& db, std::int64_t id, con
   values.emplace_back(c.rejected > 0 ? "loaded with rejects" : "loaded");
   auto updated = db.query(
       "UPDATE offpeak.loads SET finished = clock_timestamp(), input_lines = $2, inserted = $3, "
-      "updated = $4, unchanged = $5, duplicates = $6, stale = $7, rejected = $8, status = $9 "
+      "updated = $4, unchanged = $5, duplicates = $6, stale = $7, rejected = $8, deleted = $9, "
+      "status = $10 "
       "WHERE id = $1",
       params_of(values));
   if (!updated) return std::move(updated).error();
@@ -292,8 +301,8 @@ Result<void> TargetTable::finish_load_row(PgConnection& db, std::int64_t id, con
     values.push_back(pair.source);
     auto added = db.query(
         "INSERT INTO offpeak.load_sources (load_id, input_lines, inserted, updated, unchanged, "
-        "duplicates, stale, rejected, region, source) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "duplicates, stale, rejected, deleted, region, source) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         params_of(values));
     if (!added) return std::move(added).error();
   }

@@ -130,7 +130,8 @@ Result<bool> sweep_pair(PgConnection& conn, bool in_transaction, const std::stri
     whole.resize(prefix);
     whole.append(fields[0]);
     const KeyHash key = hash_key(whole, pair.region.size(), pair.source.size());
-    found.emplace_back(key.id & id_mask, content_check(key, fields[1]));
+    const bool live = fields[1].size() == sizeof(Sha256Digest);  // else marked: vanished.h
+    found.emplace_back(key.id & id_mask, live ? content_check(key, fields[1]) : kDeletedCheck);
     if (found.size() == 32) store();
   };
   const std::string sql = fmt::format(

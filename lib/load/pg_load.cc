@@ -50,6 +50,7 @@
 #include "sha256.h"
 #include "staged_update.h"
 #include "timestamp.h"
+#include "vanished.h"
 
 namespace offpeak {
 namespace {
@@ -116,6 +117,8 @@ class Loader {
   [[nodiscard]] Result<void> bad_line(std::string_view file, const InputLine& line,
                                       std::string reason);
   [[nodiscard]] std::optional<Error> bad_input() const;
+  [[nodiscard]] Result<void> end_line(std::string_view file, const InputLine& line);
+  [[nodiscard]] Result<void> mark_vanished(bool keys_overflowed);
   [[nodiscard]] Result<void> finish();
   Pair& pair_of(std::string_view region, std::string_view source);
 
@@ -149,6 +152,7 @@ class Loader {
   Sha256 sha_;
   LineParser parser_;
   KeyTable keys_;
+  VanishedRows vanished_;  // the input's complete runs (end lines)
   // Bad input: lines without a reject file (read on, to count them), too many with one.
   bool bad_lines_ = false;
   bool too_many_rejects_ = false;
@@ -231,6 +235,11 @@ Result<void> Loader::read_inputs(const std::vector<LoadInput>& inputs) {
     while (reader.next(line)) {
       ++result_.counts.lines;
       result_.counts.bytes += line.text.size() + 1;
+      if (is_end_line(line.text)) {
+        if (auto kept = end_line(input.name, line); !kept) return kept;
+        if (too_many_rejects_) return {};
+        continue;
+      }
       if (auto parsed = parser_.parse(line, record); !parsed) {
         if (auto kept = bad_line(input.name, line, std::move(parsed).error().message); !kept)
           return kept;
@@ -292,6 +301,26 @@ std::optional<Error> Loader::bad_input() const {
   return std::nullopt;
 }
 
+Result<void> Loader::end_line(std::string_view file, const InputLine& line) {
+  // An end line is no record: it counts under no heading, but its pair shows in the summary.
+  auto end = parse_end_line(line.text);
+  if (!end) return bad_line(file, line, std::move(end).error().message);
+  pair_of(end->region, end->source);
+  vanished_.add(std::move(*end));
+  return {};
+}
+
+Result<void> Loader::mark_vanished(bool keys_overflowed) {
+  const VanishedRows::Load load{&db_,
+                                table_->sql(),
+                                &keys_,
+                                options_.key_id_mask,
+                                result_.load_id,
+                                options_.dry_run,
+                                table_->was_empty()};
+  return vanished_.mark(load, pairs_, keys_overflowed, result_.warnings);
+}
+
 Result<void> Loader::finish() {
   // The batches still in flight, then what only the whole input tells.
   input_done_ = true;
@@ -300,12 +329,17 @@ Result<void> Loader::finish() {
     if (auto completed = complete_oldest(); !completed) return completed;
   if (auto ended = end_copy(); !ended) return ended;
   if (auto rebuilt = table_->rebuild_primary_key(db_); !rebuilt) return rebuilt;
+  // Keys the full table of keys could not take are counted until the staged lines settle.
+  const bool keys_overflowed = std::any_of(pairs_.begin(), pairs_.end(),
+                                           [](const auto& p) { return p.second.untracked > 0; });
   if (auto applied = apply_staged(); !applied) return applied;
+  if (auto marked = mark_vanished(keys_overflowed); !marked) return marked;
   const std::uint64_t bytes = result_.counts.bytes;
   result_.counts = sum_counts(pairs_);
   result_.counts.bytes = bytes;
   for (const auto& [name, pair] : pairs_)
-    result_.pairs.push_back({pair.region, pair.source, pair.counts});
+    result_.pairs.push_back(
+        {pair.region, pair.source, pair.counts, vanished_.declared(pair.region, pair.source)});
   if (auto row = table_->finish_load_row(db_, result_.load_id, result_.counts, result_.pairs); !row)
     return row;
   // What must be safe before the load is, such as the reject file on disk.

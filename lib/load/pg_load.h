@@ -64,16 +64,19 @@ struct LoadEvents {
 };
 
 struct LoadResult {
-  LoadCounts counts;              // the pairs' sums
-  std::vector<PairCounts> pairs;  // by region, then source
-  std::int64_t load_id = 0;       // the offpeak.loads row
+  LoadCounts counts;                  // the pairs' sums
+  std::vector<PairCounts> pairs;      // by region, then source
+  std::int64_t load_id = 0;           // the offpeak.loads row
+  std::vector<std::string> warnings;  // what the load left undone and why, such as a marking
 };
 
 // Loads NDJSON lines into the table in one transaction on `db`, with its offpeak.loads row,
 // creating the schema on first use. Inserts new keys, updates changed records and writes
 // nothing for unchanged ones; within the input the newest line of a key wins (by fetched_at,
 // then the last), and a line older than its key's row is stale: it writes nothing. `lookups` are
-// further connections to the same database (none is fine) that compare keys in parallel.
+// further connections to the same database (none is fine) that compare keys in parallel. After
+// the end line of a complete run of a source, the rows of its scope that the input lacks are
+// marked deleted (vanished.h).
 //
 // Fails, loading nothing, with the error a person reads: 64 for a --table that is no table
 // name, 65 for bad lines (too many of them with a reject file), 74 when an input cannot be

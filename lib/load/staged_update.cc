@@ -83,7 +83,8 @@ std::string apply_sql(const std::string& table, const std::string& history, bool
   } else {
     sql += fmt::format(
         "written AS (UPDATE {0} AS t SET record = l.record, record_hash = l.record_hash, "
-        "fetched_at = l.fetched_at, changed_at = now(), load_id = $1 FROM last AS l WHERE {1} "
+        "fetched_at = l.fetched_at, changed_at = now(), deleted_at = NULL, load_id = $1 "
+        "FROM last AS l WHERE {1} "
         "AND t.record_hash <> l.record_hash AND NOT coalesce({2}, false) "
         "RETURNING l.region, l.source, l.first_state), ",
         table, join, older);

@@ -25,6 +25,7 @@
 #include "rate_limit.h"
 #include "records.h"
 #include "request_builder.h"
+#include "source_end.h"
 
 namespace offpeak {
 namespace {
@@ -76,7 +77,8 @@ struct SourceRun {
   std::size_t index = 0;  // in options.sources
   std::unique_ptr<RequestBuilder> builder;
   std::unique_ptr<RecordExtractor> extractor;
-  std::deque<Slot> slots;  // in page order; the head is consumed next
+  std::unique_ptr<SourceEnd> end;  // the line that ends a complete run
+  std::deque<Slot> slots;          // in page order; the head is consumed next
   std::int64_t next_index = 0;
   std::set<std::string> fetched_urls;  // of link and cursor sources: one fetched again is a loop
   bool finished = false;
@@ -102,6 +104,7 @@ class Engine {
       run->builder =
           std::make_unique<RequestBuilder>(*options_.region, session_, *source, options_.env);
       run->extractor = std::make_unique<RecordExtractor>(*source, options_.region->id);
+      run->end = std::make_unique<SourceEnd>(*source, options_.region->id);
       run->summary.name = source->name;
       if (options_.cache) run->summary.not_modified = 0;
       run->started = transport_.now();
@@ -288,9 +291,10 @@ class Engine {
       }
       if (page.found == 0 && s.paginate.kind == PageKind::kPage) {
         finish(run);  // the empty page after the last
-        return {};
+        return write_end(run);
       }
       const auto [lines, count] = within_limit(run, page);
+      run.end->take(lines);
       if (!lines.empty()) {
         if (auto written = events_.write(lines); !written) return written;
       }
@@ -306,7 +310,7 @@ class Engine {
       run.slots.pop_front();
       if (!next) {
         finish(run);
-        return {};
+        return write_end(run);
       }
       if (index + 1 >= s.max_pages) {
         message(run, Severity::kWarning, "stopped at max_pages",
@@ -329,6 +333,21 @@ class Engine {
   void keep(const SourceRun& run, const Slot& slot) {
     if (auto kept = options_.cache->put(slot.request, slot.response); !kept)
       message(run, Severity::kWarning, "cache", kept.error().message);
+  }
+
+  // A source that declares its runs complete says so after its last page, when it has
+  // fetched every page and left no record out: the load then marks as deleted the rows the
+  // run did not return. Never under --limit, nor after a failure, min_records and
+  // max_skipped included.
+  Result<void> write_end(SourceRun& run) {
+    if (!run.end->declared() || options_.limit > 0 || run.summary.exit != kExitOk) return {};
+    if (run.summary.skipped > 0) {
+      message(run, Severity::kWarning, "not complete",
+              fmt::format("{} record{} skipped: no end line, so the load marks nothing deleted",
+                          run.summary.skipped, run.summary.skipped == 1 ? "" : "s"));
+      return {};
+    }
+    return events_.write(run.end->line(run.summary.records));
   }
 
   // The page's lines and their count, cut to what --limit leaves the source.

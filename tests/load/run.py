@@ -27,16 +27,26 @@ from pgenv import TIMEOUT, Database, Failure, cases_of, check, check_equal, run_
 
 COUNTS = ["lines", "inserted", "updated", "unchanged", "duplicates", "stale", "rejected"]
 LOGFMT_VALUE = r'(?:[^ "=]+|"(?:[^"\\]|\\.)*")'
+# `deleted=N` shows only where an end line declared a run complete.
 SUMMARY = re.compile(
     r"^offpeak-load: status=ok lines=(\d+) inserted=(\d+) updated=(\d+) unchanged=(\d+) "
-    r"duplicates=(\d+) stale=(\d+) rejected=(\d+) (load_id=(\d+)|dry_run=true) table=" + LOGFMT_VALUE +
-    r" seconds=\d+\.\d$"
+    r"duplicates=(\d+) stale=(\d+) (?:deleted=(\d+) )?rejected=(\d+) (load_id=(\d+)|dry_run=true) "
+    r"table=" + LOGFMT_VALUE + r" seconds=\d+\.\d$"
 )
 PAIR = re.compile(
     r"^offpeak-load: region=(" + LOGFMT_VALUE + r") source=(" + LOGFMT_VALUE + r") status=ok "
     r"lines=(\d+) inserted=(\d+) updated=(\d+) unchanged=(\d+) duplicates=(\d+) "
-    r"stale=(\d+) rejected=(\d+)$"
+    r"stale=(\d+) (?:deleted=(\d+) )?rejected=(\d+)$"
 )
+
+
+def counts_from(groups):
+    """COUNTS from a summary match's groups (lines to stale, deleted, rejected); "deleted" is
+    None when the line has none."""
+    counts = {n: int(groups[i]) for i, n in enumerate(COUNTS[:-1])}
+    counts["rejected"] = int(groups[7])
+    counts["deleted"] = None if groups[6] is None else int(groups[6])
+    return counts
 
 
 def logfmt_value(text):
@@ -115,8 +125,8 @@ def summary(stderr):
     check(len(lines) == 1, f"expected one summary line in:\n{stderr}")
     match = SUMMARY.match(lines[0])
     check(match, f"summary line has the wrong form: {lines[0]!r}")
-    counts = {n: int(match.group(i + 1)) for i, n in enumerate(COUNTS)}
-    counts["load"] = int(match.group(9)) if match.group(9) else None
+    counts = counts_from(match.groups())
+    counts["load"] = int(match.group(10)) if match.group(10) else None
     check(counts["lines"] == sum(counts[n] for n in COUNTS[1:]),
           f"counts do not reconcile: {lines[0]}")
     pairs = {}
@@ -127,11 +137,14 @@ def summary(stderr):
         check(m, f"pair line has the wrong form: {l!r}")
         pair = (logfmt_value(m.group(1)), logfmt_value(m.group(2)))
         check(pair not in pairs, f"pair {pair} twice in:\n{stderr}")
-        pairs[pair] = {n: int(m.group(i + 3)) for i, n in enumerate(COUNTS)}
+        # A pair's "deleted" only where shown, so that its counts compare with pair_model's.
+        pairs[pair] = {n: c for n, c in counts_from(m.groups()[2:]).items() if c is not None}
         check(pairs[pair]["lines"] == sum(pairs[pair][n] for n in COUNTS[1:]),
               f"pair counts do not reconcile: {l}")
     for n in COUNTS:
         check_equal(sum(p[n] for p in pairs.values()), counts[n], f"the pairs' sum of {n}")
+    shown = [p["deleted"] for p in pairs.values() if "deleted" in p]
+    check_equal(counts["deleted"], sum(shown) if shown else None, "the pairs' sum of deleted")
     check(stderr.splitlines().index(lines[0]) == len(stderr.splitlines()) - 1,
           f"the summary comes last:\n{stderr}")
     counts["pairs"] = pairs
@@ -1269,8 +1282,8 @@ def case_schema_v1_migrates(env):
     s, _ = env.load_ok("--session", "2026-11-28", stdin=lines)
     check_equal(counts_of(s), (2, 0, 0, 2, 0, 0), "the release's rows are unchanged")
     check_equal(env.table(), before, "rows kept as they were")
-    check_equal(env.rows("SELECT version FROM offpeak.schema_version ORDER BY 1"), [["1"], ["2"], ["3"]],
-                "schema_version")
+    check_equal(env.rows("SELECT version FROM offpeak.schema_version ORDER BY 1"),
+                [["1"], ["2"], ["3"]], "schema_version")
     check_equal(env.rows("SELECT id, input_lines, stale, session FROM offpeak.loads ORDER BY id"),
                 [["1", "2", "0", ""], [str(s["load"]), "2", "0", "2026-11-28"]],
                 "the old ledger row kept, the new one with stale and session")
@@ -1475,6 +1488,260 @@ def case_history_table_name_too_long(env):
     check(f"--history: the history table of public.{name} would be named public.{name}_history, "
           "longer than PostgreSQL's 63 bytes" in err, err)
     check_equal(env.psql(f"SELECT count(*) FROM public.{name}"), "0", "nothing loaded")
+
+
+# ----------------------------------------------------------------------------------------
+# Vanished records
+
+
+def end_line(region, source, records, scope_parts=0, scopes=None):
+    """The end line offpeak-scrape writes after a complete run of a source."""
+    end = {"offpeak": "end", "region": region, "source": source,
+           "complete": "scope" if scope_parts else "source"}
+    if scope_parts:
+        end.update(scope_parts=scope_parts, scopes=scopes)
+    end["records"] = records
+    return json.dumps(end) + "\n"
+
+
+def without(text, drop):
+    """The lines of `text` but those numbered (from 0) in `drop`."""
+    return "".join(l for i, l in enumerate(text.splitlines(True)) if i not in drop)
+
+
+def deleted_keys(env, where="true"):
+    return env.rows("SELECT source, key, length(record_hash) FROM offpeak.records WHERE "
+                    f"deleted_at IS NOT NULL AND {where} ORDER BY 1, 2")
+
+
+def case_vanished_rows_marked_and_come_back(env):
+    """Rows a complete run left out get deleted_at, and only they are written; a reload of
+    the same run writes nothing; records that come back are updated and lose deleted_at.
+    "bars" is swept (many lines), "small" looked up."""
+    big = bars(20000)
+    small = "".join(line("xnys", "small", [f"K{i:03d}"], {"v": i}, fetched_at="2026-01-03T00:00:00Z")
+                    for i in range(300))
+    full = big + small + end_line("xnys", "bars", 20000) + end_line("xnys", "small", 300)
+    first, _ = env.load_ok(env.file("full.ndjson", full))
+    check_equal((counts_of(first), first["deleted"]), ((20300, 20300, 0, 0, 0, 0), 0),
+                "the first load marks nothing")
+    before = env.tuple_counters()
+    gone = (without(big, {5, 777, 19999}) + without(small, {0, 150}) +
+            end_line("xnys", "bars", 19997) + end_line("xnys", "small", 298))
+    prom = os.path.join(env.work, "load.prom")
+    s, out = env.load_ok("--json", "--metrics-file", prom, env.file("gone.ndjson", gone))
+    check_equal((counts_of(s), s["deleted"]), ((20295, 0, 0, 20295, 0, 0), 5), "vanished")
+    check_equal({k[1]: v for k, v in metrics_of(prom).items() if k[0] == "offpeak_load_deleted"},
+                {(("region", "xnys"), ("source", "bars")): 3,
+                 (("region", "xnys"), ("source", "small")): 2}, "offpeak_load_deleted")
+    check_equal({p: c["deleted"] for p, c in s["pairs"].items()},
+                {("xnys", "bars"): 3, ("xnys", "small"): 2}, "deleted per pair")
+    check_equal(json.loads(out)["deleted"], 5, "deleted in --json")
+    check_equal(deleted_keys(env),
+                [["bars", '["S005","d00000"]', "33"], ["bars", '["S027","d00015"]', "33"],
+                 ["bars", '["S049","d00399"]', "33"], ["small", '["K000"]', "33"],
+                 ["small", '["K150"]', "33"]], "the rows marked")
+    ins, upd, dele = (int(v) for v in before)
+    check_equal(env.tuple_counters(), [str(ins), str(upd + 5), str(dele)],
+                "only the vanished rows written")
+    check_equal(env.rows(f"SELECT deleted FROM offpeak.loads WHERE id = {s['load']}"), [["5"]],
+                "offpeak.loads.deleted")
+    check_equal(env.rows("SELECT source, deleted FROM offpeak.load_sources WHERE "
+                         f"load_id = {s['load']} ORDER BY 1"), [["bars", "3"], ["small", "2"]],
+                "offpeak.load_sources.deleted")
+    check_equal(env.psql("SELECT count(*) FROM offpeak.records WHERE deleted_at IS NOT NULL AND "
+                         f"load_id = {s['load']} AND deleted_at = (SELECT started FROM "
+                         f"offpeak.loads WHERE id = {s['load']})"), "5",
+                "deleted_at is the load's time, load_id the load")
+    counters = env.tuple_counters()
+    again, _ = env.load_ok(env.file("gone.ndjson", gone))
+    check_equal((counts_of(again), again["deleted"]), ((20295, 0, 0, 20295, 0, 0), 0),
+                "the same run again")
+    check_equal(env.tuple_counters(), counters, "a reload of the same run writes nothing")
+    # One more gone while three are marked already: the sweep's unmatched live row is found.
+    more = (without(big, {5, 6, 777, 19999}) + without(small, {0, 150}) +
+            end_line("xnys", "bars", 19996) + end_line("xnys", "small", 298))
+    s, _ = env.load_ok(env.file("more.ndjson", more))
+    check_equal((counts_of(s), s["deleted"]), ((20294, 0, 0, 20294, 0, 0), 1), "one more gone")
+    back, _ = env.load_ok(env.file("full.ndjson", full))
+    check_equal((counts_of(back), back["deleted"]), ((20300, 0, 6, 20294, 0, 0), 0),
+                "records that come back are updated")
+    check_equal(deleted_keys(env), [], "and lose deleted_at")
+    check_equal(env.psql("SELECT count(*) FROM offpeak.records WHERE length(record_hash) <> 32"),
+                "0", "their hash restored")
+    counters = env.tuple_counters()
+    env.load_ok(env.file("full.ndjson", full))
+    check_equal(env.tuple_counters(), counters, "then a reload writes nothing again")
+    dry, _ = env.load_ok("--dry-run", env.file("gone.ndjson", gone))
+    check_equal(dry["deleted"], 5, "a dry run counts what it would mark")
+    check_equal(deleted_keys(env), [], "and marks nothing")
+
+
+def day_symbol_lines(days, symbols, price=1):
+    return "".join(line("xnys", "closes", [day, f"S{s}"], {"c": price + s},
+                        fetched_at="2026-01-03T00:00:00Z") for day in days for s in symbols)
+
+
+def case_scope_marks_only_present_scopes(env):
+    """complete by scope: only rows whose leading key parts are a scope of the run can be
+    marked; other days' rows, absent from the input, stay."""
+    env.load_ok(stdin=day_symbol_lines(["d1", "d2", "d3"], range(10)))
+    text = (day_symbol_lines(["d2"], range(8)) +
+            end_line("xnys", "closes", 8, scope_parts=1, scopes=[["d2"]]))
+    s, _ = env.load_ok(stdin=text)
+    check_equal((counts_of(s), s["deleted"]), ((8, 0, 0, 8, 0, 0), 2), "counts")
+    check_equal(deleted_keys(env), [["closes", '["d2","S8"]', "33"], ["closes", '["d2","S9"]', "33"]],
+                "only d2's missing symbols marked")
+    # Two scopes in one run, given as two key parts: d1/S* and d3/S* are other scopes.
+    text = (line("xnys", "closes", ["d1", "S1"], {"c": 2}, fetched_at="2026-01-03T00:00:00Z") +
+            end_line("xnys", "closes", 1, scope_parts=2, scopes=[["d1", "S1"], ["d3", "S4"]]))
+    s, _ = env.load_ok(stdin=text)
+    check_equal(s["deleted"], 1, "a scope of two parts")
+    check_equal(deleted_keys(env, "key LIKE '[\"d3%'"), [["closes", '["d3","S4"]', "33"]],
+                "d3/S4 only")
+
+
+def case_identical_reload_of_complete_source_writes_nothing(env):
+    """A complete source loaded again as it was writes no tuple: n_tup_upd and every row's
+    xmin stay."""
+    text = bars(5000) + end_line("xnys", "bars", 5000)
+    env.load_ok(stdin=bars(5000) + line("xnys", "bars", ["GONE", "d0"], {}))
+    s, _ = env.load_ok(stdin=text)
+    check_equal(s["deleted"], 1, "the row missing from the run")
+    xmins = env.rows("SELECT key, xmin FROM offpeak.records ORDER BY key")
+    counters = env.tuple_counters()
+    for _ in range(2):
+        s, _ = env.load_ok(stdin=text)
+        check_equal((counts_of(s), s["deleted"]), ((5000, 0, 0, 5000, 0, 0), 0), "reload")
+    check_equal(env.tuple_counters(), counters, "n_tup_ins, n_tup_upd, n_tup_del")
+    check_equal(env.rows("SELECT key, xmin FROM offpeak.records ORDER BY key"), xmins, "xmin")
+
+
+def case_incomplete_input_marks_nothing(env):
+    """Rows are marked only after an end line, only when the input has at least the lines it
+    counts, and never when the input had bad lines (whose source cannot be told)."""
+    env.load_ok(stdin=bars(30))
+    part = bars(28)
+    s, _ = env.load_ok(stdin=part)
+    check_equal(s["deleted"], None, "no end line: no deleted count")
+    code, _, err = env.load(stdin=part + end_line("xnys", "bars", 30))
+    check_equal(code, 0, f"exit ({err})")
+    check("offpeak-load: warning: xnys/bars: nothing marked deleted: its end line counts 30 "
+          "records, the input has 28 lines of it" in err, f"warning in:\n{err}")
+    check_equal(summary(err)["deleted"], 0, "fewer lines than the end line counts")
+    code, _, err = env.load("--reject-file", "bad.ndjson",
+                            stdin=part + "not json\n" + end_line("xnys", "bars", 28))
+    check_equal(code, 0, f"exit ({err})")
+    check("offpeak-load: warning: nothing marked deleted: 1 bad line may belong to a complete "
+          "source" in err, f"warning in:\n{err}")
+    code, _, err = env.load(stdin=end_line("xnys", "bars", 0))
+    check_equal(code, 0, f"exit ({err})")
+    check("its complete run had no records" in err, f"warning in:\n{err}")
+    check_equal(summary(err)["pairs"][("xnys", "bars")]["deleted"], 0, "an empty run's pair")
+    # More keys than the table of keys takes (made small here): whether a row's key was in
+    # the input can no longer be told.
+    memory = {**os.environ, "OFFPEAK_LOAD_KEY_MEMORY": "600000"}  # 49,152 keys
+    code, _, err = env.load(stdin=bars(50000, start=30) + end_line("xnys", "bars", 50000),
+                            env=memory)
+    check_equal(code, 0, f"exit ({err})")
+    check("offpeak-load: warning: nothing marked deleted: the input has more keys than the "
+          "table of keys holds" in err, f"warning in:\n{err}")
+    check_equal(deleted_keys(env), [], "nothing marked so far")
+    s, _ = env.load_ok(stdin=part + end_line("xnys", "bars", 28))
+    check_equal((s["deleted"], len(deleted_keys(env))), (50002, 50002),
+                "then a complete run marks")
+    code, _, err = env.load("--reject-file", "bad.ndjson",
+                            stdin='{"offpeak":"end","region":"xnys"}\n')
+    check_equal(code, 0, f"exit ({err})")
+    with open(os.path.join(env.work, "bad.ndjson")) as f:
+        check_equal([json.loads(l)["reason"] for l in f], ['end line: needs "region" and "source"'],
+                    "a bad end line is a bad line")
+
+
+def scrape_to_file(env, scraper, config, path):
+    return subprocess.Popen([scraper, "--config", config, "--at", "2026-03-07T12:00:00Z", "xnys"],
+                            stdout=open(path, "wb"), stderr=subprocess.DEVNULL)
+
+
+def case_killed_scrape_marks_nothing(env):
+    """A scrape killed after its first page, while the server stalls the second, leaves no
+    end line: its output loaded marks nothing. The same source scraped whole does."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    server = subprocess.Popen([sys.executable, os.path.join(root, "tests", "http", "server.py")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        url = server.stdout.readline().decode().strip()
+        check(url.startswith("http://"), "tests/http/server.py did not start")
+        # /session answers one record whose "date" is what it was asked for: here "/stall",
+        # which the json_link paging follows to the page that never ends.
+        source = f"""
+[regions.xnys]
+timezone = "America/New_York"
+sessions = ["09:30-16:00"]
+
+[[regions.xnys.sources]]
+name = "days"
+url = "{url}/session?date=/stall"
+records = "/results"
+key = ["date", "n"]
+complete = "source"
+"""
+        paged = env.file("paged.toml", source + 'paginate = { type = "json_link", next = "/results/0/date" }\n')
+        whole = env.file("whole.toml", source)
+        env.load_ok(stdin=line("xnys", "days", ["/stall", 1], {"date": "/stall", "n": 1}) +
+                    line("xnys", "days", ["gone", 1], {"date": "gone", "n": 1}))
+        scraper = os.path.join(os.path.dirname(env.loader), "offpeak-scrape")
+        out = os.path.join(env.work, "killed.ndjson")
+        scrape = scrape_to_file(env, scraper, paged, out)
+        deadline = time.monotonic() + 60
+        while os.path.getsize(out) == 0 or not open(out, "rb").read().endswith(b"\n"):
+            check(time.monotonic() < deadline and scrape.poll() is None,
+                  "the scrape never wrote its first page")
+            time.sleep(0.02)
+        scrape.send_signal(signal.SIGKILL)
+        scrape.wait(timeout=TIMEOUT)
+        with open(out) as f:
+            written = f.read()
+        check_equal([json.loads(l)["key"] for l in written.splitlines()], [["/stall", 1]],
+                    "the killed scrape's output: its first page, no end line")
+        s, _ = env.load_ok(out)
+        check_equal((counts_of(s), s["deleted"]), ((1, 0, 0, 1, 0, 0), None), "killed scrape")
+        check_equal(deleted_keys(env), [], "nothing marked")
+        done = os.path.join(env.work, "whole.ndjson")
+        scrape = scrape_to_file(env, scraper, whole, done)
+        check_equal(scrape.wait(timeout=TIMEOUT), 0, "the whole scrape's exit")
+        s, _ = env.load_ok(done)
+        check_equal(s["deleted"], 1, "a whole scrape marks")
+        check_equal(deleted_keys(env), [["days", '["gone",1]', "33"]], "the row it left out")
+    finally:
+        server.stdin.close()
+        server.wait(timeout=10)
+
+
+def case_schema_v2_migrates(env):
+    """A database as the version 2 release left it migrates to 3 in place: the ledger gains
+    deleted, the table deleted_at; rows and old ledger rows stay, a reload writes nothing."""
+    fixture = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema-v2.sql")
+    subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-d", env.db, "-f", fixture],
+                   check=True, capture_output=True, timeout=TIMEOUT)
+    before = env.table()
+    keys = [["AAPL", "2026-11-27"], ["MSFT", "2026-11-27"]]
+    lines = "".join(line("xnys", "bars", k, {"c": c, "t": 1764277200000},
+                         fetched_at="2026-11-28T01:00:00Z") for k, c in zip(keys, ["189.5", "420.1"]))
+    s, _ = env.load_ok(stdin=lines + end_line("xnys", "bars", 2))
+    check_equal((counts_of(s), s["deleted"]), ((2, 0, 0, 2, 0, 0), 1), "IBM left out")
+    check_equal([r for r in env.table() if "IBM" not in r[2]],
+                [r for r in before if "IBM" not in r[2]], "the other rows kept as they were")
+    check_equal(env.rows("SELECT version FROM offpeak.schema_version ORDER BY 1"),
+                [["1"], ["2"], ["3"]], "schema_version")
+    check_equal(env.rows("SELECT id, deleted, session FROM offpeak.loads ORDER BY id"),
+                [["1", "0", "xnys 2026-11-27"], [str(s["load"]), "1", ""]], "offpeak.loads")
+    check_equal(env.rows("SELECT load_id, deleted FROM offpeak.load_sources ORDER BY 1"),
+                [["1", "0"], [str(s["load"]), "1"]], "offpeak.load_sources")
+    check_equal(deleted_keys(env), [["bars", '["IBM","2026-11-27"]', "33"]], "deleted_at")
+    counters = env.tuple_counters()
+    env.load_ok(stdin=lines + end_line("xnys", "bars", 2))
+    check_equal(env.tuple_counters(), counters, "a reload after the migration writes nothing")
 
 
 CASES = cases_of(globals())

@@ -285,7 +285,8 @@ TEST_CASE("summary_json and progress_text: the texts main prints") {
   result.load_id = 7;
   CHECK(summary_json(result, {"market.\"b\"", false, 0.25}) ==
         "{\"lines\":5,\"inserted\":2,\"updated\":1,\"unchanged\":1,\"duplicates\":1,"
-        "\"stale\":0,\"rejected\":0,\"load_id\":7,\"dry_run\":false,\"table\":\"market.\\\"b\\\"\","
+        "\"stale\":0,\"rejected\":0,\"deleted\":0,\"load_id\":7,\"dry_run\":false,"
+        "\"table\":\"market.\\\"b\\\"\","
         "\"seconds\":0.250}\n");
   CHECK(summary_json(result, {"t", true, 1}).find("\"load_id\":null,\"dry_run\":true") !=
         std::string::npos);
