@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "diagnostics.h"
+#include "typed_field.h"
 
 namespace offpeak {
 
@@ -69,7 +70,8 @@ struct Source {
   // source of the run with the same rate_limit_key, or without one, the same url host.
   std::chrono::nanoseconds rate_interval{0};
   std::string rate_limit_key;
-  SourcePos pos;  // where the source's table is defined
+  TypedDeclaration typed;  // fields and key_names: the source's typed view, if any
+  SourcePos pos;           // where the source's table is defined
 };
 
 }  // namespace offpeak
