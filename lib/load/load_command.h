@@ -26,6 +26,7 @@ struct LoadCommand {
   std::uint64_t max_rejects = 1000;
   bool dry_run = false;
   std::string session;             // --session, or ""
+  std::string config;              // --config: regions.toml, for the sources' typed views
   bool json = false;               // --json: the summary on stdout too
   std::string metrics_file;        // --metrics-file, or ""
   std::vector<std::string> files;  // the inputs; none for standard input, "-" for it too

@@ -1307,6 +1307,8 @@ def case_ledger_per_source(env):
     check_equal(changed, [["30"]], "what last night's xnys load changed, in one query")
 
 
+from typed_cases import *  # noqa: E402,F401,F403  (case_typed_*, case_key_spacing)
+
 CASES = cases_of(globals())
 
 if __name__ == "__main__":
