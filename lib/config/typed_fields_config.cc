@@ -143,7 +143,8 @@ class TypedReader {
     for (const std::string& name : source_.typed.key_names)
       check(name, keys, key_names_at_ != nullptr ? "key_names" : "key");
     for (const TypedField& field : source_.typed.fields)
-      check(field.name, *table.get("fields"), "fields");
+      check(field.name, *table.get("fields")->as_table()->get(field.name),
+            fmt::format("fields.{}", one_line(field.name)));
   }
 
  private:

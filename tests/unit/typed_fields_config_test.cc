@@ -67,8 +67,6 @@ fields = { a = "numerc", b = { type = "timestamptz", format = "epoch_us" }, c = 
         std::vector<std::string>{
             "t: error: r.toml:10:13: region \"x\": source \"bars\": key_names: must be an array "
             "of 2 names, one for each part of \"key\"",
-            "t: error: r.toml:11:10: region \"x\": source \"bars\": fields: \"fetched_at\" is a "
-            "column every view has: \"deleted_at\", \"fetched_at\" or \"changed_at\"",
             "t: error: r.toml:11:16: region \"x\": source \"bars\": fields.a: the type must be "
             "one of \"text\", \"numeric\", \"bigint\", \"integer\", \"double precision\", "
             "\"boolean\", \"date\" or \"timestamptz\"; did you mean \"numeric\"?",
@@ -83,6 +81,9 @@ fields = { a = "numerc", b = { type = "timestamptz", format = "epoch_us" }, c = 
             "\"boolean\", \"date\" or \"timestamptz\"",
             "t: error: r.toml:11:156: region \"x\": source \"bars\": fields.e: unknown key "
             "\"typ\"; did you mean \"type\"?",
+            "t: error: r.toml:11:185: region \"x\": source \"bars\": fields.fetched_at: "
+            "\"fetched_at\" is a column every view has: \"deleted_at\", \"fetched_at\" or "
+            "\"changed_at\"",
             "t: error: r.toml:11:197: region \"x\": source \"bars\": fields.f: the type must be "
             "one of \"text\", \"numeric\", \"bigint\", \"integer\", \"double precision\", "
             "\"boolean\", \"date\" or \"timestamptz\""});
@@ -93,6 +94,7 @@ TEST_CASE("typed fields: a column name is used once") {
 fields = { symbol = "text" }
 )");
   CHECK(messages(result) ==
-        std::vector<std::string>{"t: error: r.toml:10:10: region \"x\": source \"bars\": fields: "
-                                 "\"symbol\" names two columns of the view"});
+        std::vector<std::string>{
+            "t: error: r.toml:10:21: region \"x\": source \"bars\": fields.symbol: "
+            "\"symbol\" names two columns of the view"});
 }
