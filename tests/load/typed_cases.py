@@ -212,6 +212,15 @@ def case_typed_view_replaced_only_when_declared_anew(env):
     env.psql("TRUNCATE ddl_log")
     load(env, "--config", path, stdin=lines)
     check_equal(env.rows(DDL), [], "and then no more DDL")
+    # A table that gains deleted_at (vanished records) gets it in its views.
+    env.psql("ALTER TABLE offpeak.records ADD COLUMN deleted_at timestamptz")
+    env.psql("TRUNCATE ddl_log")
+    load(env, "--config", path, stdin=lines)
+    check_equal(env.rows("SELECT column_name FROM information_schema.columns WHERE "
+                         "table_name = 'xnys.bars' ORDER BY ordinal_position"),
+                [["symbol"], ["date"], ["close"], ["volume"], ["deleted_at"], ["fetched_at"],
+                 ["changed_at"]], "the view's columns with deleted_at")
+    check_equal(len(env.rows(DDL + " AND tag = 'CREATE VIEW'")), 1, "the view replaced once")
     # A dry run changes no view.
     path = config(env, {"close": '"text"'})
     code, _, err = env.load("--config", path, "--dry-run", stdin=lines)
