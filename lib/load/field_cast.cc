@@ -214,7 +214,8 @@ std::optional<Decimal> parse_decimal(std::string_view s, std::size_t max_exponen
     if (negative) exponent = -exponent;
   }
   if (i != s.size()) return std::nullopt;
-  d.digits = std::string(whole) + std::string(fraction);
+  d.digits.reserve(whole.size() + fraction.size());
+  d.digits.append(whole).append(fraction);
   d.exponent = exponent - static_cast<long long>(fraction.size());
   d.scale = std::max(0LL, -d.exponent);
   d.digits.erase(0, std::min(d.digits.find_first_not_of('0'), d.digits.size()));
@@ -307,7 +308,7 @@ std::optional<std::string> number_problem(const JsonValue& v, bool decimal_comma
 }
 
 std::optional<std::string> integer_problem(const JsonValue& v, std::string_view type,
-                                           std::string_view min, std::string_view max) {
+                                           const Decimal& min, const Decimal& max) {
   std::optional<Decimal> d;
   if (v.kind == Kind::kNumber) {
     d = parse_decimal(v.text, v.text.size());
@@ -318,7 +319,7 @@ std::optional<std::string> integer_problem(const JsonValue& v, std::string_view 
   } else {
     return fmt::format("{} is {}, not a whole number", shown(v), a_kind(v.kind));
   }
-  if (compare(*d, decimal(min)) < 0 || compare(*d, decimal(max)) > 0)
+  if (compare(*d, min) < 0 || compare(*d, max) > 0)
     return fmt::format("{} is out of {}'s range", shown(v), type);
   return std::nullopt;
 }
@@ -409,8 +410,11 @@ std::optional<std::string> timestamp_problem(const TypedField& field, const Json
   if (auto problem = number_problem(v, false, d)) return problem;
   const bool millis = field.format == TimeFormat::kEpochMillis;
   // Year 1 to the end of year 9999, in Unix seconds: PostgreSQL's range holds them all.
-  const Decimal min = decimal(millis ? "-62135596800000" : "-62135596800");
-  const Decimal end = decimal(millis ? "253402300800000" : "253402300800");
+  static const Decimal kMinSeconds = decimal("-62135596800"), kEndSeconds = decimal("253402300800");
+  static const Decimal kMinMillis = decimal("-62135596800000");
+  static const Decimal kEndMillis = decimal("253402300800000");
+  const Decimal& min = millis ? kMinMillis : kMinSeconds;
+  const Decimal& end = millis ? kEndMillis : kEndSeconds;
   if (compare(*d, min) < 0 || compare(*d, end) >= 0)
     return fmt::format("{} is out of range for a time in {} (years 1 to 9999)", shown(v),
                        millis ? "epoch milliseconds" : "epoch seconds");
@@ -445,10 +449,15 @@ std::optional<std::string> cast_problem(const TypedField& field, const JsonValue
     }
     case FieldType::kDouble:
       return double_problem(value, field.decimal_comma);
-    case FieldType::kBigint:
-      return integer_problem(value, "bigint", "-9223372036854775808", "9223372036854775807");
-    case FieldType::kInteger:
-      return integer_problem(value, "integer", "-2147483648", "2147483647");
+    case FieldType::kBigint: {
+      static const Decimal kMin = decimal("-9223372036854775808");
+      static const Decimal kMax = decimal("9223372036854775807");
+      return integer_problem(value, "bigint", kMin, kMax);
+    }
+    case FieldType::kInteger: {
+      static const Decimal kMin = decimal("-2147483648"), kMax = decimal("2147483647");
+      return integer_problem(value, "integer", kMin, kMax);
+    }
     case FieldType::kBoolean:
       return boolean_problem(value);
     case FieldType::kDate:
