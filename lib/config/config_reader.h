@@ -5,6 +5,7 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -57,6 +58,13 @@ inline constexpr std::array<std::string_view, 7> kWeekdayNames{"Sun", "Mon", "Tu
 // "unknown key" with the nearest known key as a hint.
 [[nodiscard]] std::string unknown_key(std::string_view key,
                                       std::span<const std::string_view> known);
+
+// A source's key_names and fields (typed_fields_config.cc), read after its key; `error`
+// reports a problem with a key of the source.
+using KeyError =
+    std::function<void(const toml::source_region& at, std::string_view key, std::string message)>;
+void read_typed_fields(const toml::table& table, std::string_view region, Source& source,
+                       const KeyError& error);
 
 // Checks [defaults] and [[regions.ID.sources]] tables into Source values. A source starts
 // as a copy of the defaults, so each key it sets overrides theirs (headers one by one).

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "diagnostics.h"
+#include "typed_field.h"
 
 namespace offpeak {
 
@@ -96,6 +97,7 @@ struct Source {
   std::int64_t max_skipped = 0;
   bool max_skipped_percent = false;  // max_skipped is a percentage, 0 to 100
   Complete complete;                 // `complete`: whether a run returns every record
+  TypedDeclaration typed;            // fields and key_names: the source's typed view, if any
   SourcePos pos;                     // where the source's table is defined
 };
 

@@ -21,12 +21,12 @@ namespace offpeak::config_detail {
 namespace {
 
 // Keys of a [[regions.ID.sources]] table; the limits among them may also go in [defaults].
-constexpr std::array<std::string_view, 29> kSourceKeys{
+constexpr std::array<std::string_view, 31> kSourceKeys{
     "name",        "url",         "format",     "records",    "columns",        "member_key",
     "key",         "headers",     "paginate",   "max_pages",  "timeout",        "retries",
     "max_bytes",   "concurrency", "user_agent", "rate_limit", "rate_limit_key", "delimiter",
     "quote",       "header",      "skip_lines", "decimal",    "numbers",        "min_records",
-    "max_skipped", "method",      "body",       "body_type", "complete"};
+    "max_skipped", "method",      "body",       "body_type", "complete", "key_names", "fields"};
 // The CSV dialect's keys, which apply only to format "csv".
 constexpr std::array<std::string_view, 6> kCsvKeys{"delimiter",  "quote",   "header",
                                                    "skip_lines", "decimal", "numbers"};
@@ -143,6 +143,9 @@ std::optional<Source> SourceReader::read_source(const toml::table& table, const 
   read_csv(table, source);
   read_key(table, source);
   read_complete(table, source);
+  read_typed_fields(table, region_id_, source,
+                    [this](const toml::source_region& at, std::string_view key,
+                           std::string message) { error(at, key, std::move(message)); });
   read_limits(table, source);
   read_rule(table, source);
   if (const auto* headers = table.get("headers")) read_headers(*headers, source);

@@ -49,6 +49,12 @@ class CommandRun {
       if (!created) return fail(created.error());
       rejects_.emplace(std::move(*created));
     }
+    std::vector<TypedSource> typed;
+    if (!command_.config.empty()) {
+      auto read = read_typed_sources(command_.config, console_.diagnostic);
+      if (!read) return fail(read.error());
+      typed = std::move(*read);
+    }
     const Conninfo conninfo = choose_conninfo(command_.db, console_.env("DATABASE_URL"));
     auto db = PgConnection::connect(conninfo);
     if (!db) return fail(db.error());
@@ -56,6 +62,7 @@ class CommandRun {
     LoadOptions options{command_.table, command_.reject_file, command_.max_rejects,
                         command_.dry_run, command_.session};
     options.history = command_.history;
+    options.typed = std::move(typed);
     apply_test_settings(options, console_.env);
     const auto result = load_ndjson(**db, lookups_, *inputs, options, events());
     clear_progress();

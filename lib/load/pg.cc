@@ -355,6 +355,14 @@ std::string PgConnection::quote_identifier(std::string_view name) {
   return out;
 }
 
+std::string PgConnection::quote_literal(std::string_view text) {
+  char* quoted = PQescapeLiteral(conn_, text.data(), text.size());
+  if (quoted == nullptr) return {};
+  std::string out = quoted;
+  PQfreemem(quoted);
+  return out;
+}
+
 Result<Transaction> Transaction::begin(PgConnection& db) {
   if (auto begun = db.exec("BEGIN"); !begun) return std::move(begun).error();
   return Transaction(db);

@@ -100,6 +100,8 @@ class PgConnection {
 
   // `name` as a quoted SQL identifier, by libpq's own escaping.
   [[nodiscard]] std::string quote_identifier(std::string_view name);
+  // `text` as a quoted SQL string literal, by libpq's own escaping.
+  [[nodiscard]] std::string quote_literal(std::string_view text);
 
  private:
   PgConnection(pg_conn* conn, std::string conninfo);

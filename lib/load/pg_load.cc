@@ -99,6 +99,7 @@ class Loader {
         events_(events),
         copy_(db),
         keys_(options.key_memory),
+        typed_(options.typed),
         batches_(std::max<std::size_t>(lookups.size(), 1) + 1) {}
   // The COPY ends first, then the lookups' answers are read; the transaction rolls back last.
   ~Loader() {
@@ -153,6 +154,7 @@ class Loader {
   LineParser parser_;
   KeyTable keys_;
   VanishedRows vanished_;  // the input's complete runs (end lines)
+  TypedChecks typed_;
   // Bad input: lines without a reject file (read on, to count them), too many with one.
   bool bad_lines_ = false;
   bool too_many_rejects_ = false;
@@ -204,6 +206,8 @@ Result<void> Loader::begin() {
     if (auto ensured = table_->ensure_schema(db_); !ensured) return ensured;
   if (auto set = set_planner(db_, lookups_); !set) return set;
   if (auto locked = table_->lock(db_, options_.dry_run); !locked) return locked;
+  if (auto views = ensure_views(db_, table_->sql(), options_.typed); !views)
+    return std::move(views).error();
   auto id = table_->start_load_row(db_, options_.session);
   if (!id) return std::move(id).error();
   result_.load_id = *id;
@@ -250,6 +254,11 @@ Result<void> Loader::read_inputs(const std::vector<LoadInput>& inputs) {
       if (!fetched_at) {
         if (auto kept = bad_line(input.name, line, "\"fetched_at\" is not an RFC 3339 time"); !kept)
           return kept;
+        if (too_many_rejects_) return {};
+        continue;
+      }
+      if (auto problem = typed_.problem(record)) {
+        if (auto kept = bad_line(input.name, line, std::move(*problem)); !kept) return kept;
         if (too_many_rejects_) return {};
         continue;
       }

@@ -11,6 +11,7 @@
 #include "load_counts.h"
 #include "load_metrics.h"
 #include "ndjson_input.h"
+#include "typed_views.h"
 
 namespace offpeak {
 
@@ -36,6 +37,9 @@ struct LoadOptions {
   std::size_t key_memory = std::size_t{48} << 20;
   // For tests: fewer bits of each key's id, so that many keys share one.
   std::uint64_t key_id_mask = ~std::uint64_t{0};
+  // The sources' typed declarations (--config): each line is checked against its source's,
+  // and each source's view kept (typed_views.h).
+  std::vector<TypedSource> typed{};
 };
 
 // A bad line, as reported without a reject file.

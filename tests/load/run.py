@@ -1743,6 +1743,7 @@ def case_schema_v2_migrates(env):
     env.load_ok(stdin=lines + end_line("xnys", "bars", 2))
     check_equal(env.tuple_counters(), counters, "a reload after the migration writes nothing")
 
+from typed_cases import *  # noqa: E402,F401,F403  (case_typed_*, case_key_spacing)
 
 CASES = cases_of(globals())
 

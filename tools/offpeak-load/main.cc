@@ -34,6 +34,10 @@ The connection is --db (a conninfo string like "host=db dbname=market" or a URI 
 postgresql://user@db/market), else $DATABASE_URL, else libpq's PG* variables, ~/.pgpass
 and service files.
 
+With --config FILE (regions.toml), a line whose source declares typed fields is a bad line
+when a field's value does not fit its type, and each such source has a view in the schema
+offpeak_views, "REGION.SOURCE", with its key parts and typed columns (docs/records.md).
+
 The table (offpeak.records by default), the offpeak.loads and offpeak.load_sources ledger
 and the offpeak schema are created on first use, and migrated in place from older versions.
 
@@ -105,6 +109,10 @@ int run(int argc, char** argv) {
                  "The window or session the load belongs to, kept in offpeak.loads")
       ->type_name("LABEL");
   add_history_option(app, command.history);
+  app.add_option("--config", command.config,
+                 "regions.toml: check each line against its source's typed fields, and keep "
+                 "the sources' views")
+      ->type_name("FILE");
   app.add_flag("--json", command.json, "Print the summary as one JSON object on standard output");
   app.add_option("FILE", command.files, "Input files (default: standard input; - for it too)");
   add_log_and_metrics_options(app, log_format, command.metrics_file, "load");
