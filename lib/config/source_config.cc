@@ -26,7 +26,8 @@ constexpr std::array<std::string_view, 31> kSourceKeys{
     "key",         "headers",     "paginate",   "max_pages",  "timeout",        "retries",
     "max_bytes",   "concurrency", "user_agent", "rate_limit", "rate_limit_key", "delimiter",
     "quote",       "header",      "skip_lines", "decimal",    "numbers",        "min_records",
-    "max_skipped", "method",      "body",       "body_type", "complete", "key_names", "fields"};
+    "max_skipped", "method",      "body",       "body_type",  "complete",       "key_names",
+    "fields"};
 // The CSV dialect's keys, which apply only to format "csv".
 constexpr std::array<std::string_view, 6> kCsvKeys{"delimiter",  "quote",   "header",
                                                    "skip_lines", "decimal", "numbers"};

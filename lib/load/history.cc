@@ -98,7 +98,9 @@ Result<History> History::settle(PgConnection& db, const std::string& table, Hist
 
 std::string history_written_sql(const std::string& table, const std::string& history,
                                 std::string_view join, std::string_view changes) {
-  // o is the row as it was before the statement: the version being replaced.
+  // o is the row as it was before the statement: the version being replaced. A row marked
+  // deleted (its hash 33 bytes, vanished.h) had its version closed when it was marked: when
+  // it comes back, nothing more is closed.
   return fmt::format(
       "written AS (UPDATE {0} AS t SET record = l.record, record_hash = l.record_hash, "
       "fetched_at = l.fetched_at, changed_at = now(), load_id = $1 "
@@ -112,7 +114,8 @@ std::string history_written_sql(const std::string& table, const std::string& his
       history_close_sql(history,
                         "SELECT region, source, key, old_record AS record, old_hash AS "
                         "record_hash, old_fetched_at AS fetched_at, old_changed_at AS changed_at, "
-                        "old_load_id AS load_id FROM written WHERE old_load_id <> $1"));
+                        "old_load_id AS load_id FROM written WHERE old_load_id <> $1 AND "
+                        "length(old_hash) = 32"));
 }
 
 std::string history_close_sql(const std::string& history, std::string_view rows) {

@@ -27,9 +27,9 @@ struct LoadCommand {
   bool dry_run = false;
   std::string session;                                     // --session, or ""
   HistoryRequest history = HistoryRequest::kAsRemembered;  // --history on|off
-  std::string config;  // --config: regions.toml, for the sources' typed views
-  bool json = false;          // --json: the summary on stdout too
-  std::string metrics_file;   // --metrics-file, or ""
+  std::string config;              // --config: regions.toml, for the sources' typed views
+  bool json = false;               // --json: the summary on stdout too
+  std::string metrics_file;        // --metrics-file, or ""
   std::vector<std::string> files;  // the inputs; none for standard input, "-" for it too
 };
 

@@ -326,7 +326,8 @@ Result<void> Loader::mark_vanished(bool keys_overflowed) {
                                 options_.key_id_mask,
                                 result_.load_id,
                                 options_.dry_run,
-                                table_->was_empty()};
+                                table_->was_empty(),
+                                history_.table()};
   return vanished_.mark(load, pairs_, keys_overflowed, result_.warnings);
 }
 

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "history.h"
 #include "json_text.h"
 #include "key_table.h"
 #include "pg.h"
@@ -247,11 +248,23 @@ Result<std::vector<std::string>> VanishedRows::vanished_keys(const Load& load, c
 Result<std::uint64_t> VanishedRows::mark_keys(const Load& load, const Pair& pair,
                                               const std::vector<std::string>& keys) {
   if (load.dry_run) return keys.size();
+  // With history on, the version a mark ends is closed there by this load ($1), read from
+  // o, the row as it was before the statement.
+  const std::string closed =
+      load.history.empty()
+          ? std::string()
+          : fmt::format(", closed AS ({})",
+                        history_close_sql(load.history,
+                                          "SELECT region, source, key, record, record_hash, "
+                                          "fetched_at, changed_at, load_id FROM marked"));
   const std::string sql = fmt::format(
-      "WITH marked AS (UPDATE {} SET deleted_at = now(), record_hash = '\\x00'::bytea || "
-      "record_hash, load_id = $4 WHERE region = $1 AND source = $2 AND key = ANY($3::text[]) "
-      "AND length(record_hash) = 32 RETURNING 1) SELECT count(*) FROM marked",
-      load.table);
+      "WITH marked AS (UPDATE {0} AS t SET deleted_at = now(), record_hash = '\\x00'::bytea || "
+      "t.record_hash, load_id = $1 FROM {0} AS o WHERE o.region = t.region AND "
+      "o.source = t.source AND o.key = t.key AND t.region = $2 AND t.source = $3 AND "
+      "t.key = ANY($4::text[]) AND length(t.record_hash) = 32 RETURNING o.region, o.source, "
+      "o.key, o.record, o.record_hash, o.fetched_at, o.changed_at, o.load_id){1} "
+      "SELECT count(*) FROM marked",
+      load.table, closed);
   const std::string id = std::to_string(load.load_id);
   std::uint64_t marked = 0;
   PgArrayBuilder batch(kTextOid);
@@ -260,7 +273,7 @@ Result<std::uint64_t> VanishedRows::mark_keys(const Load& load, const Pair& pair
     for (std::size_t i = from; i < std::min(keys.size(), from + kMarkBatch); ++i)
       batch.add(keys[i]);
     auto count = load.db->query(
-        sql, {{pair.region}, {pair.source}, {batch.finish(), kTextArrayOid, true}, {id}});
+        sql, {{id}, {pair.region}, {pair.source}, {batch.finish(), kTextArrayOid, true}});
     if (!count) return std::move(count).error();
     marked += count->uint64(0, 0);
   }

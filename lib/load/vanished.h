@@ -63,6 +63,7 @@ class VanishedRows {
     std::int64_t load_id = 0;
     bool dry_run = false;
     bool table_was_empty = false;
+    std::string history;  // the table's history table, quoted; "" when history is off
   };
   // For each pair declared complete, marks the live rows of its scope the input did not
   // have, and counts them in the pair's `deleted`. Marks nothing, saying why in `skipped`,

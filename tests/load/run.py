@@ -1326,7 +1326,7 @@ AS_OF = """
 WITH versions AS (
   SELECT region, source, key, record, changed_at AS valid_from, NULL::timestamptz AS valid_to,
          load_id, NULL::bigint AS closed_by
-  FROM offpeak.records
+  FROM offpeak.records WHERE deleted_at IS NULL
   UNION ALL
   SELECT region, source, key, record, valid_from, valid_to, load_id, closed_by
   FROM offpeak.records_history)
@@ -1742,6 +1742,34 @@ def case_schema_v2_migrates(env):
     counters = env.tuple_counters()
     env.load_ok(stdin=lines + end_line("xnys", "bars", 2))
     check_equal(env.tuple_counters(), counters, "a reload after the migration writes nothing")
+
+def case_history_of_vanished_records(env):
+    """With history on, a row a complete run leaves out closes its version when it is marked
+    deleted, the as-of query leaves it out from then on, and when it comes back a new version
+    starts at that load: the marked version is not closed a second time."""
+    t = lambda day: f"2026-03-{day:02d}T00:00:00Z"  # noqa: E731
+    one = bars(100, fetched_at=t(1))
+    first, _ = env.load_ok("--history", "on", stdin=one + end_line("xnys", "bars", 100))
+    gone = without(bars(100, fetched_at=t(2)), {7, 42})
+    second, _ = env.load_ok(stdin=gone + end_line("xnys", "bars", 98))
+    check_equal(second["deleted"], 2, "two rows marked deleted")
+    check_equal(env.rows("SELECT key, load_id, closed_by FROM offpeak.records_history ORDER BY 1"),
+                [[minified(json.loads(l)["key"]), str(first["load"]), str(second["load"])]
+                 for i, l in enumerate(one.splitlines()) if i in (7, 42)],
+                "the marked rows' versions closed by the marking load")
+    model = versions_of(env, one)
+    check_equal(as_of(env, load=first["load"]), model, "as of the first load: every record")
+    vanished = {k: v for k, v in model.items() if k not in
+                {minified(json.loads(l)["key"]) for i, l in enumerate(one.splitlines())
+                 if i in (7, 42)}}
+    check_equal(as_of(env, load=second["load"]), vanished, "as of the marking load: without them")
+    third, _ = env.load_ok(stdin=bars(100, fetched_at=t(3)) + end_line("xnys", "bars", 100))
+    check_equal((third["updated"], third["deleted"]), (2, 0), "the two come back as updates")
+    check_equal(env.psql("SELECT count(*) FROM offpeak.records_history"), "2",
+                "coming back closes no second version")
+    check_equal(as_of(env, load=third["load"]), model, "as of the load they came back in")
+    check_equal(as_of(env, load=second["load"]), vanished, "the gap stays in the history")
+
 
 from typed_cases import *  # noqa: E402,F401,F403  (case_typed_*, case_key_spacing)
 
