@@ -15,6 +15,7 @@ same `--at` and waited for, so a week runs in a few minutes. The regions use shi
   - xlon: each session's first page answers 503 twice (and the source has no retries of its
     own), so each window fails twice and is retried at later ticks;
   - xtks: 401, all week;
+  - xetr: 500, all week: retried, backing off, while each window has its budget left;
   - PostgreSQL (a cluster of the test's own, on a private socket directory and a port the OS
     picked) is stopped for two ticks, as xlon's window opens.
 
@@ -34,6 +35,7 @@ import json
 import os
 import pwd
 import queue
+import random
 import shutil
 import signal
 import socket
@@ -61,9 +63,11 @@ REGIONS = {
     "xlon": ("XLON", 1800, "503-twice/", ("bars",)),
     "xtks": ("XTKS", 900, "401/", ("bars",)),
     "xasx": ("XASX", 1800, "", ("bars",)),
+    "xetr": ("XETR", 5400, "500/", ("bars",)),
 }
 DENIED = "xtks"
 FLAKY = "xlon"
+BROKEN = "xetr"
 KILLED = "xnys"
 
 
@@ -287,6 +291,7 @@ class Fleet:
         self.outage_ticks = []
         self.exits = {}  # (tick, host) -> exit status
         self.unexpected = []  # events that came at a wrong time
+        self.order = random.Random(12)  # the hosts start in a shuffled order each tick
 
     def print_logs(self, lines=15):
         """The end of each host's offpeak-cron.log, for a failure's report."""
@@ -343,7 +348,7 @@ class Fleet:
 
     def run_tick(self, at):
         """All three hosts started for `at`, then waited for; a stall kills its host."""
-        for host in self.hosts:
+        for host in self.order.sample(self.hosts, len(self.hosts)):
             host.start(at, self.events)
         running = {host.name for host in self.hosts}
         while running:
@@ -494,7 +499,7 @@ def check_windows_done_once(fleet, windows):
     problems = []
     load_ids = []
     for w in windows:
-        if w["region"] == DENIED:
+        if w["region"] in (DENIED, BROKEN):
             continue
         key = (w["region"], w["window_id"])
         if key not in runs:
@@ -566,6 +571,47 @@ def check_retries_back_off(fleet, windows):
         if not 0 < gap1 < gap2:
             problems.append(f"{w['window_id']}: retries {gap1:.0f} s and {gap2:.0f} s after the "
                             "failures; expected a later tick each, waiting longer the second time")
+    return problems
+
+
+def check_broken_source(fleet, windows):
+    """xetr's 500s: each window retried, backing off, until the next retry would have had
+    less than the budget left; then missed (or still failed, if it is still open)."""
+    db = fleet.db
+    ledger_tables(db)
+    last_tick = fleet.ticks()[-1]
+    runs = {r[0]: r[1:] for r in db.rows(
+        "SELECT window_id, state, permanent, extract(epoch FROM retry_at), extract(epoch FROM window_end) "
+        f"FROM offpeak.runs WHERE region = '{BROKEN}'")}
+    attempts = {}
+    for window_id, state, scrape_exit, started in db.rows(
+            "SELECT window_id, state, scrape_exit, extract(epoch FROM started) FROM offpeak.run_attempts "
+            f"WHERE region = '{BROKEN}' ORDER BY window_id, attempt"):
+        attempts.setdefault(window_id, []).append((state, scrape_exit, float(started)))
+    budget = REGIONS[BROKEN][1]
+    problems = []
+    for w in (w for w in windows if w["region"] == BROKEN):
+        if w["window_id"] not in runs:
+            problems.append(f"{w['window_id']}: no row in offpeak.runs")
+            continue
+        state, permanent, retry_at, end = runs[w["window_id"]]
+        closed = parse_time(w["window_end"]) <= last_tick
+        if state != ("missed" if closed else "failed") or permanent != "f":
+            problems.append(f"{w['window_id']}: {state}, permanent={permanent}; expected "
+                            f"{'missed' if closed else 'failed'}, not permanent")
+        a = attempts.get(w["window_id"], [])
+        if len(a) < 3 or any((s, e) != ("failed", "75") for s, e, _ in a):
+            problems.append(f"{w['window_id']}: attempts {[(s, e) for s, e, _ in a]}; expected three or "
+                            "more, failed with 75")
+            continue
+        gaps = [b[2] - a_[2] for a_, b in zip(a, a[1:])]
+        if any(later < earlier for earlier, later in zip(gaps, gaps[1:])):
+            problems.append(f"{w['window_id']}: retries {gaps} s apart; expected no shorter wait after a longer")
+        if closed and retry_at:
+            first = fleet.ticks()[0].timestamp()
+            tick = first + -(-(float(retry_at) - first) // TICK.total_seconds()) * TICK.total_seconds()
+            if tick + budget < float(end):
+                problems.append(f"{w['window_id']}: missed although its next retry had its budget left")
     return problems
 
 
@@ -651,11 +697,11 @@ def check_takeover(fleet):
 
 
 def check_hosts_shared(fleet):
-    """The week was a fleet's: each host won some windows (else nothing was contended)."""
+    """The week was a fleet's: each host won claims (else nothing was contended)."""
     db = fleet.db
     ledger_tables(db)
-    done = dict(db.rows("SELECT host, count(*) FROM offpeak.run_attempts WHERE state = 'done' GROUP BY 1"))
-    return [f"{host} finished no window (done attempts per host: {done})" for host in HOSTS if host not in done]
+    won = dict(db.rows("SELECT host, count(*) FROM offpeak.run_attempts GROUP BY 1"))
+    return [f"{host} won no claim (attempts per host: {won})" for host in HOSTS if host not in won]
 
 
 def check_status_json(fleet, windows):
@@ -685,7 +731,7 @@ def check_data(fleet, windows, clean_codes):
     problems = []
     for w in windows:
         scrape_exit, load_exit, err = clean_codes[w["window_id"]]
-        expected = (69, 0) if w["region"] == DENIED else (0, 0)
+        expected = {DENIED: (69, 0), BROKEN: (75, 0)}.get(w["region"], (0, 0))
         if (scrape_exit, load_exit) != expected:
             problems.append(f"clean run of {w['window_id']}: scrape {scrape_exit}, load {load_exit}: {err}")
     sql = "SELECT region, source, key, record::text FROM offpeak.records ORDER BY 1, 2, 3"
@@ -741,16 +787,18 @@ def run_checks(fleet, checks, pg_bin):
     clean_codes = fleet.clean_run(windows)
     checks.run("every tick ended by itself, with 0, 69 or 75", check_ticks, fleet)
     checks.run("ticks with the database down exit 75", check_outage_ticks_failed, fleet)
-    checks.run("every window done exactly once (bar the 401 region's)", check_windows_done_once,
+    checks.run("every window done exactly once (bar the 401 and 500 regions')", check_windows_done_once,
                fleet, windows)
     checks.run("the 401 region: failed for good, one attempt per window", check_denied_region,
                fleet, windows)
     checks.run("the 503 source: retried at later ticks with backoff, then done",
                check_retries_back_off, fleet, windows)
+    checks.run("the 500 source: retried while the budget lasted, then missed", check_broken_source,
+               fleet, windows)
     checks.run("no region ran on two hosts at once", check_no_overlap, fleet, budgets)
     checks.run("no attempt started with less than its budget left", check_budget, fleet, budgets)
     checks.run("the killed run was taken over after its lease ran out", check_takeover, fleet)
-    checks.run("every host won windows", check_hosts_shared, fleet)
+    checks.run("every host won claims", check_hosts_shared, fleet)
     checks.run("offpeak-ledger status --json agrees with offpeak.runs", check_status_json, fleet, windows)
     checks.run("the data equals a clean run's", check_data, fleet, windows, clean_codes)
 

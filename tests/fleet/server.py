@@ -15,12 +15,13 @@ PORT, `released PORT PATH` when that client has gone. It serves until stdin clos
   /fleet/503-twice/bars?...   503 for the first two requests of each session's first page,
                               then the bars
   /fleet/401/bars?...         always 401
+  /fleet/500/bars?...         always 500
   /fleet/stall/bars?...       the bars; but with --stall-date D, the first request of page 1
                               of the session D sends its headers and a part of the body, says
                               `stalled`, and holds on until the client hangs up (is killed)
 
 --clean turns the faults that pass (503-twice, stall) off, for the clean run the fleet's data
-is compared with; 401 stays, since a clean run gets it as well.
+is compared with; 401 and 500 stay, since a clean run gets them as well.
 """
 
 import argparse
@@ -65,10 +66,12 @@ class Handler(base.Handler):
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         region, date, page = query.get("region", ""), query.get("date", ""), int(query.get("page", "0"))
         fault = url.path[len("/fleet/"):-len("bars")]
-        if not url.path.endswith("/bars") or fault not in ("", "503-twice/", "401/", "stall/"):
+        if not url.path.endswith("/bars") or fault not in ("", "503-twice/", "401/", "500/", "stall/"):
             return self.send(404, {"error": "not found"})
         if fault == "401/":
             return self.send(401, {"status": "ERROR", "error": "Unknown API Key"})
+        if fault == "500/":
+            return self.send(500, {"status": "ERROR", "error": "internal"})
         if fault == "503-twice/" and not self.clean and page == 0 and base.bump(self.path) <= 2:
             return self.send(503, {"error": "unavailable"})
         if fault == "stall/" and not self.clean and date == self.stall_date and page == 1:
