@@ -94,6 +94,7 @@ class CommandRun {
       };
       events.before_commit = [this] { return rejects_->sync(); };
     }
+    events.in_transaction = command_.in_transaction;
     return events;
   }
 

@@ -34,6 +34,7 @@ struct ScrapeCommand {
   std::string deadline;  // --deadline TIME|DUR, or "" for the end of off-peak
   std::string region;
   std::string metrics_file;  // --metrics-file, or ""
+  std::string status_file;   // --status-file, or ""
 };
 
 // Fetches the command's sources of its region, writing their records through the console,
