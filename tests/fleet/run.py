@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The fleet test: three hosts tick through a simulated week against one PostgreSQL, with faults.
 
-    run.py --bin-dir DIR [--days N] [--keep] [--verbose]
+    run.py --bin-dir DIR [--cron FILE] [--days N] [--start TIME] [--keep] [--verbose]
 
 Three simulated hosts (separate offpeak-cron processes, each with its own OFFPEAK_HOST, state
 and lock directory and TMPDIR) run the ledger's mode (OFFPEAK_LEDGER=1) of the same
@@ -20,7 +20,8 @@ same `--at` and waited for, so a week runs in a few minutes. The regions use shi
     picked) is stopped for two ticks, as xlon's window opens.
 
 Afterwards the database must show: every window of the week `done` exactly once, except
-xtks's (`failed` for good, attempted once per window); no region running on two hosts at once;
+xtks's (`failed` for good, attempted once per window) and xetr's (retried while the budget
+lasted, then `missed`); no region running on two hosts at once;
 no attempt started with less than its budget left; the killed run taken over once its lease
 had run out; and the records equal to those a single clean offpeak-scrape | offpeak-load of
 each window loads into a database of its own (from a server without the faults that pass).
