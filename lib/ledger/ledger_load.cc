@@ -32,7 +32,7 @@ Result<ScrapeStatus> read_scrape_status(const std::string& path) {
   if (!file)
     return Error{kExitTempFail,
                  fmt::format("no scrape status in {}: the scrape did not finish, so its records "
-                             "may be cut short; nothing loaded",
+                             "may be cut short",
                              path)};
   std::stringstream text;
   text << file.rdbuf();
@@ -74,7 +74,7 @@ std::function<Result<void>(PgConnection& db, std::int64_t load_id)> ledger_done_
     if (!*finished)
       return Error{kExitTempFail,
                    fmt::format("the ledger's claim {} is no longer this run's (its lease ran out "
-                               "and another host took the window over): nothing loaded",
+                               "and another host took the window over)",
                                token)};
     return {};
   };

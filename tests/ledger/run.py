@@ -380,6 +380,51 @@ def case_status_metrics_file(env):
         check(sample + "\n" in text, f"no {sample!r} in:\n{text}")
 
 
+def case_load_marks_done_only_after_a_good_scrape(env):
+    """offpeak-load --ledger-token TOKEN --scrape-status FILE: no FILE (the scrape died) fails
+    the load with 75 and commits nothing; a FILE of a failed scrape commits the records and
+    leaves the window running (offpeak-cron records the failure); a FILE of exit 0 commits the
+    records and the window done in one transaction, with the load's id and the sources; a
+    token that no longer owns the claim fails the load with 75."""
+    load = os.path.join(os.path.dirname(env.tool), "offpeak-load")
+    status = os.path.join(env.work, "scrape.json")
+    lines = "".join(json.dumps({"region": "x", "source": "bars", "key": [i],
+                                "fetched_at": "2026-12-01T20:00:00Z", "record": {"v": i}}) + "\n"
+                    for i in range(3))
+    token = env.claim([env.window("x")], "--host", "a")[0][4]
+
+    def run_load(*args):
+        return subprocess.run([load, "--db", env.conninfo, "--ledger-token", token, *args],
+                              input=lines, capture_output=True, text=True, timeout=TIMEOUT)
+
+    def state():
+        return env.psql("SELECT state FROM offpeak.runs")
+
+    result = run_load("--scrape-status", status)
+    check_equal(result.returncode, 75, f"a load without the scrape's status ({result.stderr})")
+    check("the scrape did not finish" in result.stderr, result.stderr)
+    check_equal((env.psql("SELECT count(*) FROM offpeak.records"), state()), ("0", "running"),
+                "records and window after a scrape that died")
+    with open(status, "w") as f:
+        f.write('{"exit":65,"sources":{"bars":{"status":"too_few_records","records":3}}}\n')
+    check_equal(run_load("--scrape-status", status).returncode, 0, "a load after a failed scrape")
+    check_equal((env.psql("SELECT count(*) FROM offpeak.records"), state()), ("3", "running"),
+                "records and window after a failed scrape")
+    with open(status, "w") as f:
+        f.write('{"exit":0,"sources":{"bars":{"status":"ok","records":3}}}\n')
+    result = run_load("--scrape-status", status, "--session", "x@w")
+    check_equal(result.returncode, 0, f"a load after a good scrape ({result.stderr})")
+    check_equal(env.rows("SELECT r.state, r.load_id = l.id, r.sources->'bars'->>'records', "
+                         "r.scrape_exit, r.load_exit, l.session "
+                         "FROM offpeak.runs r JOIN offpeak.loads l ON l.id = r.load_id"),
+                [["done", "t", "3", "0", "0", "x@w"]], "the window done with its load")
+    result = run_load("--scrape-status", status)
+    check_equal(result.returncode, 75, f"a load whose claim is done ({result.stderr})")
+    check("is no longer this run's" in result.stderr, result.stderr)
+    check_equal(env.psql("SELECT count(*) FROM offpeak.loads WHERE status = 'loaded'"), "2",
+                "committed loads")
+
+
 CASES = cases_of(globals())
 
 if __name__ == "__main__":
