@@ -577,7 +577,9 @@ def check_retries_back_off(fleet, windows):
 
 def check_broken_source(fleet, windows):
     """xetr's 500s: each window retried, backing off, until the next retry would have had
-    less than the budget left; then missed (or still failed, if it is still open)."""
+    less than the budget left; then missed (or still failed, if it is still open). An attempt
+    the killed host held dies with it and is taken over once its lease runs out: it says so,
+    and the wait before its successor is the lease's, not a backoff."""
     db = fleet.db
     ledger_tables(db)
     last_tick = fleet.ticks()[-1]
@@ -585,9 +587,13 @@ def check_broken_source(fleet, windows):
         "SELECT window_id, state, permanent, extract(epoch FROM retry_at), extract(epoch FROM window_end) "
         f"FROM offpeak.runs WHERE region = '{BROKEN}'")}
     attempts = {}
-    for window_id, state, scrape_exit, started in db.rows(
-            "SELECT window_id, state, scrape_exit, extract(epoch FROM started) FROM offpeak.run_attempts "
-            f"WHERE region = '{BROKEN}' ORDER BY window_id, attempt"):
+    for window_id, state, scrape_exit, started, killed in db.rows(
+            "SELECT window_id, state, scrape_exit, extract(epoch FROM started), "
+            "coalesce(host = '{}' AND started = '{}' AND error LIKE 'lease expired%', false) "
+            "FROM offpeak.run_attempts WHERE region = '{}' ORDER BY window_id, attempt".format(
+                fleet.kill["host"] if fleet.kill else "", fleet.kill["tick"] if fleet.kill else START, BROKEN)):
+        if killed == "t":
+            state, scrape_exit = "killed", "75"
         attempts.setdefault(window_id, []).append((state, scrape_exit, float(started)))
     budget = REGIONS[BROKEN][1]
     problems = []
@@ -601,11 +607,11 @@ def check_broken_source(fleet, windows):
             problems.append(f"{w['window_id']}: {state}, permanent={permanent}; expected "
                             f"{'missed' if closed else 'failed'}, not permanent")
         a = attempts.get(w["window_id"], [])
-        if len(a) < 3 or any((s, e) != ("failed", "75") for s, e, _ in a):
+        if len(a) < 3 or any(s not in ("failed", "killed") or e != "75" for s, e, _ in a):
             problems.append(f"{w['window_id']}: attempts {[(s, e) for s, e, _ in a]}; expected three or "
                             "more, failed with 75")
             continue
-        gaps = [b[2] - a_[2] for a_, b in zip(a, a[1:])]
+        gaps = [b[2] - a_[2] for a_, b in zip(a, a[1:]) if a_[0] != "killed"]
         if any(later < earlier for earlier, later in zip(gaps, gaps[1:])):
             problems.append(f"{w['window_id']}: retries {gaps} s apart; expected no shorter wait after a longer")
         if closed and retry_at:
