@@ -6,11 +6,12 @@
 // exactly one gets the row back, and the others get nothing (never an error, which would
 // abort their transaction). Rows another host is busy claiming are skipped (SKIP LOCKED)
 // rather than waited for, so the hosts of a tick share the windows out. Every rule is in the
-// statement and uses the server's now(): the budget (now() + budget < window end), the retry's
-// backoff, the lease. Sources spread over hosts are rows taken with FOR UPDATE SKIP LOCKED, so
-// concurrent claimers take different ones instead of queueing behind each other. A heartbeat is an
-// UPDATE on the owner's token that only succeeds while the lease runs: zero rows is the fence that
-// stops a run whose claim was taken over.
+// statement and uses the server's clock, offpeak.ledger_now() (now(), or the tick's time
+// when offpeak-cron --at sets offpeak.now): the budget (now + budget < window end), the
+// retry's backoff, the lease. Sources spread over hosts are rows taken with FOR UPDATE SKIP LOCKED,
+// so concurrent claimers take different ones instead of queueing behind each other. A heartbeat is
+// an UPDATE on the owner's token that only succeeds while the lease runs: zero rows is the fence
+// that stops a run whose claim was taken over.
 
 #include <fmt/format.h>
 
@@ -37,17 +38,23 @@ std::vector<std::string> window_arrays(const std::vector<WindowRequest>& request
 }
 
 // The windows of $1-$5 that still have their budget left by the database's clock, once
-// each, in a fixed order (so that concurrent claimers lock rows in the same order).
-constexpr const char* kInputSql = R"sql(
+// each, in a fixed order (so that concurrent claimers lock rows in the same order); all of
+// them when `backfill` (SQL) is true.
+std::string input_sql(std::string_view backfill) {
+  return fmt::format(R"sql(
   input AS (
     SELECT DISTINCT ON (region, window_id) region, window_id, window_start, window_end
     FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[])
       AS i(region, window_id, window_start, window_end, budget_seconds)
-    WHERE now() + make_interval(secs => budget_seconds) < window_end
+    WHERE {} OR offpeak.ledger_now() + make_interval(secs => budget_seconds) < window_end
     ORDER BY region, window_id
-  ))sql";
+  ))sql",
+                     backfill);
+}
 
-// The claim of whole windows: $6 host, $7 lease seconds, $8 config hash. The upsert's WHERE
+// The claim of whole windows: $6 host, $7 lease seconds, $8 config hash, $9 whether they are
+// backfills (no budget rule; a finished backfill may be run again; a tick's claims and a
+// backfill's never take each other's rows). The upsert's WHERE
 // decides; before it, rows that exist and look claimable are locked with FOR UPDATE SKIP
 // LOCKED, and those another host holds are left out: hosts of one tick share the windows out
 // instead of queueing behind each other's locks.
@@ -57,10 +64,11 @@ WITH {},
 taken AS MATERIALIZED (
   SELECT r.region, r.window_id
   FROM offpeak.runs r JOIN input i USING (region, window_id)
-  WHERE NOT r.per_source AND (
-    (r.state = 'failed' AND (NOT r.permanent AND r.retry_at <= now()
+  WHERE NOT r.per_source AND r.backfill = $9::boolean AND (
+    (r.state = 'failed' AND (NOT r.permanent AND r.retry_at <= offpeak.ledger_now()
                              OR r.permanent AND r.config_hash <> $8))
-    OR (r.state = 'running' AND r.lease_until < now()))
+    OR (r.state = 'running' AND r.lease_until < offpeak.ledger_now())
+    OR ($9::boolean AND r.state IN ('done', 'failed', 'missed')))
   ORDER BY r.region, r.window_id
   FOR UPDATE OF r SKIP LOCKED
 ),
@@ -72,9 +80,10 @@ candidates AS (
 ),
 claimed AS (
   INSERT INTO offpeak.runs AS r (region, window_id, window_start, window_end, attempt, host,
-                                 owner, started, state, lease_until, config_hash)
-  SELECT region, window_id, window_start, window_end, 1, $6, gen_random_uuid(), now(),
-         'running', now() + make_interval(secs => $7::int), $8
+                                 owner, started, state, lease_until, config_hash, backfill)
+  SELECT region, window_id, window_start, window_end, 1, $6, gen_random_uuid(),
+         offpeak.ledger_now(), 'running', offpeak.ledger_now() + make_interval(secs => $7::int),
+         $8, $9::boolean
   FROM candidates
   ORDER BY region, window_id
   ON CONFLICT (region, window_id) DO UPDATE
@@ -82,15 +91,16 @@ claimed AS (
         started = excluded.started, finished = NULL, state = 'running', permanent = false,
         scrape_exit = NULL, load_exit = NULL, load_id = NULL,
         lease_until = excluded.lease_until, retry_at = NULL, config_hash = excluded.config_hash
-    WHERE NOT r.per_source AND (
-      (r.state = 'failed' AND (NOT r.permanent AND r.retry_at <= now()
+    WHERE NOT r.per_source AND r.backfill = excluded.backfill AND (
+      (r.state = 'failed' AND (NOT r.permanent AND r.retry_at <= offpeak.ledger_now()
                                OR r.permanent AND r.config_hash <> excluded.config_hash))
-      OR (r.state = 'running' AND r.lease_until < now()))
+      OR (r.state = 'running' AND r.lease_until < offpeak.ledger_now())
+      OR (excluded.backfill AND r.state IN ('done', 'failed', 'missed')))
   RETURNING r.region, r.window_id, r.attempt, r.owner, r.host, r.started, r.lease_until
 ),
 expired AS (
   UPDATE offpeak.run_attempts a
-  SET state = 'failed', finished = now(), error = 'lease expired; taken over by ' || c.host
+  SET state = 'failed', finished = offpeak.ledger_now(), error = 'lease expired; taken over by ' || c.host
   FROM claimed c
   WHERE a.region = c.region AND a.window_id = c.window_id AND a.source = ''
     AND a.attempt = c.attempt - 1 AND a.state = 'running'
@@ -100,7 +110,7 @@ recorded AS (
   SELECT region, window_id, attempt, host, owner, started, 'running' FROM claimed
 )
 SELECT region, window_id, '', attempt, owner, {} FROM claimed ORDER BY region, window_id)sql",
-                     kInputSql, rfc3339_sql("lease_until"));
+                     input_sql("$9::boolean"), rfc3339_sql("lease_until"));
 }
 
 // Makes the windows' rows (marked per source) and their sources' rows, when missing: $6
@@ -111,7 +121,7 @@ WITH {},
 windows AS (
   INSERT INTO offpeak.runs (region, window_id, window_start, window_end, attempt, host, started,
                             state, per_source, config_hash)
-  SELECT region, window_id, window_start, window_end, 0, $6, now(), 'running', true, $7
+  SELECT region, window_id, window_start, window_end, 0, $6, offpeak.ledger_now(), 'running', true, $7
   FROM input
   ON CONFLICT (region, window_id) DO NOTHING
 )
@@ -122,7 +132,7 @@ WHERE NOT EXISTS (SELECT 1 FROM offpeak.runs r
                   WHERE r.region = i.region AND r.window_id = i.window_id AND NOT r.per_source)
 ORDER BY 1, 2, 3
 ON CONFLICT DO NOTHING)sql",
-                     kInputSql);
+                     input_sql("false"));
 }
 
 // The claim of sources: up to $9 claimable ones of the windows, skipping rows another
@@ -134,9 +144,9 @@ picked AS (
   SELECT s.region, s.window_id, s.source
   FROM offpeak.run_sources s JOIN input i USING (region, window_id)
   WHERE s.state = 'pending'
-     OR (s.state = 'failed' AND (NOT s.permanent AND s.retry_at <= now()
+     OR (s.state = 'failed' AND (NOT s.permanent AND s.retry_at <= offpeak.ledger_now()
                                  OR s.permanent AND s.config_hash <> $8))
-     OR (s.state = 'running' AND s.lease_until < now())
+     OR (s.state = 'running' AND s.lease_until < offpeak.ledger_now())
   ORDER BY s.attempt, s.region, s.window_id, s.source
   LIMIT $9::int
   FOR UPDATE OF s SKIP LOCKED
@@ -144,8 +154,8 @@ picked AS (
 claimed AS (
   UPDATE offpeak.run_sources s
   SET state = 'running', attempt = s.attempt + 1, host = $6, owner = gen_random_uuid(),
-      started = now(), finished = NULL, permanent = false, exit = NULL, status = NULL,
-      records = NULL, lease_until = now() + make_interval(secs => $7::int), retry_at = NULL,
+      started = offpeak.ledger_now(), finished = NULL, permanent = false, exit = NULL, status = NULL,
+      records = NULL, lease_until = offpeak.ledger_now() + make_interval(secs => $7::int), retry_at = NULL,
       config_hash = $8
   FROM picked p
   WHERE s.region = p.region AND s.window_id = p.window_id AND s.source = p.source
@@ -154,7 +164,7 @@ claimed AS (
 ),
 expired AS (
   UPDATE offpeak.run_attempts a
-  SET state = 'failed', finished = now(), error = 'lease expired; taken over by ' || c.host
+  SET state = 'failed', finished = offpeak.ledger_now(), error = 'lease expired; taken over by ' || c.host
   FROM claimed c
   WHERE a.region = c.region AND a.window_id = c.window_id AND a.source = c.source
     AND a.attempt = c.attempt - 1 AND a.state = 'running'
@@ -166,7 +176,7 @@ recorded AS (
 )
 SELECT region, window_id, source, attempt, owner, {} FROM claimed
 ORDER BY region, window_id, source)sql",
-                     kInputSql, rfc3339_sql("lease_until"));
+                     input_sql("false"), rfc3339_sql("lease_until"));
 }
 
 std::vector<Claim> claims_of(const PgResult& rows) {
@@ -189,6 +199,7 @@ Result<std::vector<Claim>> claim_windows(PgConnection& db,
   params.push_back(terms.host);
   params.push_back(std::to_string(terms.lease.count()));
   params.push_back(terms.config_hash);
+  params.push_back(terms.backfill ? "true" : "false");
   std::vector<PgParam> bound;
   for (const auto& p : params) bound.push_back({p});
   auto rows = db.query(window_claim_sql(), bound);
@@ -226,12 +237,12 @@ Result<bool> heartbeat(PgConnection& db, const std::string& token, std::chrono::
   const std::string lease_text = std::to_string(lease.count());
   auto rows = db.query(R"sql(
 WITH w AS (
-  UPDATE offpeak.runs SET lease_until = now() + make_interval(secs => $2::int)
-  WHERE owner = $1::uuid AND state = 'running' AND lease_until >= now()
+  UPDATE offpeak.runs SET lease_until = offpeak.ledger_now() + make_interval(secs => $2::int)
+  WHERE owner = $1::uuid AND state = 'running' AND lease_until >= offpeak.ledger_now()
   RETURNING 1
 ), s AS (
-  UPDATE offpeak.run_sources SET lease_until = now() + make_interval(secs => $2::int)
-  WHERE owner = $1::uuid AND state = 'running' AND lease_until >= now()
+  UPDATE offpeak.run_sources SET lease_until = offpeak.ledger_now() + make_interval(secs => $2::int)
+  WHERE owner = $1::uuid AND state = 'running' AND lease_until >= offpeak.ledger_now()
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM w) + (SELECT count(*) FROM s))sql",

@@ -18,7 +18,7 @@ namespace offpeak {
 class PgConnection;
 
 // The ledger's schema version, kept in offpeak.ledger_version.
-inline constexpr int kLedgerSchemaVersion = 1;
+inline constexpr int kLedgerSchemaVersion = 2;
 
 // Creates the offpeak schema and the ledger's tables, indexes and version row when they are
 // missing; concurrent callers wait for each other (a transaction advisory lock, which
@@ -40,6 +40,9 @@ struct ClaimTerms {
   std::chrono::seconds lease{300};
   // The configuration's hash: a permanent failure is retried once it changes.
   std::string config_hash;
+  // A backfill's windows (REGION@session:DATE): claimed whatever time is left, and again
+  // once finished; a backfill's rows and a tick's never take each other's place.
+  bool backfill = false;
 };
 
 // A claim won: the token is the owner's name in heartbeats and the finish.

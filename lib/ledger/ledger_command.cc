@@ -22,6 +22,7 @@
 #include "duration.h"
 #include "json_text.h"
 #include "ledger.h"
+#include "ledger_metrics.h"
 #include "ledger_status.h"
 #include "log.h"
 #include "pg.h"
@@ -167,6 +168,8 @@ class Runner {
       }
     }
     if (command_.limit < 1) return Error{kExitUsage, "--limit: must be at least 1"};
+    if (command_.backfill && !command_.sources.empty())
+      return Error{kExitUsage, "--backfill claims whole windows: it cannot be used with --source"};
     if (command_.nights < 1) return Error{kExitUsage, "--nights: must be at least 1"};
     return {};
   }
@@ -176,7 +179,8 @@ class Runner {
     if (!windows) return std::move(windows).error();
     auto hash = config_hash(command_.config_file);
     if (!hash) return std::move(hash).error();
-    const ClaimTerms terms{command_.host.empty() ? host_name() : command_.host, lease_, *hash};
+    const ClaimTerms terms{command_.host.empty() ? host_name() : command_.host, lease_, *hash,
+                           command_.backfill};
     auto claims = command_.sources.empty()
                       ? claim_windows(*db_, *windows, terms)
                       : claim_sources(*db_, *windows, command_.sources, command_.limit, terms);
@@ -285,6 +289,12 @@ class Runner {
       out = status_table(*windows);
     }
     if (auto written = console_.write(out); !written) return std::move(written).error();
+    if (!command_.metrics_file.empty()) {
+      auto metrics = ledger_metrics(*db_, StatusQuery{command_.nights, command_.regions});
+      if (!metrics) return std::move(metrics).error();
+      if (auto replaced = write_atomically(command_.metrics_file, metrics->text()); !replaced)
+        return std::move(replaced).error();
+    }
     return kExitOk;
   }
 

@@ -22,6 +22,7 @@ struct LedgerCommand {
   std::string config_file;           // its SHA-256 is the config hash
   std::vector<std::string> sources;  // claim these sources, not whole windows
   int limit = 1;                     // with sources: how many to take
+  bool backfill = false;             // a backfill's windows: no budget rule, never swept
 
   // heartbeat, finish
   std::string token;
@@ -40,6 +41,7 @@ struct LedgerCommand {
   std::string region;
   std::optional<std::string> window_id;
   int nights = 3;
+  std::string metrics_file;  // status: also write the ledger's metrics here
   std::vector<std::string> regions;
 };
 

@@ -92,6 +92,18 @@ CREATE TABLE IF NOT EXISTS offpeak.run_attempts (
 );
 )sql";
 
+// Version 2: the ledger's clock, and backfills. Every statement of the ledger asks
+// offpeak.ledger_now() for the time: the database's now(), unless the session sets
+// offpeak.now (PGOPTIONS="-c offpeak.now=T", which offpeak-cron --at does so that tests can
+// play a week in minutes; production never sets it). A backfill's row (window id
+// REGION@session:DATE) is never claimed by a tick nor swept.
+constexpr const char* kSchemaV2Sql = R"sql(
+CREATE OR REPLACE FUNCTION offpeak.ledger_now() RETURNS timestamptz
+  LANGUAGE sql STABLE
+  AS $$ SELECT coalesce(nullif(current_setting('offpeak.now', true), '')::timestamptz, now()) $$;
+ALTER TABLE offpeak.runs ADD COLUMN IF NOT EXISTS backfill boolean NOT NULL DEFAULT false;
+)sql";
+
 }  // namespace
 
 Result<void> ensure_ledger_schema(PgConnection& db) {
@@ -103,25 +115,37 @@ Result<void> ensure_ledger_schema(PgConnection& db) {
   if (!exists) return std::move(exists).error();
   auto tx = Transaction::begin(db);
   if (!tx) return std::move(tx).error();
-  if (!exists->boolean(0, 0)) {
-    if (auto locked = db.exec(fmt::format("SELECT pg_advisory_xact_lock({})", kSchemaLockKey));
-        !locked)
-      return locked;
-    if (auto made = db.exec(kSchemaSql); !made) return made;
+  if (exists->boolean(0, 0)) {
+    auto version = db.query(version_sql);
+    if (!version) return std::move(version).error();
+    if (version->rows() > 0 && version->int64(0, 0) == kLedgerSchemaVersion) return tx->commit();
   }
-  auto version = db.query(version_sql);
-  if (!version) return std::move(version).error();
-  if (version->rows() == 0) {
+  // Missing or older (or newer, refused below): create or migrate, one host at a time.
+  if (auto locked = db.exec(fmt::format("SELECT pg_advisory_xact_lock({})", kSchemaLockKey));
+      !locked)
+    return locked;
+  // 0: no ledger yet; else the version its row says (a ledger without one is version 1).
+  long long found = 0;
+  auto table = db.query(exists_sql);
+  if (!table) return std::move(table).error();
+  if (table->boolean(0, 0)) {
+    auto version = db.query(version_sql);
+    if (!version) return std::move(version).error();
+    found = version->rows() > 0 ? version->int64(0, 0) : 1;
+  }
+  if (found < kLedgerSchemaVersion) {
+    if (auto made = db.exec(kSchemaSql); !made) return made;
+    if (auto migrated = db.exec(kSchemaV2Sql); !migrated) return migrated;
     auto added = db.query(
         "INSERT INTO offpeak.ledger_version (component, version) VALUES ('ledger', $1) "
-        "ON CONFLICT (component) DO NOTHING",
+        "ON CONFLICT (component) DO UPDATE SET version = excluded.version, updated = now()",
         {{std::to_string(kLedgerSchemaVersion)}});
     if (!added) return std::move(added).error();
-  } else if (version->int64(0, 0) > kLedgerSchemaVersion) {
+  } else if (found > kLedgerSchemaVersion) {
     return Error{kExitConfig,
                  fmt::format("the ledger's schema in the database is version {}, newer than this "
                              "offpeak-ledger's {}: upgrade offpeak",
-                             version->int64(0, 0), kLedgerSchemaVersion)};
+                             found, kLedgerSchemaVersion)};
   }
   return tx->commit();
 }

@@ -50,7 +50,7 @@ LEFT JOIN LATERAL (
   FROM (SELECT host, min(started) AS first FROM offpeak.run_attempts a
         WHERE a.region = r.region AND a.window_id = r.window_id GROUP BY host) by_host
 ) h ON true
-WHERE (r.window_end > now() - make_interval(days => $1::int) OR r.state = 'running')
+WHERE (r.window_end > offpeak.ledger_now() - make_interval(days => $1::int) OR r.state = 'running')
   AND (cardinality($2::text[]) = 0 OR r.region = ANY($2::text[]))
 ORDER BY r.window_start DESC, r.region)sql",
                      rfc3339_sql("r.window_start"), rfc3339_sql("r.window_end"),

@@ -24,7 +24,7 @@ bool permanent_exit(std::optional<int> code) {
 // The retry's time: `retry_base` doubled for each attempt after the first, at most
 // `retry_max`; nothing for a success or a permanent failure. $9 and $10 of the statements.
 constexpr const char* kRetryAtSql =
-    "CASE WHEN $2 = 'failed' AND NOT $3::boolean THEN now() + least("
+    "CASE WHEN $2 = 'failed' AND NOT $3::boolean THEN offpeak.ledger_now() + least("
     "make_interval(secs => $9::float8 * power(2, least(attempt - 1, 30))), "
     "make_interval(secs => $10::int)) END";
 
@@ -32,14 +32,14 @@ std::string finish_window_sql() {
   return fmt::format(R"sql(
 WITH f AS (
   UPDATE offpeak.runs
-  SET state = $2, finished = now(), lease_until = NULL, permanent = $3::boolean,
+  SET state = $2, finished = offpeak.ledger_now(), lease_until = NULL, permanent = $3::boolean,
       scrape_exit = nullif($4, '')::int, load_exit = nullif($5, '')::int, load_id = nullif($6, '')::bigint,
       sources = coalesce(nullif($7, '')::jsonb, sources), error = nullif($8, ''), retry_at = {}
   WHERE owner = $1::uuid AND state = 'running'
   RETURNING region, window_id, attempt, state, permanent, retry_at
 ), a AS (
   UPDATE offpeak.run_attempts a
-  SET state = f.state, finished = now(), scrape_exit = nullif($4, '')::int, load_exit = nullif($5, '')::int,
+  SET state = f.state, finished = offpeak.ledger_now(), scrape_exit = nullif($4, '')::int, load_exit = nullif($5, '')::int,
       error = nullif($8, '')
   FROM f
   WHERE a.region = f.region AND a.window_id = f.window_id AND a.source = ''
@@ -54,14 +54,14 @@ std::string finish_source_sql() {
   return fmt::format(R"sql(
 WITH f AS (
   UPDATE offpeak.run_sources
-  SET state = $2, finished = now(), lease_until = NULL, permanent = $3::boolean,
+  SET state = $2, finished = offpeak.ledger_now(), lease_until = NULL, permanent = $3::boolean,
       exit = coalesce(nullif(nullif($5, '')::int, 0), nullif($4, '')::int), records = nullif($6, '')::bigint,
       status = nullif($7, ''), error = nullif($8, ''), retry_at = {}
   WHERE owner = $1::uuid AND state = 'running'
   RETURNING region, window_id, source, attempt, state, permanent, retry_at
 ), a AS (
   UPDATE offpeak.run_attempts a
-  SET state = f.state, finished = now(), scrape_exit = nullif($4, '')::int, load_exit = nullif($5, '')::int,
+  SET state = f.state, finished = offpeak.ledger_now(), scrape_exit = nullif($4, '')::int, load_exit = nullif($5, '')::int,
       error = nullif($8, '')
   FROM f
   WHERE a.region = f.region AND a.window_id = f.window_id AND a.source = f.source
@@ -79,7 +79,7 @@ SET sources = agg.sources,
     state = CASE WHEN agg.all_done THEN 'done' WHEN agg.any_permanent THEN 'failed'
                  ELSE 'running' END,
     permanent = agg.any_permanent AND NOT agg.all_done,
-    finished = CASE WHEN agg.all_done OR agg.any_permanent THEN now() END,
+    finished = CASE WHEN agg.all_done OR agg.any_permanent THEN offpeak.ledger_now() END,
     error = agg.error, attempt = agg.attempts, load_id = coalesce(nullif($3, '')::bigint, r.load_id)
 FROM (SELECT jsonb_object_agg(source, jsonb_build_object(
                'state', state, 'status', status, 'records', records, 'attempts', attempt,
@@ -189,16 +189,16 @@ Result<int> reset(PgConnection& db, const std::string& region,
   auto rows = db.query(R"sql(
 WITH w AS (
   UPDATE offpeak.runs
-  SET permanent = false, retry_at = now(),
+  SET permanent = false, retry_at = offpeak.ledger_now(),
       state = CASE WHEN per_source THEN 'running' ELSE state END
-  WHERE region = $1 AND ($2 = '' OR window_id = $2) AND state = 'failed' AND window_end > now()
+  WHERE region = $1 AND ($2 = '' OR window_id = $2) AND state = 'failed' AND window_end > offpeak.ledger_now()
   RETURNING 1
 ), s AS (
   UPDATE offpeak.run_sources s
-  SET permanent = false, retry_at = now()
+  SET permanent = false, retry_at = offpeak.ledger_now()
   FROM offpeak.runs r
   WHERE s.region = $1 AND ($2 = '' OR s.window_id = $2) AND s.state = 'failed'
-    AND r.region = s.region AND r.window_id = s.window_id AND r.window_end > now()
+    AND r.region = s.region AND r.window_id = s.window_id AND r.window_end > offpeak.ledger_now()
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM w) + (SELECT count(*) FROM s))sql",
@@ -211,7 +211,7 @@ Result<std::vector<Missed>> sweep(PgConnection& db) {
   auto rows = db.query(fmt::format(R"sql(
 WITH closed AS (
   UPDATE offpeak.runs r
-  SET state = 'missed', lease_until = NULL, finished = coalesce(r.finished, now()),
+  SET state = 'missed', lease_until = NULL, finished = coalesce(r.finished, offpeak.ledger_now()),
       error = CASE
         WHEN r.state = 'running' AND NOT r.per_source THEN
           format('attempt %s on %s did not finish: its lease ran out at %s', r.attempt, r.host,
@@ -219,11 +219,11 @@ WITH closed AS (
           || coalesce('; before it: ' || r.error, '')
         WHEN r.state = 'running' THEN coalesce(r.error, 'not every source was done')
         ELSE coalesce(r.error, 'failed') END
-  WHERE r.window_end <= now()
-    AND (r.state = 'failed' OR (r.state = 'running' AND (r.per_source OR r.lease_until < now())))
+  WHERE r.window_end <= offpeak.ledger_now() AND NOT r.backfill
+    AND (r.state = 'failed' OR (r.state = 'running' AND (r.per_source OR r.lease_until < offpeak.ledger_now())))
     AND NOT EXISTS (SELECT 1 FROM offpeak.run_sources s
                     WHERE s.region = r.region AND s.window_id = r.window_id
-                      AND s.state = 'running' AND s.lease_until >= now())
+                      AND s.state = 'running' AND s.lease_until >= offpeak.ledger_now())
   RETURNING r.region, r.window_id, r.error
 ), sources AS (
   UPDATE offpeak.run_sources s SET state = 'missed', lease_until = NULL
@@ -231,7 +231,7 @@ WITH closed AS (
   WHERE s.region = c.region AND s.window_id = c.window_id AND s.state <> 'done'
 ), attempts AS (
   UPDATE offpeak.run_attempts a
-  SET state = 'failed', finished = now(), error = 'lease expired'
+  SET state = 'failed', finished = offpeak.ledger_now(), error = 'lease expired'
   FROM closed c
   WHERE a.region = c.region AND a.window_id = c.window_id AND a.state = 'running'
 )

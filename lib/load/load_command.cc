@@ -105,6 +105,7 @@ class CommandRun {
       };
       events.before_commit = [this] { return rejects_->sync(); };
     }
+    events.in_transaction = command_.in_transaction;
     return events;
   }
 

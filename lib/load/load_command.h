@@ -31,6 +31,9 @@ struct LoadCommand {
   bool json = false;               // --json: the summary on stdout too
   std::string metrics_file;        // --metrics-file, or ""
   std::vector<std::string> files;  // the inputs; none for standard input, "-" for it too
+  // Run in the load's transaction just before COMMIT (LoadEvents::in_transaction), e.g. the
+  // ledger's `done` for --ledger-token; an error rolls the load back.
+  std::function<Result<void>(PgConnection& db, std::int64_t load_id)> in_transaction;
 };
 
 // Loads the command's inputs into its table and returns the exit code. Every run that gets

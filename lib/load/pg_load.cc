@@ -357,6 +357,8 @@ Result<void> Loader::finish() {
     if (auto ready = events_.before_commit(); !ready) return ready;
   // A dry run's transaction rolls back with tx_.
   if (options_.dry_run) return {};
+  if (events_.in_transaction)
+    if (auto written = events_.in_transaction(db_, result_.load_id); !written) return written;
   return tx_->commit();
 }
 

@@ -63,6 +63,10 @@ struct LoadEvents {
   // Just before COMMIT (and at the same point of a dry run): what must be safe before the
   // load is, such as the reject file on disk. An error rolls the load back.
   std::function<Result<void>()> before_commit;
+  // Just before COMMIT, after before_commit, not in a dry run: writes on the load's
+  // connection that must commit with the load or not at all (offpeak-ledger's `done`), given
+  // the load's id. An error rolls the load back.
+  std::function<Result<void>(PgConnection& db, std::int64_t load_id)> in_transaction;
   // For tests: after a pair's rows are counted for a sweep, before they are read.
   std::function<void()> sweep_counted;
 };

@@ -16,8 +16,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "atomic_file.h"
 #include "calendar.h"
 #include "duration.h"
+#include "scrape_status.h"
 
 namespace offpeak {
 namespace {
@@ -128,8 +130,17 @@ class CommandRun {
     return error.exit == kExitUsage ? error.exit : end(error.exit);
   }
 
-  // Every run that gets past its usage checks ends here: the metrics file, then the code.
+  // Every run that gets past its usage checks ends here: the status and metrics files, then
+  // the code.
   ExitCode end(ExitCode code) {
+    if (!command_.status_file.empty() && !command_.dry_run) {
+      const std::string status =
+          scrape_status_json(code, source_names_, report_ ? &*report_ : nullptr);
+      if (auto written = write_atomically(command_.status_file, status); !written) {
+        console_.error(written.error());
+        code = worse(code, written.error().exit);
+      }
+    }
     if (command_.metrics_file.empty()) return code;
     const auto now = std::chrono::system_clock::now();
     const double run_seconds =

@@ -35,6 +35,7 @@ struct ScrapeCommand {
   std::string region;
   std::string metrics_file;  // --metrics-file, or ""
   std::string cache_dir;     // --cache-dir, or "" for $OFFPEAK_CACHE_DIR, or none
+  std::string status_file;   // --status-file, or ""
 };
 
 // Fetches the command's sources of its region, writing their records through the console,

@@ -684,6 +684,214 @@ def case_dead_man_pings(env):
     check(pings.url not in err, f"the ping URL is logged: {err!r}")
 
 
+
+# ----------------------------------------------------------------------------------------
+# Ledger mode (OFFPEAK_LEDGER=1): the run ledger in the database records what is done.
+
+
+def ledger_tick(env, at, host="a", *args, **settings):
+    return env.tick(at, *args, OFFPEAK_LEDGER="1", OFFPEAK_HOST=host, **settings)
+
+
+def ledger_row(env, region_name, window=None):
+    """state, permanent, attempt, host of the region's window (the evening's by default)."""
+    window = window or f"{region_name}@{WINDOW}"
+    rows = env.rows(f"SELECT state, permanent, attempt, host FROM offpeak.runs "
+                    f"WHERE region = '{region_name}' AND window_id = '{window}'")
+    return rows[0] if rows else None
+
+
+def wait_for(env, sql, what, process=None):
+    """Polls `sql` until it returns a row with 't' (a condition, not a time, is awaited)."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            if env.psql(sql) == "t":
+                return
+        except Failure as e:  # the ledger's tables are not there yet
+            check("does not exist" in str(e), str(e))
+        if process is not None and process.poll() is not None:
+            raise Failure(f"offpeak-cron ended ({process.returncode}) before {what}: "
+                          f"{process.stderr.read()}")
+        check(time.monotonic() < deadline, f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def start_tick(env, at, host="a", **settings):
+    return subprocess.Popen([SCRIPT, "--at", at], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, env=env.environment(OFFPEAK_LEDGER="1", OFFPEAK_HOST=host,
+                                                           **settings), cwd=env.work)
+
+
+def case_ledger_done_commits_with_the_load(env):
+    """In ledger mode the load writes the window's done inside its own transaction, before
+    COMMIT: held at that UPDATE, the load has written (it has a transaction id) and the
+    window is still running; killed there, neither the records nor the done are in the
+    database, and the failure is recorded. The next tick after the backoff loads the window
+    and marks it done with the load's id; the load's session is the window id."""
+    env.config(ndjson_region("east", f"{env.url}/ndjson?delay=2"))
+    tick = start_tick(env, EVENING)
+    wait_for(env, "SELECT count(*) = 1 FROM offpeak.runs WHERE state = 'running'", "the claim", tick)
+    token = env.psql("SELECT owner FROM offpeak.runs")
+    holder = subprocess.Popen(["psql", "-XAtq", "-d", env.db], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    holder.stdin.write("BEGIN;\nSELECT 1 FROM offpeak.runs FOR UPDATE;\n\\echo locked\n")
+    holder.stdin.flush()
+    check_equal([holder.stdout.readline().strip() for _ in range(2)], ["1", "locked"], "the row lock")
+    wait_for(env, "SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'offpeak-load' "
+                  f"AND datname = '{env.db}' AND wait_event_type = 'Lock' "
+                  "AND query LIKE '%UPDATE offpeak.runs%' AND backend_xid IS NOT NULL",
+             "the load's finish, inside its transaction", tick)
+    check_equal(ledger_row(env, "east")[0], "running", "the window while the load waits")
+    killed = 0
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if argv and argv[0].endswith(b"offpeak-load") and f"--ledger-token={token}".encode() in argv:
+            os.kill(int(pid), 9)
+            killed += 1
+    check_equal(killed, 1, "offpeak-load processes of the claim killed")
+    # The killed load's COMMIT never comes: its UPDATE, once it has the row, dies with it.
+    holder.stdin.write("ROLLBACK;\n")
+    holder.stdin.close()
+    holder.wait(timeout=TIMEOUT)
+    err = tick.communicate(timeout=TIMEOUT)[1]
+    check_equal(tick.returncode, 137, f"the tick's exit ({err})")
+    check_equal(env.rows_of("east"), 0, "rows after the load was killed")
+    check_equal(env.loads(), 0, "committed loads after the load was killed")
+    check_equal(ledger_row(env, "east"), ["failed", "f", "1", "a"], "the window after the kill")
+    check_equal(env.rows("SELECT scrape_exit, load_exit FROM offpeak.runs"), [["0", "137"]],
+                "the exit codes recorded")
+
+    code, err, _ = ledger_tick(env, "2026-12-01T20:05:00Z")
+    check(code == 0 and "reason=nothing_claimed" in err, f"a claim before the retry's time:\n{err}")
+    code, err, _ = ledger_tick(env, "2026-12-01T20:10:00Z")
+    check_equal(code, 0, f"the retry's exit ({err})")
+    check_equal(ledger_row(env, "east"), ["done", "f", "2", "a"], "the window after the retry")
+    check_equal(env.rows("SELECT r.load_id = l.id, l.session, r.sources->'bars'->>'records' "
+                         "FROM offpeak.runs r JOIN offpeak.loads l ON l.id = r.load_id"),
+                [["t", f"east@{WINDOW}", "3"]], "the done window's load")
+    check_equal(env.rows_of("east"), 3, "rows after the retry")
+
+
+def case_ledger_second_host_claims_nothing(env):
+    """Two hosts run the same tick against one database: the window runs once, on the first;
+    the second claims nothing, loads nothing and exits 0. The single-host done file is not
+    written in ledger mode."""
+    env.config(ndjson_region("east", f"{env.url}/ndjson"))
+    code, err, _ = ledger_tick(env, EVENING, "a")
+    check_equal(code, 0, f"host a's tick ({err})")
+    check(any(f"region=east status=ok" in l and f"window=east@{WINDOW}" in l for l in cron_lines(err)),
+          f"no ok line in:\n{err}")
+    code, err, _ = ledger_tick(env, "2026-12-01T20:01:00Z", "b")
+    check_equal(code, 0, f"host b's tick ({err})")
+    check(any("reason=nothing_claimed host=b" in l for l in cron_lines(err)), f"b claimed:\n{err}")
+    check_equal(env.loads(), 1, "loads after both hosts' ticks")
+    check_equal(env.rows("SELECT host, state FROM offpeak.run_attempts"), [["a", "done"]], "attempts")
+    check_equal(env.done("east"), None, "the single-host done file in ledger mode")
+
+
+def case_ledger_lost_claim_stops_the_pipeline(env):
+    """The heartbeat renews the claim every third of its lease; when it finds the claim taken
+    over, it stops the scrape and the load at once and the tick says so (75). Without the
+    heartbeat's kill, the scrape would run to its end and the load be refused at COMMIT."""
+    env.config(ndjson_region("east", f"{env.url}/ndjson?delay=30"))
+    tick = start_tick(env, EVENING, OFFPEAK_LEASE="3s")
+    wait_for(env, "SELECT count(*) = 1 FROM offpeak.runs WHERE state = 'running'", "the claim", tick)
+    env.psql("UPDATE offpeak.runs SET owner = gen_random_uuid(), host = 'b'")
+    err = tick.communicate(timeout=TIMEOUT)[1]
+    check_equal(tick.returncode, 75, f"the tick's exit ({err})")
+    check(any("region=east status=failed reason=claim_lost exit=75" in l for l in cron_lines(err)),
+          f"no claim_lost line in:\n{err}")
+    check("lease_lost" in err, f"no heartbeat warning in:\n{err}")
+    check("offpeak-scrape: region=east source=bars status=ok" not in err,
+          f"the scrape ran to its end:\n{err}")
+    check_equal(env.rows_of("east"), 0, "rows after the claim was lost")
+    check_equal(ledger_row(env, "east")[0:2], ["running", "f"], "the window, now b's")
+
+
+def case_ledger_permanent_failure_is_not_retried(env):
+    """A 401 (exit 69) fails the window for good: later ticks in the window claim nothing,
+    the ledger's metrics count the permanent failure, and after the window the sweep marks
+    it missed with the 401 as its reason."""
+    env.config(region("denied", f"{env.url}/401"), retries=0)
+    metrics = os.path.join(env.work, "metrics")
+    code, err, _ = ledger_tick(env, EVENING, OFFPEAK_METRICS_DIR=metrics)
+    check_equal(code, 69, f"the 401's tick ({err})")
+    check_equal(ledger_row(env, "denied", f"denied@{WINDOW}"), ["failed", "t", "1", "a"], "after the 401")
+    for at in ("2026-12-01T20:10:00Z", "2026-12-01T22:00:00Z"):
+        code, err, _ = ledger_tick(env, at, OFFPEAK_METRICS_DIR=metrics)
+        check(code == 0 and "reason=nothing_claimed" in err, f"a later tick at {at} claimed:\n{err}")
+    check_equal(ledger_row(env, "denied", f"denied@{WINDOW}")[2], "1", "attempts in the window")
+    check("401" in env.psql("SELECT error FROM offpeak.runs"), "the error recorded")
+    text = check_metrics(os.path.join(metrics, "offpeak-ledger.prom"))
+    check('offpeak_ledger_permanent_failures{region="denied"} 1' in text, f"metrics:\n{text}")
+    check('offpeak_ledger_windows{region="denied",state="failed"} 1' in text, f"metrics:\n{text}")
+    # The next morning, in trading hours: the window has closed.
+    ledger_tick(env, "2026-12-02T10:00:00Z", OFFPEAK_METRICS_DIR=metrics)
+    check_equal(ledger_row(env, "denied", f"denied@{WINDOW}")[0], "missed", "after the window")
+    text = check_metrics(os.path.join(metrics, "offpeak-ledger.prom"))
+    check('offpeak_ledger_missed_windows{region="denied"} 1' in text, f"metrics:\n{text}")
+
+
+def case_ledger_data_error_is_retried_later(env):
+    """A data error (65: an unparsable body, as too few records is) is retried, after the
+    backoff (10 minutes, then 20), by any host, while the window has its budget left."""
+    env.config(region("garbled", f"{env.url}/invalid-json"), retries=0)
+    code, err, _ = ledger_tick(env, EVENING, "a")
+    check_equal(code, 65, f"the first attempt ({err})")
+    check_equal(ledger_row(env, "garbled"), ["failed", "f", "1", "a"], "after the first attempt")
+    code, err, _ = ledger_tick(env, "2026-12-01T20:09:00Z", "b")
+    check(code == 0 and "reason=nothing_claimed" in err, f"a claim within the backoff:\n{err}")
+    code, err, _ = ledger_tick(env, "2026-12-01T20:10:00Z", "b")
+    check_equal(code, 65, f"the retry ({err})")
+    check_equal(ledger_row(env, "garbled"), ["failed", "f", "2", "b"], "after the retry")
+    check_equal(env.psql("SELECT to_char(retry_at AT TIME ZONE 'UTC', 'HH24:MI') FROM offpeak.runs"),
+                "20:30", "the second backoff")
+
+
+def case_backfill_three_sessions(env):
+    """--backfill runs the region's sources for each past session of the range, with the
+    session's variables, one after the other, each recorded in the ledger as
+    REGION@session:DATE and loaded with that session label; a weekend day has no session.
+    A tick's own window is claimed apart from them."""
+    env.config(region("east", f"{env.url}/session?date={{session_date}}", key='["date"]'))
+    code, err, _ = env.tick(EVENING, "--backfill", "east", "--sessions", "2026-11-26..2026-11-30")
+    check_equal(code, 0, f"the backfill's exit ({err})")
+    sessions = ["2026-11-26", "2026-11-27", "2026-11-30"]
+    check(any("region=east status=backfill sessions=3 done=3 failed=0 exit=0" in l
+              for l in cron_lines(err)), f"no summary line in:\n{err}")
+    check_equal(env.rows("SELECT window_id, state, backfill FROM offpeak.runs ORDER BY 1"),
+                [[f"east@session:{d}", "done", "t"] for d in sessions], "the ledger's rows")
+    check_equal(env.rows("SELECT session FROM offpeak.loads ORDER BY id"),
+                [[f"east@session:{d}"] for d in sessions], "the loads' sessions")
+    check_equal(env.rows("SELECT record->>'date' FROM offpeak.records ORDER BY 1"),
+                [[d] for d in sessions], "the records: one per session, with its date")
+    code, err, _ = ledger_tick(env, EVENING)
+    check_equal(code, 0, f"the evening's tick ({err})")
+    check_equal(ledger_row(env, "east")[0], "done", "the evening's own window")
+
+
+def case_backfill_usage(env):
+    """--backfill needs --sessions FROM..TO as dates, and no region arguments."""
+    env.config(ndjson_region("east", f"{env.url}/ndjson"))
+    for args in (["--backfill", "east"], ["--backfill", "east", "--sessions", "2026-11-26"],
+                 ["--backfill", "east", "--sessions", "2026-11-26..2026-11-27", "east"]):
+        code, err, _ = env.tick(EVENING, *args)
+        check_equal(code, 64, f"offpeak-cron {' '.join(args)} ({err})")
+    check_equal(env.psql("SELECT to_regclass('offpeak.runs') IS NULL"), "t", "the ledger after usage errors")
+
+
+def case_session_label_in_every_mode(env):
+    """offpeak-cron passes the window id to offpeak-load --session without the ledger too."""
+    env.config(ndjson_region("east", f"{env.url}/ndjson"))
+    env.tick_ok(EVENING)
+    check_equal(env.psql("SELECT session FROM offpeak.loads"), f"east@{WINDOW}", "the load's session")
+
+
 CASES = cases_of(globals())
 
 if __name__ == "__main__":

@@ -282,6 +282,149 @@ def case_bad_input_and_arguments(env):
                 "a region not off-peak")
 
 
+def case_clock_set_by_offpeak_now(env):
+    """Every statement's time is offpeak.ledger_now(): the server's now(), or offpeak.now
+    when the session sets it (PGOPTIONS, as offpeak-cron --at does): claims, the budget rule,
+    leases and the sweep then follow the simulated time."""
+    window = {"region": "sim", "offpeak": True, "window_start": "2030-01-01T17:00:00Z",
+              "window_end": "2030-01-02T09:00:00Z", "window_id": "sim@2030-01-01T17:00:00Z",
+              "budget_seconds": 3600}
+
+    def run_at(at, *args, stdin=""):
+        return subprocess.run([env.tool, "--db", env.conninfo, *args], input=stdin,
+                              capture_output=True, text=True, timeout=TIMEOUT,
+                              env=dict(os.environ, PGOPTIONS=f"-c offpeak.now={at}"))
+
+    stdin = json.dumps(window) + "\n"
+    # Too late by the simulated clock (08:30 + 1h budget > 09:00): no claim.
+    check_equal(run_at("2030-01-02T08:30:00Z", "claim", "--host", "a", stdin=stdin).returncode, 1,
+                "a claim with too little budget left at the simulated time")
+    won = run_at("2030-01-01T20:00:00Z", "claim", "--host", "a", stdin=stdin)
+    check_equal(won.returncode, 0, f"the claim at 20:00 ({won.stderr})")
+    check_equal(won.stdout.split()[5], "2030-01-01T20:05:00Z", "the lease, from the simulated now")
+    check_equal(env.rows("SELECT to_char(started AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') "
+                         "FROM offpeak.runs"), [["2030-01-01 20:00"]], "the start recorded")
+    # Four minutes on, the lease holds; ten minutes on, another host takes it over.
+    check_equal(run_at("2030-01-01T20:04:00Z", "claim", "--host", "b", stdin=stdin).returncode, 1,
+                "a claim while the lease holds")
+    check_equal(run_at("2030-01-01T20:10:00Z", "claim", "--host", "b", stdin=stdin).returncode, 0,
+                "a takeover after the lease")
+    # The window closes: the sweep marks it missed, by the simulated clock only.
+    check_equal(env.run("sweep", expect=0).stdout, "", "a sweep at the server's real time")
+    swept = run_at("2030-01-02T09:10:00Z", "sweep")
+    check("sim@2030-01-01T17:00:00Z" in swept.stdout, f"the sweep after the window: {swept.stdout}")
+
+
+def case_backfill_claims(env):
+    """claim --backfill takes a past session's window whatever time is left, again once it
+    has finished, but not while it runs; the sweep leaves it alone, and a tick's claim of
+    the same id takes nothing."""
+    past = env.window("bf", start_offset="-3 days", end_offset="-2 days", budget=3600)
+    past["window_id"] = "bf@session:2026-11-27"
+    check_equal(env.claim([past], "--host", "a"), [], "a tick's claim of a past window")
+    first = env.claim([past], "--host", "a", "--backfill")
+    check_equal([c[3] for c in first], ["1"], "the backfill's claim")
+    check_equal(env.claim([past], "--host", "b", "--backfill"), [], "a claim while it runs")
+    env.expire()
+    env.run("sweep", expect=0)
+    check_equal(env.psql("SELECT state FROM offpeak.runs"), "running", "a backfill after a sweep")
+    env.run("finish", "--token", first[0][4], "--state", "done", expect=0)
+    again = env.claim([past], "--host", "b", "--backfill")
+    check_equal([c[3] for c in again], ["2"], "a backfill of a session done")
+    check_equal(env.claim([past], "--host", "c"), [], "a tick's claim of the backfill's row")
+    env.run("claim", "--backfill", "--source", "bars", stdin="", expect=64)
+
+
+def case_schema_version_1_is_migrated(env):
+    """A ledger of version 1 (no offpeak.ledger_now(), no backfill column) is brought to
+    version 2 by the first tool that connects, and works."""
+    env.run("status", expect=0)
+    env.psql("DROP FUNCTION offpeak.ledger_now(); ALTER TABLE offpeak.runs DROP COLUMN backfill; "
+             "UPDATE offpeak.ledger_version SET version = 1")
+    claims = env.claim([env.window("m")], "--host", "a")
+    check_equal([c[0] for c in claims], ["m"], "a claim after the migration")
+    check_equal(env.psql("SELECT version FROM offpeak.ledger_version WHERE component = 'ledger'"),
+                "2", "the version")
+    env.psql("UPDATE offpeak.ledger_version SET version = 3")
+    result = env.run("status", expect=78)
+    check("newer than this offpeak-ledger's 2" in result.stderr, result.stderr)
+
+
+def case_status_metrics_file(env):
+    """status --metrics-file writes the ledger's states per region for alerts: missed and
+    permanent failures since the last done window, windows by state, the last done."""
+    path = os.path.join(env.work, "ledger.prom")
+    old = env.window("x", start_offset="-30 hours", end_offset="-20 hours")
+    done = env.window("x", start_offset="-10 hours", end_offset="-9 hours")
+    now = env.window("x")
+    bad = env.window("y")
+    env.run("status", expect=0)  # the schema
+    env.psql("INSERT INTO offpeak.runs (region, window_id, window_start, window_end, attempt, host, "
+             "started, finished, state) VALUES "
+             f"('x', '{old['window_id']}', '{old['window_start']}', '{old['window_end']}', 1, 'a', "
+             f"now() - interval '29 hours', now() - interval '28 hours', 'missed'), "
+             f"('x', '{done['window_id']}', '{done['window_start']}', '{done['window_end']}', 1, 'a', "
+             f"now() - interval '10 hours', '2026-01-01T00:00:00Z', 'done')")
+    claims = {c[0]: c[4] for c in env.claim([now, bad], "--host", "a")}
+    env.run("finish", "--token", claims["y"], "--state", "failed", "--scrape-exit", "69", expect=0)
+    env.run("status", "--metrics-file", path, expect=0)
+    with open(path) as f:
+        text = f.read()
+    for sample in ('offpeak_ledger_missed_windows{region="x"} 0',
+                   'offpeak_ledger_windows{region="x",state="missed"} 1',
+                   'offpeak_ledger_windows{region="x",state="running"} 1',
+                   'offpeak_ledger_last_done_timestamp_seconds{region="x"} 1767225600',
+                   'offpeak_ledger_permanent_failures{region="y"} 1',
+                   'offpeak_ledger_missed_windows{region="y"} 0',
+                   'offpeak_ledger_last_done_timestamp_seconds{region="y"} 0'):
+        check(sample + "\n" in text, f"no {sample!r} in:\n{text}")
+
+
+def case_load_marks_done_only_after_a_good_scrape(env):
+    """offpeak-load --ledger-token TOKEN --scrape-status FILE: no FILE (the scrape died) fails
+    the load with 75 and commits nothing; a FILE of a failed scrape commits the records and
+    leaves the window running (offpeak-cron records the failure); a FILE of exit 0 commits the
+    records and the window done in one transaction, with the load's id and the sources; a
+    token that no longer owns the claim fails the load with 75."""
+    load = os.path.join(os.path.dirname(env.tool), "offpeak-load")
+    status = os.path.join(env.work, "scrape.json")
+    lines = "".join(json.dumps({"region": "x", "source": "bars", "key": [i],
+                                "fetched_at": "2026-12-01T20:00:00Z", "record": {"v": i}}) + "\n"
+                    for i in range(3))
+    token = env.claim([env.window("x")], "--host", "a")[0][4]
+
+    def run_load(*args):
+        return subprocess.run([load, "--db", env.conninfo, "--ledger-token", token, *args],
+                              input=lines, capture_output=True, text=True, timeout=TIMEOUT)
+
+    def state():
+        return env.psql("SELECT state FROM offpeak.runs")
+
+    result = run_load("--scrape-status", status)
+    check_equal(result.returncode, 75, f"a load without the scrape's status ({result.stderr})")
+    check("the scrape did not finish" in result.stderr, result.stderr)
+    check_equal((env.psql("SELECT count(*) FROM offpeak.records"), state()), ("0", "running"),
+                "records and window after a scrape that died")
+    with open(status, "w") as f:
+        f.write('{"exit":65,"sources":{"bars":{"status":"too_few_records","records":3}}}\n')
+    check_equal(run_load("--scrape-status", status).returncode, 0, "a load after a failed scrape")
+    check_equal((env.psql("SELECT count(*) FROM offpeak.records"), state()), ("3", "running"),
+                "records and window after a failed scrape")
+    with open(status, "w") as f:
+        f.write('{"exit":0,"sources":{"bars":{"status":"ok","records":3}}}\n')
+    result = run_load("--scrape-status", status, "--session", "x@w")
+    check_equal(result.returncode, 0, f"a load after a good scrape ({result.stderr})")
+    check_equal(env.rows("SELECT r.state, r.load_id = l.id, r.sources->'bars'->>'records', "
+                         "r.scrape_exit, r.load_exit, l.session "
+                         "FROM offpeak.runs r JOIN offpeak.loads l ON l.id = r.load_id"),
+                [["done", "t", "3", "0", "0", "x@w"]], "the window done with its load")
+    result = run_load("--scrape-status", status)
+    check_equal(result.returncode, 75, f"a load whose claim is done ({result.stderr})")
+    check("is no longer this run's" in result.stderr, result.stderr)
+    check_equal(env.psql("SELECT count(*) FROM offpeak.loads WHERE status = 'loaded'"), "2",
+                "committed loads")
+
+
 CASES = cases_of(globals())
 
 if __name__ == "__main__":

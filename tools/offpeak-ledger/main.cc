@@ -38,6 +38,9 @@ it: each window is claimed by exactly one of them, and every time is the databas
   sweep      marks missed the windows that closed without done, with the last reason.
   status     the last --nights per region and window: state, attempts, hosts, sources
              with their record counts, duration, error; --json for one object a line.
+             --metrics-file FILE also writes, per region, offpeak_ledger_windows{state},
+             offpeak_ledger_missed_windows and offpeak_ledger_permanent_failures (since
+             its last done window), offpeak_ledger_last_done_timestamp_seconds.
 
 The connection is --db, else $DATABASE_URL, else libpq's PG* variables and files.
 
@@ -72,6 +75,8 @@ void add_sub_options(CLI::App& app, LedgerCommand& c) {
   claim->add_option("--limit", c.limit, "With --source: claim at most N (default: 1)")
       ->type_name("N");
   claim->add_flag("--json", c.json, "Print each claim as a JSON object");
+  claim->add_flag("--backfill", c.backfill,
+                  "Past sessions (offpeak-cron --backfill): no budget rule, never swept");
 
   auto* beat = app.add_subcommand("heartbeat", "Renew a claim's lease; exit 1 when it was lost");
   beat->add_option("--token", c.token, "The claim's token")->type_name("TOKEN")->required();
@@ -104,6 +109,10 @@ void add_sub_options(CLI::App& app, LedgerCommand& c) {
   status->add_option("--nights", c.nights, "How many nights back (default: 3)")->type_name("N");
   status->add_option("--region", c.regions, "Only this region (repeatable)")->type_name("ID");
   status->add_flag("--json", c.json, "One JSON object per window");
+  status
+      ->add_option("--metrics-file", c.metrics_file,
+                   "Also write the ledger's states per region as Prometheus metrics")
+      ->type_name("FILE");
 }
 
 int run(int argc, char** argv) {

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "error.h"
+#include "ledger_load.h"
 #include "load_command.h"
 #include "log.h"
 #include "progress_line.h"
@@ -114,11 +115,20 @@ int run(int argc, char** argv) {
                  "the sources' views")
       ->type_name("FILE");
   app.add_flag("--json", command.json, "Print the summary as one JSON object on standard output");
+  std::string ledger_token, scrape_status;
+  auto* token = app.add_option("--ledger-token", ledger_token,
+                               "Record this offpeak-ledger claim done in the load's transaction")
+                    ->type_name("TOKEN");
+  app.add_option("--scrape-status", scrape_status,
+                 "With --ledger-token: done only if this offpeak-scrape --status-file says exit 0")
+      ->type_name("FILE")
+      ->needs(token);
   app.add_option("FILE", command.files, "Input files (default: standard input; - for it too)");
   add_log_and_metrics_options(app, log_format, command.metrics_file, "load");
 
   if (const auto code = parse_args(app, kTool, argc, argv, log_format_in_args(argc, argv)))
     return *code;
+  if (!ledger_token.empty()) command.in_transaction = ledger_done_hook(ledger_token, scrape_status);
   const Log log(kTool, parse_log_format(log_format).value_or(LogFormat::kText));
   ProgressLine progress(log.format() == LogFormat::kText, std::chrono::milliseconds(200));
   const Console console = console_on(log, &progress, write_stdout);

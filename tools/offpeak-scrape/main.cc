@@ -116,6 +116,9 @@ int run(int argc, char** argv) {
       ->required()
       ->type_name("");
   add_log_and_metrics_options(app, log_format, command.metrics_file, "run");
+  app.add_option("--status-file", command.status_file,
+                 "Write the exit code and each source's status here (JSON) before exiting")
+      ->type_name("FILE");
 
   if (const auto code = parse_args(app, kTool, argc, argv, log_format_in_args(argc, argv)))
     return *code;
