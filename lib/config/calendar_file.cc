@@ -125,13 +125,10 @@ class CalendarReader {
     if (!node)
       return error(root.source(), "timezone",
                    "missing; give an IANA zone name, like \"America/New_York\"");
-    const auto name = node->value<std::string>();
-    if (!name) return error(node->source(), "timezone", "must be a string");
-    try {
-      region_.zone = date::locate_zone(*name);
-    } catch (const std::runtime_error&) {
-      error(node->source(), "timezone", fmt::format("unknown time zone \"{}\"", *name));
-    }
+    if (auto zone = config_detail::lookup_zone(*node))
+      region_.zone = *zone;
+    else
+      error(node->source(), "timezone", std::move(zone).error().message);
   }
 
   // Sessions in order; the first may cross midnight, opening the evening before its day.

@@ -190,13 +190,10 @@ class RegionReader {
                               "missing; give an IANA zone name, like \"America/New_York\""});
       return;
     }
-    const auto name = node->value<std::string>();
-    if (!name) return error(node->source(), "timezone", "must be a string");
-    try {
-      region_.zone = date::locate_zone(*name);
-    } catch (const std::runtime_error&) {
-      error(node->source(), "timezone", fmt::format("unknown time zone \"{}\"", *name));
-    }
+    if (auto zone = config_detail::lookup_zone(*node))
+      region_.zone = *zone;
+    else
+      error(node->source(), "timezone", std::move(zone).error().message);
   }
 
   // Each element of an array of strings, or an error for the key.
