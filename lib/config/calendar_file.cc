@@ -410,6 +410,10 @@ void CalendarReader::read_special_sessions(const toml::node& node) {
     }
     const auto spans = read_sessions(*sessions, "special_sessions");
     for (const auto day : days) {
+      // Like the holidays, only in the years worked out: outside them, a holiday the
+      // session falls on is not known.
+      const int year = int(date::year_month_day(day).year());
+      if (year < years_.first || year > years_.last) continue;
       if (region_.is_trading_day(day))
         error(table.source(), "special_sessions",
               fmt::format("{} is a trading day already; a special session is for a day that "
