@@ -42,6 +42,18 @@ struct TradingWeek {
   std::vector<LocalSpan> sessions;
 };
 
+// The years a calendar file's rules may be worked out for, and the years it may name.
+inline constexpr int kFirstRuleYear = 1990;
+inline constexpr int kLastRuleYear = 2099;
+
+// The years a calendar file's rules are worked out for when it is read: all of them, or
+// those a tool needs (offpeak-plan: the years around its --at, --from and --to), since
+// working out a century of rules costs more than the rest of reading a config.
+struct RuleYears {
+  int first = kFirstRuleYear;
+  int last = kLastRuleYear;
+};
+
 // Where a region's calendar comes from and how far it is exact.
 struct CalendarInfo {
   std::string code;           // "XNYS"; empty for a calendar inline in regions.toml

@@ -3,9 +3,10 @@
 // A calendar file states holidays, early closes and late opens as rules (fixed dates with an
 // observance, n-th weekdays, Easter offsets, explicit dates) rather than as lists of days, so
 // it does not expire. The key idea is to work the rules out once, when the file is read, over
-// a wide span of years (kFirstRuleYear to kLastRuleYear) into the same sorted lists of days
-// an inline calendar gives: everything downstream (windows, sessions, the timeline) stays a
-// lookup, and a rule and an explicit date can never disagree about a day. Checking is as
+// the years the caller needs (RuleYears: all of kFirstRuleYear to kLastRuleYear unless it
+// says fewer) into the same sorted lists of days an inline calendar gives: everything
+// downstream (windows, sessions, the timeline) stays a lookup, and a rule and an explicit
+// date can never disagree about a day. Checking is as
 // strict as regions.toml's: every problem, with its line, column and key.
 
 #include "calendar_file.h"
@@ -67,8 +68,8 @@ std::optional<date::local_days> date_value(const toml::node& node) {
 
 class CalendarReader {
  public:
-  CalendarReader(const std::string& path, std::vector<Diagnostic>& diagnostics)
-      : path_(path), diagnostics_(diagnostics) {}
+  CalendarReader(const std::string& path, std::vector<Diagnostic>& diagnostics, RuleYears years)
+      : path_(path), diagnostics_(diagnostics), years_(years) {}
 
   std::optional<Region> read(const toml::table& root, std::string_view code) {
     region_ = Region{};
@@ -104,7 +105,7 @@ class CalendarReader {
       return region_.weekdays_on(day)[date::weekday(day).c_encoding()];
     };
     region_.holidays =
-        expand_holidays(holiday_rules.rules, kFirstRuleYear, kLastRuleYear, weekday_trades);
+        expand_holidays(holiday_rules.rules, years_.first, years_.last, weekday_trades);
     if (const auto* node = root.get("special_sessions")) read_special_sessions(*node);
     const auto closes = read_rules(root, "early_closes", true);
     const auto opens = read_rules(root, "late_opens", true);
@@ -125,13 +126,10 @@ class CalendarReader {
     if (!node)
       return error(root.source(), "timezone",
                    "missing; give an IANA zone name, like \"America/New_York\"");
-    const auto name = node->value<std::string>();
-    if (!name) return error(node->source(), "timezone", "must be a string");
-    try {
-      region_.zone = date::locate_zone(*name);
-    } catch (const std::runtime_error&) {
-      error(node->source(), "timezone", fmt::format("unknown time zone \"{}\"", *name));
-    }
+    if (auto zone = config_detail::lookup_zone(*node))
+      region_.zone = *zone;
+    else
+      error(node->source(), "timezone", std::move(zone).error().message);
   }
 
   // Sessions in order; the first may cross midnight, opening the evening before its day.
@@ -273,6 +271,7 @@ class CalendarReader {
 
   const std::string& path_;
   std::vector<Diagnostic>& diagnostics_;
+  RuleYears years_;
   Region region_;
 };
 
@@ -411,6 +410,10 @@ void CalendarReader::read_special_sessions(const toml::node& node) {
     }
     const auto spans = read_sessions(*sessions, "special_sessions");
     for (const auto day : days) {
+      // Like the holidays, only in the years worked out: outside them, a holiday the
+      // session falls on is not known.
+      const int year = int(date::year_month_day(day).year());
+      if (year < years_.first || year > years_.last) continue;
       if (region_.is_trading_day(day))
         error(table.source(), "special_sessions",
               fmt::format("{} is a trading day already; a special session is for a day that "
@@ -427,8 +430,7 @@ void CalendarReader::set_timed_days(const Rules& rules, std::string_view section
                                     std::map<date::local_days, minutes>& out) {
   const auto trades = [this](date::local_days day) { return region_.is_trading_day(day); };
   const DayRule* failed = nullptr;  // one error per rule, not one per year
-  for (const TimedDay& timed :
-       expand_timed_days(rules.rules, kFirstRuleYear, kLastRuleYear, trades)) {
+  for (const TimedDay& timed : expand_timed_days(rules.rules, years_.first, years_.last, trades)) {
     if (timed.rule == failed) continue;
     const auto& where = rules.tables[static_cast<size_t>(timed.rule - rules.rules.data())];
     const auto fail = [&](std::string why) {
@@ -474,7 +476,7 @@ std::optional<std::string> find_calendar(const std::vector<std::string>& dirs,
   return std::nullopt;
 }
 
-CalendarFile read_calendar_file(const std::string& path, std::string_view code) {
+CalendarFile read_calendar_file(const std::string& path, std::string_view code, RuleYears years) {
   std::ifstream in(path, std::ios::binary);
   std::string text;
   if (in) text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -486,10 +488,11 @@ CalendarFile read_calendar_file(const std::string& path, std::string_view code) 
     result.diagnostics.push_back(std::move(cannot_read));
     return result;
   }
-  return parse_calendar(text, path, code);
+  return parse_calendar(text, path, code, years);
 }
 
-CalendarFile parse_calendar(std::string_view text, const std::string& path, std::string_view code) {
+CalendarFile parse_calendar(std::string_view text, const std::string& path, std::string_view code,
+                            RuleYears years) {
   CalendarFile result;
   toml::table root;
   try {
@@ -499,7 +502,7 @@ CalendarFile parse_calendar(std::string_view text, const std::string& path, std:
                                   fmt::format("malformed TOML: {}", e.description())});
     return result;
   }
-  CalendarReader reader(path, result.diagnostics);
+  CalendarReader reader(path, result.diagnostics, years);
   result.calendar = reader.read(root, code);
   std::stable_sort(
       result.diagnostics.begin(), result.diagnostics.end(), [](const auto& a, const auto& b) {

@@ -13,10 +13,6 @@
 
 namespace offpeak {
 
-// The years rules are worked out for. Explicit dates may lie outside.
-inline constexpr int kFirstRuleYear = 1990;
-inline constexpr int kLastRuleYear = 2099;
-
 // Where calendar files are looked for, in order, for the config at `config_path`: the
 // calendars/ directory beside it, /etc/offpeak/calendars, then the shipped ones
 // (share/offpeak/calendars). A file in an earlier one overrides a later one of the same name.
@@ -32,10 +28,12 @@ struct CalendarFile {
   std::optional<Region> calendar;  // nothing when `diagnostics` has errors
   std::vector<Diagnostic> diagnostics;
 };
-[[nodiscard]] CalendarFile read_calendar_file(const std::string& path, std::string_view code);
+// Rules are worked out over `years`; explicit dates of other years are left out too.
+[[nodiscard]] CalendarFile read_calendar_file(const std::string& path, std::string_view code,
+                                              RuleYears years = {});
 
 // The same for calendar text already read; `path` names it in diagnostics.
 [[nodiscard]] CalendarFile parse_calendar(std::string_view text, const std::string& path,
-                                          std::string_view code);
+                                          std::string_view code, RuleYears years = {});
 
 }  // namespace offpeak

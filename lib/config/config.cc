@@ -60,8 +60,9 @@ constexpr std::array<std::string_view, 12> kRegionKeys{"calendar",
 // The calendar files regions use, each read once however many regions use it.
 class CalendarFiles {
  public:
-  CalendarFiles(const std::string& config_path, std::vector<Diagnostic>& diagnostics)
-      : dirs_(calendar_dirs(config_path)), diagnostics_(diagnostics) {}
+  CalendarFiles(const std::string& config_path, std::vector<Diagnostic>& diagnostics,
+                RuleYears years)
+      : dirs_(calendar_dirs(config_path)), diagnostics_(diagnostics), years_(years) {}
 
   // The calendar CODE; nullptr when there is no such file or it has errors (reported once).
   // `found` says whether a file was found.
@@ -70,7 +71,7 @@ class CalendarFiles {
     if (it == read_.end()) {
       const auto path = find_calendar(dirs_, code);
       CalendarFile file;
-      if (path) file = read_calendar_file(*path, code);
+      if (path) file = read_calendar_file(*path, code, years_);
       diagnostics_.insert(diagnostics_.end(), file.diagnostics.begin(), file.diagnostics.end());
       it = read_.emplace(code, std::pair(path.has_value(), std::move(file.calendar))).first;
     }
@@ -83,6 +84,7 @@ class CalendarFiles {
  private:
   std::vector<std::string> dirs_;
   std::vector<Diagnostic>& diagnostics_;
+  RuleYears years_;
   std::map<std::string, std::pair<bool, std::optional<Region>>> read_;
 };
 
@@ -190,13 +192,10 @@ class RegionReader {
                               "missing; give an IANA zone name, like \"America/New_York\""});
       return;
     }
-    const auto name = node->value<std::string>();
-    if (!name) return error(node->source(), "timezone", "must be a string");
-    try {
-      region_.zone = date::locate_zone(*name);
-    } catch (const std::runtime_error&) {
-      error(node->source(), "timezone", fmt::format("unknown time zone \"{}\"", *name));
-    }
+    if (auto zone = config_detail::lookup_zone(*node))
+      region_.zone = *zone;
+    else
+      error(node->source(), "timezone", std::move(zone).error().message);
   }
 
   // Each element of an array of strings, or an error for the key.
@@ -466,7 +465,7 @@ Result<std::string> find_config(std::string_view flag, const char* env) {
                "./regions.toml or /etc/offpeak/regions.toml"};
 }
 
-ConfigResult load_config(const std::string& path) {
+ConfigResult load_config(const std::string& path, RuleYears years) {
   std::error_code ignored;
   int error = std::filesystem::is_directory(path, ignored) ? EISDIR : 0;
   if (!error) {
@@ -480,7 +479,7 @@ ConfigResult load_config(const std::string& path) {
       text.resize(static_cast<std::size_t>(in.gcount()));
       if (in.eof()) in.clear(in.rdstate() & ~(std::ios::eofbit | std::ios::failbit));
     }
-    if (in.is_open() && !in.bad()) return parse_config(text, path);
+    if (in.is_open() && !in.bad()) return parse_config(text, path, years);
     error = errno ? errno : EIO;
   }
   ConfigResult result;
@@ -491,7 +490,7 @@ ConfigResult load_config(const std::string& path) {
   return result;
 }
 
-ConfigResult parse_config(std::string_view text, const std::string& path) {
+ConfigResult parse_config(std::string_view text, const std::string& path, RuleYears years) {
   ConfigResult result;
   auto& diagnostics = result.diagnostics;
 
@@ -541,7 +540,7 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
 
   SourceReader sources(path, diagnostics);
   if (const auto* defaults = root.get("defaults")) sources.read_defaults(*defaults);
-  CalendarFiles calendars(path, diagnostics);
+  CalendarFiles calendars(path, diagnostics, years);
   RegionReader reader(path, diagnostics, sources, calendars);
   for (const auto& [key, node] : entries) {
     const SourcePos pos = position(path, key->source());

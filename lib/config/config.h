@@ -51,12 +51,14 @@ inline constexpr std::size_t kMaxIdLength = 64;
 
 // Reads and checks the config at `path`, collecting every problem rather than the first.
 // Messages show the names and values they quote with control characters escaped (\n), so
-// one problem stays one line.
-[[nodiscard]] ConfigResult load_config(const std::string& path);
+// one problem stays one line. Calendar files' rules are worked out over `years` (all, by
+// default; a tool that needs fewer reads faster).
+[[nodiscard]] ConfigResult load_config(const std::string& path, RuleYears years = {});
 
 // The same for config text already read; `path` names it in diagnostics. Text over
 // kMaxConfigBytes is refused unread.
-[[nodiscard]] ConfigResult parse_config(std::string_view text, const std::string& path);
+[[nodiscard]] ConfigResult parse_config(std::string_view text, const std::string& path,
+                                        RuleYears years = {});
 
 // Warnings about calendars that look wrong at `at`: a region whose calendar runs out before
 // the end of the next year (a calendar file's `exact_through`; an inline calendar's holidays

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <vector>
 
+#include <date/tz.h>
 #include <fmt/format.h>
 
 #include "config.h"
@@ -30,6 +31,16 @@ size_t edit_distance(std::string_view a, std::string_view b) {
     }
   }
   return row[b.size()];
+}
+
+Result<const date::time_zone*> lookup_zone(const toml::node& node) {
+  const auto name = node.value<std::string>();
+  if (!name) return Error{kExitConfig, "must be a string"};
+  try {
+    return date::locate_zone(*name);
+  } catch (const std::runtime_error&) {
+    return Error{kExitConfig, fmt::format("unknown time zone \"{}\"", *name)};
+  }
 }
 
 SourcePos position(const std::string& path, const toml::source_region& source) {

@@ -14,6 +14,10 @@
 
 #include <toml++/toml.h>
 
+namespace date {
+class time_zone;
+}
+
 #include "calendar.h"
 #include "diagnostics.h"
 #include "error.h"
@@ -35,6 +39,9 @@ inline constexpr std::array<std::string_view, 7> kWeekdayNames{"Sun", "Mon", "Tu
 
 [[nodiscard]] std::string format_time_of_day(std::chrono::minutes m);
 [[nodiscard]] std::string format_date(date::local_days day);
+
+// The IANA zone a `timezone` value names; the error says what is wrong with the value.
+[[nodiscard]] Result<const date::time_zone*> lookup_zone(const toml::node& node);
 
 // Where a TOML node starts, for diagnostics.
 [[nodiscard]] SourcePos position(const std::string& path, const toml::source_region& source);

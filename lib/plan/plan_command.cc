@@ -8,6 +8,7 @@
 
 #include "plan_command.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -120,6 +121,23 @@ void check_variables(const Config& config, const Region& region, const CheckEnvi
 }
 
 }  // namespace
+
+RuleYears rule_years(const PlanRequest& request) {
+  if (request.mode == PlanMode::kCheck) return {};
+  Instant first = request.at, last = request.at;
+  if (request.mode == PlanMode::kWindows || request.mode == PlanMode::kSessions) {
+    first = std::min(first, request.from);
+    last = std::max(last, request.to);
+  } else if (request.mode == PlanMode::kTimeline) {
+    first = std::min(first, request.from);
+    last = std::max(last, request.from + date::days{std::max(request.options.days, 0)});
+  }
+  const auto year = [](Instant t) {
+    return int(date::year_month_day(date::floor<date::days>(t)).year());
+  };
+  return {std::clamp(year(first) - 1, kFirstRuleYear, kLastRuleYear),
+          std::clamp(year(last) + 1, kFirstRuleYear, kLastRuleYear)};
+}
 
 Result<PlanRequest> plan_request(const PlanOptions& options, const TimeParser& parse_time) {
   PlanRequest request;

@@ -51,6 +51,11 @@ struct PlanRequest {
   PlanOptions options;
 };
 
+// The years of calendar rules the request needs worked out: those of its --at, --from and
+// --to, and one either side (observance moves days across New Year; windows reach into the
+// days around); every year for --check, which checks every year's days.
+[[nodiscard]] RuleYears rule_years(const PlanRequest& request);
+
 // A TIME argument's instant, or nothing when the text is none ("now" reads the clock).
 using TimeParser = std::function<std::optional<Instant>(const std::string& text)>;
 

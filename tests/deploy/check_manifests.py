@@ -3,7 +3,7 @@
 docs/offpeak-ledger.md says it must: every 10 minutes in UTC, one job at a time, a starting deadline,
 no retries of its own (the next tick is the retry), and the database's credentials from a
 Secret as libpq's PG* variables. Also checks that deploy/Containerfile installs the tools the
-CronJob runs.
+CronJob runs (the Debian package's, in /usr/bin) and makes the user it runs as.
 
     check_manifests.py SOURCE_DIR
 """
@@ -81,9 +81,13 @@ def main():
         fail("no example Secret with the PG* keys the CronJob reads")
     with open(os.path.join(source, "deploy", "Containerfile")) as f:
         containerfile = f.read()
-    if "cmake --install" not in containerfile or "/usr/local" not in program:
-        fail("deploy/Containerfile must install the tools into /usr/local, where the CronJob "
-             "runs them")
+    if "/tmp/offpeak.deb" not in containerfile or program != "/usr/bin/offpeak-cron":
+        fail("deploy/Containerfile must install the Debian package, whose tools are in "
+             "/usr/bin, where the CronJob runs them")
+    context = jobs[0][1]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["securityContext"]
+    if f"--uid {context.get('runAsUser')} " not in containerfile:
+        fail(f"deploy/Containerfile must make the user the CronJob runs as "
+             f"(uid {context.get('runAsUser')})")
     print(f"ok: {len(found)} manifests; the CronJob ticks every 10 minutes in UTC")
 
 

@@ -1,5 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <filesystem>
+#include <iterator>
+#include <string>
+#include <vector>
+
 #include "calendar_file.h"
 #include "holiday_rules.h"
 
@@ -136,4 +142,50 @@ weekdays = ["Mon", "Tue", "Wed", "Thu"]
   CHECK(calendar.is_trading_day(ymd(2026, 1, 2)));        // Friday, before the change
   CHECK_FALSE(calendar.is_trading_day(ymd(2026, 1, 9)));  // Friday, after it
   CHECK(calendar.horizon() == ymd(2030, 12, 31));
+}
+
+// offpeak-plan works rules out only over the years around its request (rule_years): inside
+// them, every shipped calendar must give the days a full read gives.
+// Two spans: XNSE's 2025 Muhurat session lies inside the first and before the second.
+TEST_CASE("shipped calendars read over a few years agree with a full read inside them") {
+  const auto years = GENERATE(offpeak::RuleYears{2025, 2029}, offpeak::RuleYears{2027, 2029});
+  const auto inside = [&](date::local_days day) {
+    const int year = int(date::year_month_day(day).year());
+    return year > years.first && year < years.last;
+  };
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(OFFPEAK_SOURCE_DIR "/calendars")) {
+    const std::string path = entry.path().string();
+    const std::string code = entry.path().stem().string();
+    INFO(path);
+    const auto full = offpeak::read_calendar_file(path, code);
+    const auto part = offpeak::read_calendar_file(path, code, years);
+    for (const auto& d : full.diagnostics) FAIL(d.message);
+    REQUIRE(full.calendar);
+    REQUIRE(part.calendar);
+    std::vector<date::local_days> full_days, part_days;
+    std::copy_if(full.calendar->holidays.begin(), full.calendar->holidays.end(),
+                 std::back_inserter(full_days), inside);
+    std::copy_if(part.calendar->holidays.begin(), part.calendar->holidays.end(),
+                 std::back_inserter(part_days), inside);
+    CHECK(part_days == full_days);
+    for (const auto& [full_map, part_map] :
+         {std::pair(&full.calendar->early_closes, &part.calendar->early_closes),
+          std::pair(&full.calendar->late_opens, &part.calendar->late_opens)}) {
+      std::vector<std::pair<date::local_days, std::chrono::minutes>> a, b;
+      for (const auto& day : *full_map)
+        if (inside(day.first)) a.push_back(day);
+      for (const auto& day : *part_map)
+        if (inside(day.first)) b.push_back(day);
+      CHECK(a == b);
+    }
+    std::vector<date::local_days> full_special, part_special;
+    for (const auto& [day, spans] : full.calendar->special_sessions)
+      if (inside(day)) full_special.push_back(day);
+    for (const auto& [day, spans] : part.calendar->special_sessions)
+      if (inside(day)) part_special.push_back(day);
+    CHECK(part_special == full_special);
+    ++files;
+  }
+  CHECK(files >= 27);
 }

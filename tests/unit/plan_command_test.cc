@@ -130,6 +130,34 @@ TEST_CASE("plan_request: --timeline starts at the hour of --at unless --from say
   CHECK(usage_error(options) == "--days: 0 is out of range; expected 1 to 14");
 }
 
+TEST_CASE("rule_years: the years of the request's times and one either side") {
+  const auto years = [](const PlanOptions& options) {
+    const auto got = offpeak::rule_years(*request(options));
+    return std::pair(got.first, got.last);
+  };
+  PlanOptions now;
+  now.at = "2026-12-31T23:00:00Z";
+  CHECK(years(now) == std::pair(2025, 2027));
+  PlanOptions sessions;
+  sessions.sessions = true;
+  sessions.at = "2026-12-01T12:00:00Z";
+  sessions.from = "1995-01-01T00:00:00Z";
+  sessions.to = "2030-01-01T00:00:00Z";
+  CHECK(years(sessions) == std::pair(1994, 2031));
+  sessions.from = "1989-06-01T00:00:00Z";  // before the first year rules have
+  sessions.to = "2120-01-01T00:00:00Z";
+  CHECK(years(sessions) == std::pair(offpeak::kFirstRuleYear, offpeak::kLastRuleYear));
+  PlanOptions timeline;
+  timeline.timeline = true;
+  timeline.at = "2026-12-25T00:00:00Z";
+  timeline.days = 14;  // into January 2027
+  CHECK(years(timeline) == std::pair(2025, 2028));
+  PlanOptions check;
+  check.check = true;
+  check.at = "2026-12-01T12:00:00Z";
+  CHECK(years(check) == std::pair(offpeak::kFirstRuleYear, offpeak::kLastRuleYear));
+}
+
 TEST_CASE("check_config sums the config up and counts its warnings") {
   // xlon lists no holidays for 2026 nor 2027; xnys lists both years.
   const auto check = offpeak::check_config(config(), "r.toml", at("2026-06-01T00:00:00Z"), {});

@@ -134,7 +134,7 @@ int run(int argc, char** argv) {
   if (!request) return fail(request.error());
   const auto path = find_config(options.config, std::getenv("OFFPEAK_CONFIG"));
   if (!path) return fail(path.error());
-  const ConfigResult loaded = load_config(*path);
+  const ConfigResult loaded = load_config(*path, rule_years(*request));
   for (const Diagnostic& d : loaded.diagnostics) log.diagnostic(d);
   if (has_errors(loaded.diagnostics)) return kExitConfig;
 
