@@ -35,7 +35,7 @@ WINDOW = "2026-12-01T17:00:00Z"
 
 def region(name, url, budget="30m", timezone="UTC", sessions='["09:00-17:00"]', **source):
     source = {"name": "bars", "url": url, "records": "/results", "key": '["T", "t"]', **source}
-    fields = "".join(f"{k} = {v}\n" if k in ("key", "paginate") else f'{k} = "{v}"\n'
+    fields = "".join(f"{k} = {v}\n" if k in ("key", "paginate", "key_names", "fields") else f'{k} = "{v}"\n'
                      for k, v in source.items() if v is not None)
     return (f'[regions.{name}]\ntimezone = "{timezone}"\nsessions = {sessions}\n'
             f'budget = "{budget}"\n\n[[regions.{name}.sources]]\n{fields}\n')
@@ -890,6 +890,17 @@ def case_session_label_in_every_mode(env):
     env.config(ndjson_region("east", f"{env.url}/ndjson"))
     env.tick_ok(EVENING)
     check_equal(env.psql("SELECT session FROM offpeak.loads"), f"east@{WINDOW}", "the load's session")
+
+
+def case_typed_view_kept_by_the_tick(env):
+    """offpeak-cron passes its config to offpeak-load, so a source's typed fields are checked
+    and its view kept by every tick, not only by loads run by hand."""
+    env.config(ndjson_region("east", f"{env.url}/ndjson", key_names='["id"]',
+                             fields='{ v = "text" }'))
+    env.tick_ok(EVENING)
+    check_equal(env.psql('SELECT string_agg(id || \'=\' || v, \',\' ORDER BY id) '
+                         'FROM offpeak_views."east.bars"'),
+                "1=a,2=b,3=c", "the typed view of the source")
 
 
 CASES = cases_of(globals())
