@@ -69,7 +69,11 @@ struct Source {
   // source of the run with the same rate_limit_key, or without one, the same url host.
   std::chrono::nanoseconds rate_interval{0};
   std::string rate_limit_key;
-  SourcePos pos;  // where the source's table is defined
+  // A dependent source takes its {parent.FIELD} values from the records of source `from` of
+  // the region: one request chain per record, `concurrency` of them at once.
+  std::string from;
+  bool emit = true;  // false: the source's records are only its dependents' inputs
+  SourcePos pos;     // where the source's table is defined
 };
 
 }  // namespace offpeak

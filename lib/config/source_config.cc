@@ -21,11 +21,12 @@ namespace offpeak::config_detail {
 namespace {
 
 // Keys of a [[regions.ID.sources]] table; the limits among them may also go in [defaults].
-constexpr std::array<std::string_view, 23> kSourceKeys{
+constexpr std::array<std::string_view, 25> kSourceKeys{
     "name",      "url",         "format",     "records",    "columns",        "member_key",
     "key",       "headers",     "paginate",   "max_pages",  "timeout",        "retries",
     "max_bytes", "concurrency", "user_agent", "rate_limit", "rate_limit_key", "delimiter",
-    "quote",     "header",      "skip_lines", "decimal",    "numbers"};
+    "quote",     "header",      "skip_lines", "decimal",    "numbers",        "from",
+    "emit"};
 // The CSV dialect's keys, which apply only to format "csv".
 constexpr std::array<std::string_view, 6> kCsvKeys{"delimiter",  "quote",   "header",
                                                    "skip_lines", "decimal", "numbers"};
@@ -107,6 +108,7 @@ void SourceReader::read_sources(const toml::node& node, const Region& region,
     if (auto source = read_source(*array->get(i)->as_table(), region))
       sources.push_back(std::move(*source));
   }
+  check_parents();
   names_.clear();
 }
 
@@ -134,6 +136,7 @@ std::optional<Source> SourceReader::read_source(const toml::table& table, const 
       error(key.source(), "", unknown_key(key.str(), kSourceKeys));
 
   read_format(table, source);
+  read_parent(table, source);
   read_paginate(table, source);
   read_url(table, region, source);
   read_shape(table, source);
@@ -144,6 +147,7 @@ std::optional<Source> SourceReader::read_source(const toml::table& table, const 
   const auto* paginate = table.get("paginate");
   if (paginate && !source.url.empty()) check_page_variable(source, *paginate);
   check_header_templates(table, region, source);
+  check_parent_variables(table, source);
 
   if (error_count() != errors_before) return std::nullopt;
   return source;
