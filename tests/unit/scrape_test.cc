@@ -868,3 +868,18 @@ TEST_CASE("--limit counts a dependent source's records across its chains") {
   CHECK(report.sources[1].records == 3);
   CHECK(t.started.size() == 3);  // the list, then A and BB: no chain after the limit
 }
+
+TEST_CASE("a dependent source's chains wait their turn under its rate limit") {
+  FakeTransport t;
+  std::vector<SteadyTime> starts;
+  Run run = parent_and_child(t, {"A", "BB", "CCC"}, 3);
+  const auto serve = t.serve;
+  t.serve = [&t, &starts, serve](const HttpRequest& r) {
+    starts.push_back(t.clock);
+    return serve(r);
+  };
+  run.sources[1].rate_interval = 1s;  // the list shares it: same host
+  CHECK(run.go(t).exit == offpeak::kExitOk);
+  REQUIRE(starts.size() == 4);
+  for (size_t i = 1; i < starts.size(); ++i) CHECK(starts[i] - starts[i - 1] >= 1s);
+}
