@@ -845,7 +845,7 @@ TEST_CASE("a parent that fails fails its dependent; a record without the field i
                   "have requests") != run.messages.end());
 }
 
-TEST_CASE("--limit counts a dependent source's records across its chains") {
+TEST_CASE("a --limit counts a dependent source's records across its chains") {
   FakeTransport t;
   Run run = parent_and_child(t, {"A", "BB", "CCC", "DDDD"}, 1);
   run.sources[0].emit = false;
