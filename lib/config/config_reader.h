@@ -86,6 +86,7 @@ class SourceReader {
   // source_parents.cc: `from` and `emit`, and once the region's sources are read, that each
   // `from` names one of them and no chain of them comes back to where it started.
   void read_parent(const toml::table& table, Source& source);
+  void read_include_from_parent(const toml::table& table, Source& source);
   void check_parent_variables(const toml::table& table, const Source& source);
   void check_parents();
 

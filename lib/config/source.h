@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -73,7 +74,13 @@ struct Source {
   // the region: one request chain per record, `concurrency` of them at once.
   std::string from;
   bool emit = true;  // false: the source's records are only its dependents' inputs
-  SourcePos pos;     // where the source's table is defined
+  // Fields of the parent's record that each child record gets, as member
+  // parent_member(from, FIELD): "_instruments_symbol" for "symbol" ("meta.id": "_P_meta_id").
+  std::vector<std::string> include_from_parent;
+  SourcePos pos;  // where the source's table is defined
 };
+
+// The member a dependent source's records get for `field` of its parent `from`'s records.
+[[nodiscard]] std::string parent_member(std::string_view from, std::string_view field);
 
 }  // namespace offpeak

@@ -21,12 +21,32 @@ namespace offpeak::config_detail {
 namespace {
 
 // Keys of a [[regions.ID.sources]] table; the limits among them may also go in [defaults].
-constexpr std::array<std::string_view, 25> kSourceKeys{
-    "name",      "url",         "format",     "records",    "columns",        "member_key",
-    "key",       "headers",     "paginate",   "max_pages",  "timeout",        "retries",
-    "max_bytes", "concurrency", "user_agent", "rate_limit", "rate_limit_key", "delimiter",
-    "quote",     "header",      "skip_lines", "decimal",    "numbers",        "from",
-    "emit"};
+constexpr std::array<std::string_view, 26> kSourceKeys{"name",
+                                                       "url",
+                                                       "format",
+                                                       "records",
+                                                       "columns",
+                                                       "member_key",
+                                                       "key",
+                                                       "headers",
+                                                       "paginate",
+                                                       "max_pages",
+                                                       "timeout",
+                                                       "retries",
+                                                       "max_bytes",
+                                                       "concurrency",
+                                                       "user_agent",
+                                                       "rate_limit",
+                                                       "rate_limit_key",
+                                                       "delimiter",
+                                                       "quote",
+                                                       "header",
+                                                       "skip_lines",
+                                                       "decimal",
+                                                       "numbers",
+                                                       "from",
+                                                       "emit",
+                                                       "include_from_parent"};
 // The CSV dialect's keys, which apply only to format "csv".
 constexpr std::array<std::string_view, 6> kCsvKeys{"delimiter",  "quote",   "header",
                                                    "skip_lines", "decimal", "numbers"};

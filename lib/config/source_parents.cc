@@ -1,4 +1,5 @@
-// regions.toml's dependent sources: `from`, `emit`, and the checks across a region's sources.
+// regions.toml's dependent sources: `from`, `emit`, `include_from_parent`, and the checks
+// across a region's sources.
 //
 // A source with `from` takes its {parent.FIELD} values from the records of another source of
 // the same region. Each source is read on its own, so what needs the whole region (that the
@@ -7,6 +8,7 @@
 // read; the reader keeps each `from` and `emit = false` with its position until then.
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 
 #include <fmt/format.h>
@@ -14,7 +16,35 @@
 #include "config_reader.h"
 #include "url_template.h"
 
-namespace offpeak::config_detail {
+namespace offpeak {
+
+std::string parent_member(std::string_view from, std::string_view field) {
+  std::string name = fmt::format("_{}_", from);
+  for (const char c : field) name += c == '.' ? '_' : c;
+  return name;
+}
+
+namespace config_detail {
+namespace {
+
+// A field of a record as {parent.FIELD} names it: field names of letters, digits, '_' and
+// '-', joined by '.'.
+bool valid_field_path(std::string_view path) {
+  std::size_t segment = 0;
+  for (const char c : path) {
+    if (c == '.') {
+      if (segment == 0) return false;
+      segment = 0;
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-') {
+      ++segment;
+    } else {
+      return false;
+    }
+  }
+  return segment > 0;
+}
+
+}  // namespace
 
 void SourceReader::read_parent(const toml::table& table, Source& source) {
   if (const auto* node = table.get("from")) {
@@ -37,6 +67,33 @@ void SourceReader::read_parent(const toml::table& table, Source& source) {
     else
       source.emit = *flag;
     if (flag && !*flag) not_emitted_.push_back({source.name, "", label_, pos_of(node->source())});
+  }
+  read_include_from_parent(table, source);
+}
+
+void SourceReader::read_include_from_parent(const toml::table& table, Source& source) {
+  const auto* node = table.get("include_from_parent");
+  if (!node) return;
+  if (!table.get("from"))
+    return error(node->source(), "include_from_parent",
+                 "applies only to a dependent source: add \"from\", the source whose records "
+                 "the fields come from");
+  const auto* array = node->as_array();
+  if (!array || array->empty())
+    return error(node->source(), "include_from_parent",
+                 "must be a non-empty array of fields of the parent's records, like "
+                 "[\"symbol\"] or [\"meta.id\"]");
+  for (const auto& element : *array) {
+    const auto field = element.value<std::string>();
+    if (!field || !valid_field_path(*field))
+      error(element.source(), "include_from_parent",
+            "must name fields of the parent's records: names of letters, digits, \"_\" and "
+            "\"-\", joined by \".\" for a field inside another, like \"meta.id\"");
+    else if (std::find(source.include_from_parent.begin(), source.include_from_parent.end(),
+                       *field) != source.include_from_parent.end())
+      error(element.source(), "include_from_parent", fmt::format("\"{}\" is listed twice", *field));
+    else
+      source.include_from_parent.push_back(*field);
   }
 }
 
@@ -114,4 +171,5 @@ void SourceReader::check_parents() {
   not_emitted_.clear();
 }
 
-}  // namespace offpeak::config_detail
+}  // namespace config_detail
+}  // namespace offpeak

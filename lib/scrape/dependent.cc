@@ -126,6 +126,8 @@ ChainQueue::ChainQueue(const Source& source, std::string_view region, std::size_
       extractor_(std::make_shared<RecordExtractor>(source, region)),
       fields_(parent_fields(source)) {
   for (const auto& field : fields_) pointers_.push_back(line_pointer(field));
+  for (const auto& field : source.include_from_parent)
+    member_pointers_.push_back(line_pointer(field));
   totals_.name = source.name;
 }
 
@@ -140,7 +142,8 @@ std::vector<std::string> ChainQueue::add(std::string_view lines) {
     line_.assign(line);
     od::document doc;
     std::string problem;
-    ParentValues values;
+    ChainInputs inputs;
+    ParentValues& values = inputs.values;
     if (parser_.iterate(line_.data(), line_.size(), line_.capacity()).get(doc))
       problem = "it is not JSON";
     for (std::size_t i = 0; i < fields_.size() && problem.empty(); ++i) {
@@ -163,8 +166,9 @@ std::vector<std::string> ChainQueue::add(std::string_view lines) {
                                                              : "an object");
       }
     }
+    if (problem.empty()) problem = read_members(doc, inputs.members);
     if (problem.empty()) {
-      waiting_.push_back(std::move(values));
+      waiting_.push_back(std::move(inputs));
       continue;
     }
     totals_.skipped++;
@@ -174,11 +178,35 @@ std::vector<std::string> ChainQueue::add(std::string_view lines) {
   return messages;
 }
 
-ParentValues ChainQueue::start() {
-  ParentValues values = std::move(waiting_.front());
+// The include_from_parent values of the record `doc`, as JSON of any type, or why not.
+std::string ChainQueue::read_members(simdjson::ondemand::document& doc,
+                                     std::vector<std::string>& members) {
+  for (const auto& pointer : member_pointers_) {
+    od::value value;
+    od::json_type type{};
+    std::string_view text;
+    if (doc.at_pointer(pointer).get(value) || value.type().get(type))
+      return fmt::format("it has no {}, which include_from_parent names", pointer.substr(7));
+    if (type == od::json_type::object) {
+      od::object object;
+      if (value.get_object().get(object) || object.raw_json().get(text)) return "it is not JSON";
+    } else if (type == od::json_type::array) {
+      od::array array;
+      if (value.get_array().get(array) || array.raw_json().get(text)) return "it is not JSON";
+    } else {
+      text = value.raw_json_token();
+      while (!text.empty() && is_json_space(text.back())) text.remove_suffix(1);
+    }
+    members.emplace_back(text);
+  }
+  return "";
+}
+
+ChainInputs ChainQueue::start() {
+  ChainInputs inputs = std::move(waiting_.front());
   waiting_.pop_front();
   ++running_;
-  return values;
+  return inputs;
 }
 
 void ChainQueue::finished(const SourceSummary& chain, SteadyTime now) {

@@ -29,6 +29,13 @@ namespace offpeak {
 // A dependent source's {parent.FIELD} values from one record of its parent: FIELD, value.
 using ParentValues = std::vector<std::pair<std::string, std::string>>;
 
+// What one record of its parent gives a chain: its {parent.FIELD} values, and the values
+// (JSON) of the source's include_from_parent fields, which each of its records gets.
+struct ChainInputs {
+  ParentValues values;
+  std::vector<std::string> members;
+};
+
 // The sources a run needs to fetch `selected`: those, and every source they take values
 // from, in the config's order. `inputs_only` are the latter that were not selected: they
 // run, but only feed their dependents.
@@ -65,13 +72,14 @@ class ChainQueue {
   ChainQueue(const Source& source, std::string_view region, std::size_t parent);
 
   // Queues a chain for each record in `lines` (whole output lines of the parent). A record
-  // without a value for a field is left out; the messages say which and why.
+  // without a value for a field (of the templates or include_from_parent) is left out; the
+  // messages say which and why.
   [[nodiscard]] std::vector<std::string> add(std::string_view lines);
 
   // Whether a chain may start: one is waiting and fewer than `concurrency` run.
   [[nodiscard]] bool ready() const { return !waiting_.empty() && running_ < source_.concurrency; }
-  // The values of the next chain, which now runs.
-  [[nodiscard]] ParentValues start();
+  // The inputs of the next chain, which now runs.
+  [[nodiscard]] ChainInputs start();
   // A chain ended, at `now`, with these figures.
   void finished(const SourceSummary& chain, SteadyTime now);
   // No chain starts any more (--limit reached, the deadline, the output gone).
@@ -87,12 +95,15 @@ class ChainQueue {
 
  private:
   friend class DependentSources;
+  [[nodiscard]] std::string read_members(simdjson::ondemand::document& doc,
+                                         std::vector<std::string>& members);
   const Source& source_;
   std::size_t parent_;
   std::shared_ptr<RecordExtractor> extractor_;
   std::vector<std::string> fields_;
-  std::vector<std::string> pointers_;  // of each field, in an output line
-  std::deque<ParentValues> waiting_;
+  std::vector<std::string> pointers_;         // of each field, in an output line
+  std::vector<std::string> member_pointers_;  // of each include_from_parent field
+  std::deque<ChainInputs> waiting_;
   int running_ = 0;
   SourceSummary totals_;                // the chains that ended, records left out
   ExitCode parent_exit_ = kExitOk;      // how the parent ended, when it failed

@@ -82,7 +82,8 @@ struct SourceRun {
   bool finished = false;
   SourceSummary summary;
   SteadyTime started;
-  ChainQueue* chain_of = nullptr;  // a chain of a dependent source: that source's queue
+  ChainQueue* chain_of = nullptr;           // a chain of a dependent source: that source's queue
+  std::vector<std::string> parent_members;  // its include_from_parent values
 };
 
 // Whether the run writes the source's records.
@@ -164,13 +165,14 @@ class Engine {
   }
 
  private:
-  std::unique_ptr<SourceRun> make_run(std::size_t index, ParentValues parent) {
+  std::unique_ptr<SourceRun> make_run(std::size_t index, ChainInputs parent) {
     const Source* source = options_.sources[index];
     auto run = std::make_unique<SourceRun>();
     run->source = source;
     run->index = index;
     run->builder = std::make_unique<RequestBuilder>(*options_.region, session_, *source,
-                                                    options_.env, std::move(parent));
+                                                    options_.env, std::move(parent.values));
+    run->parent_members = std::move(parent.members);
     run->summary.name = source->name;
     run->started = transport_.now();
     return run;
@@ -324,7 +326,8 @@ class Engine {
           options_.fixed_fetched_at
               ? options_.at
               : std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-      const auto extracted = run.extractor->extract(slot.response.body, fetched_at);
+      const auto extracted =
+          run.extractor->extract(slot.response.body, fetched_at, run.parent_members);
       if (!extracted) {
         fail(run, {kExitDataErr, fmt::format("{}: {}{}", slot.shown_url, extracted.error().message,
                                              body_preview(s.format, slot.response.content_type,

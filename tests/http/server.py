@@ -44,11 +44,15 @@ Misbehaviour:
   /deep?depth=N         a body of {"results": [...]} nested N arrays deep
   /401, /404            those statuses
 Dependent sources (a list, then a request per entry of it):
-  /deps/instruments?symbols=A,B&per=N  data: one {"symbol", "name"} per symbol, N a page
-                        (all on one by default), with "next" linking the next page
+  /deps/instruments?symbols=A,B&per=N&meta=1  data: one {"symbol", "name"} per symbol, N a
+                        page (all on one by default), with "next" linking the next page;
+                        meta=1 adds "meta": {"id": its position from 1, "listed": true} to
+                        each but those whose symbol starts with "nometa"
   /deps/bars/SYM?date=D two pages of one bar each for SYM (as it arrived, and decoded),
                         the first with "next"; SYM "missing..." is 404, "flaky..." answers 500
                         once, then as any other
+  /deps/bare/SYM        one page of two bars {"t", "c"}, without the symbol; SYM
+                        "clash..." gives the second a field "_instruments_symbol"
   /deps/gate/SYM?case=C&want=W  answers only once W requests of case C have been in
                         flight at once (500 after 5 s without), then 500 to any that finds
                         more than W in flight; else no records and the most seen at once
@@ -117,6 +121,10 @@ def dependent_route(handler, path, query, key):
         per = int(query.get("per", len(symbols)))
         page = int(query.get("page", "1"))
         body = {"data": [{"symbol": s, "name": f"{s} Inc"} for s in symbols[(page - 1) * per:page * per]]}
+        if query.get("meta"):
+            for i, record in enumerate(body["data"]):
+                if not record["symbol"].startswith("nometa"):
+                    record["meta"] = {"id": (page - 1) * per + i + 1, "listed": True}
         if page * per < len(symbols):
             body["next"] = f"/deps/instruments?symbols={quote(query['symbols'], safe=',')}&per={per}&page={page + 1}"
         return handler.send(200, body)
@@ -131,6 +139,11 @@ def dependent_route(handler, path, query, key):
         if page == 1:
             body["next"] = f"/deps/bars/{parts[3]}?date={query.get('date', '')}&page=2"
         return handler.send(200, body)
+    if parts[2] == "bare" and symbol:
+        bars = [{"t": 1, "c": 11}, {"t": 2, "c": 12}]
+        if symbol.startswith("clash"):
+            bars[1]["_instruments_symbol"] = "theirs"
+        return handler.send(200, {"results": bars})
     if parts[2] == "gate" and symbol:
         status, body = gate(query.get("case", ""), int(query.get("want", "2")))
         return handler.send(status, body)
