@@ -110,6 +110,10 @@ std::string describe_dependency(const Source& source, bool emitted,
     for (const auto& field : parent_fields(source))
       out += fmt::format("  {{parent.{}}} = {} of each record of \"{}\"\n", field,
                          line_pointer(field).substr(7), source.from);
+    for (const auto& field : source.include_from_parent)
+      out += fmt::format("  each record gets {} = {} of its record of \"{}\"\n",
+                         parent_member(source.from, field), line_pointer(field).substr(7),
+                         source.from);
   }
   if (!emitted) {
     std::string fed;

@@ -8,7 +8,8 @@
 // and the output is always valid JSON that offpeak-load takes. Once checked, a record object is
 // copied out in one simdjson::minify call, and its key values are views of their tokens in the
 // page; with one scratch buffer for the record, the page's output string reserved ahead and the
-// parser kept across pages, a record costs no allocation.
+// parser kept across pages, a record costs no allocation. A dependent source's
+// include_from_parent values are appended to each record object as its last members.
 
 #include "records.h"
 

@@ -883,3 +883,14 @@ TEST_CASE("a dependent source's chains wait their turn under its rate limit") {
   REQUIRE(starts.size() == 4);
   for (size_t i = 1; i < starts.size(); ++i) CHECK(starts[i] - starts[i - 1] >= 1s);
 }
+
+TEST_CASE("include_from_parent gives each chain's records its parent record's field") {
+  FakeTransport t;
+  Run run = parent_and_child(t, {"A", "BB"}, 1);
+  run.sources[1].include_from_parent = {"symbol"};
+  run.sources[1].key = {"_list_symbol"};
+  CHECK(run.go(t).exit == offpeak::kExitOk);
+  CHECK(count_of(run.out, R"("source":"bars","key":["A"])") == 1);
+  CHECK(count_of(run.out, R"("source":"bars","key":["BB"])") == 1);
+  CHECK(count_of(run.out, R"("_list_symbol":"BB"})") == 1);
+}
