@@ -90,11 +90,15 @@ std::string one_line(std::string_view text) {
 
 std::string unknown_key(std::string_view key, std::span<const std::string_view> known) {
   std::string message = fmt::format("unknown key \"{}\"", key);
+  // The nearest of the keys two edits away or less; the first listed of those as near.
+  std::string_view nearest;
+  size_t distance = 3;
   for (std::string_view candidate : known)
-    if (edit_distance(key, candidate) <= 2) {
-      message += fmt::format("; did you mean \"{}\"?", candidate);
-      break;
+    if (const size_t d = edit_distance(key, candidate); d < distance) {
+      nearest = candidate;
+      distance = d;
     }
+  if (!nearest.empty()) message += fmt::format("; did you mean \"{}\"?", nearest);
   return message;
 }
 

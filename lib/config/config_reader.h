@@ -101,6 +101,12 @@ class SourceReader {
   void read_limits(const toml::table& table, Source& source);
   void read_rule(const toml::table& table, Source& source);
   void read_request(const toml::table& table, Source& source);
+  // source_parents.cc: `from` and `emit`, and once the region's sources are read, that each
+  // `from` names one of them and no chain of them comes back to where it started.
+  void read_parent(const toml::table& table, Source& source);
+  void read_include_from_parent(const toml::table& table, Source& source);
+  void check_parent_variables(const toml::table& table, const Source& source);
+  void check_parents();
 
   SourcePos pos_of(const toml::source_region& source) const { return position(path_, source); }
   size_t error_count() const { return count_errors(diagnostics_); }
@@ -114,6 +120,13 @@ class SourceReader {
   std::string region_id_;
   std::string label_;               // "source \"bars\"", or "sources[2]" until its name is known
   std::vector<std::string> names_;  // of the region's sources so far
+  // Of the region's sources so far: each `from` (source, parent, where), each emit = false.
+  struct ParentRef {
+    std::string source, parent, label;
+    SourcePos pos;
+  };
+  std::vector<ParentRef> parents_;
+  std::vector<ParentRef> not_emitted_;
 };
 
 }  // namespace offpeak::config_detail

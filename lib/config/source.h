@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -98,7 +99,17 @@ struct Source {
   bool max_skipped_percent = false;  // max_skipped is a percentage, 0 to 100
   Complete complete;                 // `complete`: whether a run returns every record
   TypedDeclaration typed;            // fields and key_names: the source's typed view, if any
-  SourcePos pos;                     // where the source's table is defined
+  // A dependent source takes its {parent.FIELD} values from the records of source `from` of
+  // the region: one request chain per record, `concurrency` of them at once.
+  std::string from;
+  bool emit = true;  // false: the source's records are only its dependents' inputs
+  // Fields of the parent's record that each child record gets, as member
+  // parent_member(from, FIELD): "_instruments_symbol" for "symbol" ("meta.id": "_P_meta_id").
+  std::vector<std::string> include_from_parent;
+  SourcePos pos;  // where the source's table is defined
 };
+
+// The member a dependent source's records get for `field` of its parent `from`'s records.
+[[nodiscard]] std::string parent_member(std::string_view from, std::string_view field);
 
 }  // namespace offpeak

@@ -21,13 +21,40 @@ namespace offpeak::config_detail {
 namespace {
 
 // Keys of a [[regions.ID.sources]] table; the limits among them may also go in [defaults].
-constexpr std::array<std::string_view, 31> kSourceKeys{
-    "name",        "url",         "format",     "records",    "columns",        "member_key",
-    "key",         "headers",     "paginate",   "max_pages",  "timeout",        "retries",
-    "max_bytes",   "concurrency", "user_agent", "rate_limit", "rate_limit_key", "delimiter",
-    "quote",       "header",      "skip_lines", "decimal",    "numbers",        "min_records",
-    "max_skipped", "method",      "body",       "body_type",  "complete",       "key_names",
-    "fields"};
+constexpr std::array<std::string_view, 34> kSourceKeys{"name",
+                                                       "url",
+                                                       "format",
+                                                       "records",
+                                                       "columns",
+                                                       "member_key",
+                                                       "key",
+                                                       "headers",
+                                                       "paginate",
+                                                       "max_pages",
+                                                       "timeout",
+                                                       "retries",
+                                                       "max_bytes",
+                                                       "concurrency",
+                                                       "user_agent",
+                                                       "rate_limit",
+                                                       "rate_limit_key",
+                                                       "delimiter",
+                                                       "quote",
+                                                       "header",
+                                                       "skip_lines",
+                                                       "decimal",
+                                                       "numbers",
+                                                       "min_records",
+                                                       "max_skipped",
+                                                       "method",
+                                                       "body",
+                                                       "body_type",
+                                                       "complete",
+                                                       "key_names",
+                                                       "fields",
+                                                       "from",
+                                                       "emit",
+                                                       "include_from_parent"};
 // The CSV dialect's keys, which apply only to format "csv".
 constexpr std::array<std::string_view, 6> kCsvKeys{"delimiter",  "quote",   "header",
                                                    "skip_lines", "decimal", "numbers"};
@@ -110,6 +137,7 @@ void SourceReader::read_sources(const toml::node& node, const Region& region,
     if (auto source = read_source(*array->get(i)->as_table(), region))
       sources.push_back(std::move(*source));
   }
+  check_parents();
   names_.clear();
 }
 
@@ -137,6 +165,7 @@ std::optional<Source> SourceReader::read_source(const toml::table& table, const 
       error(key.source(), "", unknown_key(key.str(), kSourceKeys));
 
   read_format(table, source);
+  read_parent(table, source);
   read_paginate(table, source);
   read_url(table, region, source);
   read_request(table, source);
@@ -158,6 +187,7 @@ std::optional<Source> SourceReader::read_source(const toml::table& table, const 
         !checked)
       error(body->source(), "body", std::move(checked).error().message);
   }
+  check_parent_variables(table, source);
 
   if (error_count() != errors_before) return std::nullopt;
   return source;
@@ -340,6 +370,13 @@ void SourceReader::read_key(const toml::table& table, Source& source) {
 void SourceReader::read_complete(const toml::table& table, Source& source) {
   const auto* node = table.get("complete");
   if (!node) return;
+  if (!source.from.empty()) {
+    error(node->source(), "complete",
+          fmt::format("a dependent source (from = \"{}\") cannot declare its runs complete: "
+                      "its chains end one by one, and a failed one would mark its records deleted",
+                      source.from));
+    return;
+  }
   constexpr std::string_view kForms = R"(must be "source" or a table like { scope = 1 })";
   if (const auto text = node->value<std::string>()) {
     if (*text == "source") {

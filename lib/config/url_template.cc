@@ -25,6 +25,21 @@ constexpr std::string_view kSessionVariables[] = {"session_date", "session_open"
 bool is_name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
+// {parent.FIELD}: a name "parent", then '.' and a path of field names joined by '.', each
+// of letters, digits, '_' and '-'. Where the path ends (at `end` when there is none).
+size_t parent_path_end(std::string_view text, size_t name_from, size_t end) {
+  if (text.substr(name_from, end - name_from) != "parent") return end;
+  size_t at = end;
+  while (at < text.size() && text[at] == '.') {
+    size_t segment = at + 1;
+    while (segment < text.size() && (is_name_char(text[segment]) || text[segment] == '-'))
+      ++segment;
+    if (segment == at + 1) return at;  // an empty field name: not a variable
+    at = segment;
+  }
+  return at;
+}
+
 // One piece of a template: literal text, a {variable} or an ${ENV_VAR}.
 struct Piece {
   enum Kind { kText, kVariable, kEnv } kind = kText;
@@ -46,6 +61,7 @@ Result<std::vector<Piece>> scan(std::string_view text, bool literal_braces = fal
     const size_t name_from = i + (env ? 2 : 1);
     size_t end = name_from;
     while (end < text.size() && is_name_char(text[end])) ++end;
+    if (!env) end = parent_path_end(text, name_from, end);
     if (end == text.size() || text[end] != '}' || end == name_from ||
         !is_name_start(text[name_from])) {
       if (literal_braces && !env) continue;
@@ -96,6 +112,9 @@ std::optional<std::string> variable_value(std::string_view name, const TemplateV
   if (name == "offset") return number(values.offset);
   if (name == "limit") return number(values.limit);
   if (name == "cursor") return values.cursor;
+  if (name.starts_with("parent."))
+    for (const auto& [field, value] : values.parent)
+      if (field == name.substr(7)) return value;
   return std::nullopt;
 }
 
@@ -166,6 +185,7 @@ std::vector<std::string_view> template_variables(const Region& region, const Sou
     default:
       break;
   }
+  if (!source.from.empty()) names.push_back(kParentVariable);
   return names;
 }
 
@@ -193,8 +213,10 @@ Result<void> check_template(std::string_view text, std::span<const std::string_v
   auto scanned = scan(text, literal_braces);
   if (!scanned) return std::move(scanned).error();
   for (const Piece& piece : *scanned) {
+    const bool parent = piece.text.starts_with("parent.");
     if (piece.kind != Piece::kVariable ||
-        std::find(allowed.begin(), allowed.end(), piece.text) != allowed.end())
+        std::find(allowed.begin(), allowed.end(), parent ? kParentVariable : piece.text) !=
+            allowed.end())
       continue;
     std::string known;
     for (std::string_view name : allowed)
@@ -205,6 +227,7 @@ Result<void> check_template(std::string_view text, std::span<const std::string_v
                            piece.text == "limit" || piece.text == "cursor";
     std::string why = is_session  ? " (the region has no trading sessions)"
                       : is_paging ? " (not with this source's paginate type)"
+                      : parent    ? " (only a source with \"from\" has a parent)"
                                   : "";
     return Error{kExitConfig, fmt::format("undefined variable {{{}}}{}; known here: {}", piece.text,
                                           why, known)};

@@ -27,7 +27,13 @@ struct TemplateValues {
   std::optional<std::int64_t> offset;
   std::optional<std::int64_t> limit;
   std::optional<std::string> cursor;
+  // A dependent source's {parent.FIELD} values, from one record of its parent: FIELD, value.
+  std::vector<std::pair<std::string, std::string>> parent;
 };
+
+// What template_variables() lists for a dependent source: any {parent.FIELD}, where FIELD
+// is a field of the parent's record, or a path into it like {parent.meta.id}.
+inline constexpr std::string_view kParentVariable = "parent.FIELD";
 
 // The session behind the {session_*} variables of a run at `at`: the latest session that
 // closed by then. A region without sessions (off-peak windows only) has {session_date}
@@ -41,7 +47,7 @@ struct TemplateValues {
 
 // The {variables} that `source` of `region` may use: {region} and {source} always, the
 // session variables when the region has trading sessions ({session_date} alone when it has
-// off-peak windows instead), and those of its pagination.
+// off-peak windows instead), those of its pagination, and kParentVariable when it has `from`.
 [[nodiscard]] std::vector<std::string_view> template_variables(const Region& region,
                                                                const Source& source);
 

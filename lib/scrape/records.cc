@@ -8,7 +8,8 @@
 // and the output is always valid JSON that offpeak-load takes. Once checked, a record object is
 // copied out in one simdjson::minify call, and its key values are views of their tokens in the
 // page; with one scratch buffer for the record, the page's output string reserved ahead and the
-// parser kept across pages, a record costs no allocation.
+// parser kept across pages, a record costs no allocation. A dependent source's
+// include_from_parent values are appended to each record object as its last members.
 
 #include "records.h"
 
@@ -74,9 +75,14 @@ struct RecordExtractor::Impl {
   CsvDialect csv;
   std::vector<bool> number_columns;  // CSV: the columns written as numbers
   std::vector<KeyPart> keys;
-  std::vector<std::size_t> key_columns;  // each key's position in column_names, or kNoSpan
-  std::string prefix;                    // {"region":R,"source":S,"key":[
-  std::string middle;                    // ],"fetched_at":T,"record":   (per page)
+  std::vector<std::size_t> key_columns;        // each key's position in column_names, or kNoSpan
+  std::vector<std::string> parent_names;       // include_from_parent's members
+  std::vector<std::string> parent_json;        // the same as JSON strings
+  std::span<const std::string> parent_values;  // their values for this page
+  std::string column_clash;                    // a column named as one of them
+  std::string clash;                           // a field of the record named as one of them
+  std::string prefix;                          // {"region":R,"source":S,"key":[
+  std::string middle;                          // ],"fetched_at":T,"record":   (per page)
 
   od::parser parser;
   od::parser key_parser;           // for keys that point into a field's value
@@ -101,6 +107,10 @@ struct RecordExtractor::Impl {
         configured_columns(source.columns),
         csv(source.csv) {
     for (const std::string& k : source.key) keys.push_back(key_part(k));
+    for (const std::string& field : source.include_from_parent) {
+      parent_names.push_back(parent_member(source.from, field));
+      parent_json.push_back(json_string(parent_names.back()));
+    }
     key_text.resize(keys.size());
     key_values.resize(keys.size());
     pointer_values.resize(keys.size());
@@ -119,14 +129,24 @@ struct RecordExtractor::Impl {
       const auto it = std::find(names.begin(), names.end(), keys[k].field);
       if (it != names.end()) key_columns[k] = static_cast<std::size_t>(it - names.begin());
     }
+    column_clash.clear();
+    for (const std::string& name : names) note_clash(name, column_clash);
     number_columns.clear();
     for (const std::string& name : names)
       number_columns.push_back(std::find(csv.numbers.begin(), csv.numbers.end(), name) !=
                                csv.numbers.end());
   }
 
+  // Notes in `out` that a record's field `name` is one include_from_parent would add.
+  void note_clash(std::string_view name, std::string& out) const {
+    if (out.empty() &&
+        std::find(parent_names.begin(), parent_names.end(), name) != parent_names.end())
+      out = name;
+  }
+
   void start_record() {
     record.clear();
+    clash = column_clash;
     std::fill(key_text.begin(), key_text.end(), std::string_view());
     std::fill(key_spans.begin(), key_spans.end(), std::pair{kNoSpan, std::size_t{0}});
   }
@@ -169,6 +189,7 @@ struct RecordExtractor::Impl {
       if (name.find('\\') != std::string_view::npos) {
         if (auto e = f.unescaped_key().get(name)) return e;
       }
+      note_clash(name, clash);
       std::size_t k = 0;
       while (k < keys.size() && (key_text[k].data() != nullptr || keys[k].field != name)) ++k;
       if (k == keys.size()) {
@@ -248,8 +269,30 @@ struct RecordExtractor::Impl {
     return out;
   }
 
-  // Writes the record in `record` as an output line, or says in `page.skipped` why not.
-  void emit(PageRecords& page, std::size_t index) {
+  // Adds the include_from_parent members to the object in `record`, noting the keys'.
+  void add_parent_members() {
+    record.pop_back();  // '}'
+    for (std::size_t i = 0; i < parent_names.size(); ++i) {
+      if (record.size() > 1) record += ',';
+      record += parent_json[i];
+      record += ':';
+      for (std::size_t k = 0; k < keys.size(); ++k)
+        if (key_text[k].data() == nullptr && keys[k].field == parent_names[i])
+          key_spans[k] = {record.size(), parent_values[i].size()};
+      record += parent_values[i];
+    }
+    record += '}';
+  }
+
+  // Writes the record in `record` as an output line, or says in `page.skipped` why not; an
+  // error when the record has a field include_from_parent would add.
+  Result<void> emit(PageRecords& page, std::size_t index) {
+    if (!clash.empty())
+      return bad_data(fmt::format(
+          "record {} has a field {} already, the name include_from_parent gives a field of "
+          "the parent's record",
+          index, json_string(clash)));
+    if (!parent_names.empty() && parent_values.size() == parent_names.size()) add_parent_members();
     for (std::size_t k = 0; k < keys.size(); ++k) {
       if (key_spans[k].first != kNoSpan)
         key_text[k] = std::string_view(record).substr(key_spans[k].first, key_spans[k].second);
@@ -260,12 +303,12 @@ struct RecordExtractor::Impl {
       if (key_text[k].data() == nullptr) {
         page.skipped.push_back(
             fmt::format("record {}: no key field {}", index, json_string(keys[k].name)));
-        return;
+        return {};
       }
       if (key_text[k] == "null") {
         page.skipped.push_back(
             fmt::format("record {}: key field {} is null", index, json_string(keys[k].name)));
-        return;
+        return {};
       }
     }
     page.lines += prefix;
@@ -277,6 +320,7 @@ struct RecordExtractor::Impl {
     page.lines += record;
     page.lines += "}\n";
     ++page.written;
+    return {};
   }
 
   Error records_error(std::string_view what) const {
@@ -361,7 +405,7 @@ struct RecordExtractor::Impl {
       } else if (auto e = read_record(v)) {
         return bad_data(invalid_json(e));
       }
-      emit(page, index);
+      if (auto done = emit(page, index); !done) return done;
     }
     return {};
   }
@@ -387,6 +431,7 @@ struct RecordExtractor::Impl {
       record += ':';
       record += key;
       found_field(member_key, key);
+      note_clash(member_key, clash);
       od::value& value = f.value();
       const char* const begin = value.raw_json_token().data();
       od::object member;
@@ -400,7 +445,7 @@ struct RecordExtractor::Impl {
       } else {
         record += '}';
       }
-      emit(page, index);
+      if (auto done = emit(page, index); !done) return done;
     }
     return {};
   }
@@ -464,7 +509,7 @@ struct RecordExtractor::Impl {
       if (!doc.current_location().error())
         return bad_data(
             fmt::format("line {}: invalid JSON: more than one value on the line", line_number));
-      emit(page, page.found);
+      if (auto done = emit(page, page.found); !done) return done;
     }
     return {};
   }
@@ -498,7 +543,8 @@ struct RecordExtractor::Impl {
                                            reader.row_line(), fields.size(), column_json.size()));
         continue;
       }
-      if (csv_record(index, reader.row_line(), page)) emit(page, index);
+      if (!csv_record(index, reader.row_line(), page)) continue;
+      if (auto done = emit(page, index); !done) return done;
     }
   }
 
@@ -527,7 +573,9 @@ struct RecordExtractor::Impl {
     return true;
   }
 
-  Result<PageRecords> extract(std::string& body, Instant fetched_at) {
+  Result<PageRecords> extract(std::string& body, Instant fetched_at,
+                              std::span<const std::string> parent) {
+    parent_values = parent;
     middle = fmt::format(R"(],"fetched_at":{},"record":)", json_string(format_rfc3339(fetched_at)));
     PageRecords page;
     page.lines.reserve(static_cast<std::size_t>(static_cast<double>(body.size()) * output_ratio) +
@@ -574,8 +622,9 @@ RecordExtractor::RecordExtractor(const Source& source, std::string_view region)
 
 RecordExtractor::~RecordExtractor() = default;
 
-Result<PageRecords> RecordExtractor::extract(std::string& body, Instant fetched_at) {
-  return impl_->extract(body, fetched_at);
+Result<PageRecords> RecordExtractor::extract(std::string& body, Instant fetched_at,
+                                             std::span<const std::string> parent) {
+  return impl_->extract(body, fetched_at, parent);
 }
 
 }  // namespace offpeak

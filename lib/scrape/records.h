@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,8 +41,11 @@ class RecordExtractor {
 
   // The page's records, or why the body is not data of the configured shape (exit 65).
   // `body` is the decoded page. It is grown by kBodyPadding while parsing and is as it was
-  // on return, but for its capacity.
-  [[nodiscard]] Result<PageRecords> extract(std::string& body, Instant fetched_at);
+  // on return, but for its capacity. `parent`: a dependent source's include_from_parent
+  // values (JSON), in its order, which each record gets as members; a record that has such a
+  // member already is an error.
+  [[nodiscard]] Result<PageRecords> extract(std::string& body, Instant fetched_at,
+                                            std::span<const std::string> parent = {});
 
  private:
   struct Impl;

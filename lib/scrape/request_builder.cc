@@ -108,8 +108,10 @@ std::string Masker::operator()(std::string text) const {
 }
 
 RequestBuilder::RequestBuilder(const Region& region, std::optional<Session> session,
-                               const Source& source, EnvLookup env)
+                               const Source& source, EnvLookup env,
+                               std::vector<std::pair<std::string, std::string>> parent)
     : source_(source), env_(std::move(env)) {
+  values_.parent = std::move(parent);
   values_.region = region.id;
   values_.source = source.name;
   values_.session = std::move(session);

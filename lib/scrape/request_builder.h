@@ -42,9 +42,10 @@ struct BuiltRequest {
 // is a header whose ${VAR} holds a control character (CR, LF), which would inject headers.
 class RequestBuilder {
  public:
-  // `session` gives the {session_*} variables (template_session()).
+  // `session` gives the {session_*} variables (template_session()); `parent` a dependent
+  // source's {parent.FIELD} values, from one record of its parent.
   RequestBuilder(const Region& region, std::optional<Session> session, const Source& source,
-                 EnvLookup env);
+                 EnvLookup env, std::vector<std::pair<std::string, std::string>> parent = {});
 
   // The first request, or page `index` of a page or offset source.
   [[nodiscard]] Result<BuiltRequest> page(std::int64_t index) const;

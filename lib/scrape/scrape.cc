@@ -9,6 +9,10 @@
 // seen, and memory holds at most `concurrency` bodies per source. One loop starts the slots
 // that are due, waits on the transport until the next transfer finishes or the next retry
 // is due, and consumes heads; the deadline bounds every wait, retry and transfer.
+//
+// A dependent source (`from`, dependent.h) has no run of its own: each record of its parent
+// queues the values of one chain, a run of the same kind made with those values, and at most
+// `concurrency` chains run at once, each a page at a time. Its figures are those of its chains.
 
 #include "scrape.h"
 
@@ -22,6 +26,7 @@
 #include <fmt/format.h>
 
 #include "body_preview.h"
+#include "dependent.h"
 #include "rate_limit.h"
 #include "records.h"
 #include "request_builder.h"
@@ -31,9 +36,6 @@ namespace offpeak {
 namespace {
 
 using std::chrono::milliseconds;
-
-// Skipped-record messages shown per source; the rest are counted in the summary.
-constexpr std::uint64_t kSkippedShown = 10;
 
 std::string status_word(ExitCode code) {
   switch (code) {
@@ -76,15 +78,23 @@ struct SourceRun {
   const Source* source = nullptr;
   std::size_t index = 0;  // in options.sources
   std::unique_ptr<RequestBuilder> builder;
-  std::unique_ptr<RecordExtractor> extractor;
-  std::unique_ptr<SourceEnd> end;  // the line that ends a complete run
-  std::deque<Slot> slots;          // in page order; the head is consumed next
+  std::shared_ptr<RecordExtractor> extractor;  // shared by the chains of a dependent source
+  std::unique_ptr<SourceEnd> end;              // the line that ends a complete run
+  std::deque<Slot> slots;                      // in page order; the head is consumed next
   std::int64_t next_index = 0;
   std::set<std::string> fetched_urls;  // of link and cursor sources: one fetched again is a loop
   bool finished = false;
   SourceSummary summary;
   SteadyTime started;
+  ChainQueue* chain_of = nullptr;           // a chain of a dependent source: that source's queue
+  std::vector<std::string> parent_members;  // its include_from_parent values
 };
+
+// Whether the run writes the source's records.
+bool emits(const ScrapeOptions& options, const Source* source) {
+  return source->emit && std::find(options.inputs_only.begin(), options.inputs_only.end(),
+                                   source) == options.inputs_only.end();
+}
 
 class Engine {
  public:
@@ -93,32 +103,42 @@ class Engine {
         options_(options),
         events_(events),
         random_(options.seed),
-        session_(run_session(options)) {}
+        session_(run_session(options)),
+        dependents_(
+            options.sources, options.region->id,
+            [this](const Source& source, Severity severity, std::string_view status,
+                   const std::string& text) {
+              if (events_.message) events_.message(severity, source.name, status, text);
+            },
+            status_word) {}
 
   ScrapeReport run() {
     std::vector<std::string> limit_keys;
-    for (const Source* source : options_.sources) {
-      auto run = std::make_unique<SourceRun>();
-      run->source = source;
-      run->index = runs_.size();
-      run->builder =
-          std::make_unique<RequestBuilder>(*options_.region, session_, *source, options_.env);
-      run->extractor = std::make_unique<RecordExtractor>(*source, options_.region->id);
-      run->end = std::make_unique<SourceEnd>(*source, options_.region->id);
-      run->summary.name = source->name;
-      if (options_.cache) run->summary.not_modified = 0;
-      run->started = transport_.now();
-      limit_keys.push_back(limit_key(*run));
+    for (std::size_t i = 0; i < options_.sources.size(); ++i) {
+      const Source* source = options_.sources[i];
+      plain_.push_back(nullptr);
+      if (!source->from.empty()) {
+        limit_keys.push_back(limit_key(
+            *source, template_builder(*options_.region, session_, *source, options_.env)));
+        continue;
+      }
+      auto run = make_run(i, {});
+      run->extractor = std::make_shared<RecordExtractor>(*source, options_.region->id);
+      limit_keys.push_back(limit_key(*source, *run->builder));
+      plain_.back() = run.get();
       runs_.push_back(std::move(run));
     }
     limits_.emplace(options_.sources, limit_keys);
     for (auto& run : runs_) fill(*run);
 
-    while (std::any_of(runs_.begin(), runs_.end(), [](const auto& r) { return !r->finished; })) {
+    for (;;) {
+      tend_chains();
+      if (std::all_of(runs_.begin(), runs_.end(), [](const auto& r) { return r->finished; })) break;
       const SteadyTime now = transport_.now();
       if (now >= options_.deadline) {
         for (auto& run : runs_)
           if (!run->finished) fail(*run, {kExitTempFail, "stopped at the deadline"});
+        dependents_.stop_waiting({kExitTempFail, "stopped at the deadline"});
         break;
       }
       SteadyTime wake = options_.deadline;
@@ -149,12 +169,64 @@ class Engine {
   }
 
  private:
+  std::unique_ptr<SourceRun> make_run(std::size_t index, ChainInputs parent) {
+    const Source* source = options_.sources[index];
+    auto run = std::make_unique<SourceRun>();
+    run->source = source;
+    run->index = index;
+    run->builder = std::make_unique<RequestBuilder>(*options_.region, session_, *source,
+                                                    options_.env, std::move(parent.values));
+    run->parent_members = std::move(parent.members);
+    run->end = std::make_unique<SourceEnd>(*source, options_.region->id);
+    run->summary.name = source->name;
+    if (options_.cache) run->summary.not_modified = 0;
+    run->started = transport_.now();
+    return run;
+  }
+
+  // Drops the chains that ended (their figures are in their source's totals) and starts
+  // those whose turn it is.
+  void tend_chains() {
+    std::erase_if(runs_, [](const auto& run) { return run->chain_of && run->finished; });
+    for (const auto& [index, queue] : dependents_.queues()) {
+      while (queue->ready()) {
+        auto run = make_run(index, queue->start());
+        run->extractor = queue->extractor();
+        run->chain_of = queue.get();
+        SourceRun& chain = *run;
+        runs_.push_back(std::move(run));
+        fill(chain);
+      }
+    }
+  }
+
+  // Whether the source at `index` of options.sources has ended: its run, or for a dependent
+  // source, its parent and every chain.
+  bool source_done(std::size_t index) const {
+    return dependents_.ended(index, [this](std::size_t i) { return plain_[i]->finished; });
+  }
+
+  // A dependent source's figures, its running chains' included.
+  SourceSummary dependent_summary(std::size_t index, SteadyTime now) const {
+    std::vector<const SourceSummary*> running;
+    for (const auto& run : runs_)
+      if (run->chain_of == dependents_.find(index) && !run->finished)
+        running.push_back(&run->summary);
+    return dependents_.summary(index, running, source_done(index), now, started_);
+  }
+
+  // Records written so far by the source of `run`: by all its chains for a dependent one.
+  std::uint64_t records_so_far(const SourceRun& run) const {
+    return run.chain_of ? run.chain_of->written : run.summary.records;
+  }
+
   // Queues the source's next slots: the first page, or pages ahead up to `concurrency`.
   void fill(SourceRun& run) {
     const Source& s = *run.source;
     const bool paged = s.paginate.kind == PageKind::kPage || s.paginate.kind == PageKind::kOffset;
     if (run.next_index == 0 || paged) {
-      const auto ahead = paged ? std::max(1, s.concurrency) : 1;
+      // A dependent source's `concurrency` is that of its chains; each goes a page at a time.
+      const auto ahead = paged && !run.chain_of ? std::max(1, s.concurrency) : 1;
       while (static_cast<std::int64_t>(run.slots.size()) < ahead && run.next_index < s.max_pages) {
         if (!queue(run, run.builder->page(run.next_index))) return;
       }
@@ -245,9 +317,9 @@ class Engine {
   }
 
   // The key of the source's rate limit: its rate_limit_key, else its first request's host.
-  static std::string limit_key(const SourceRun& run) {
-    if (!run.source->rate_limit_key.empty()) return run.source->rate_limit_key;
-    const auto first = run.builder->page(0);
+  static std::string limit_key(const Source& source, const RequestBuilder& builder) {
+    if (!source.rate_limit_key.empty()) return source.rate_limit_key;
+    const auto first = builder.page(0);
     return first ? url_host(first->request.url) : "";
   }
 
@@ -275,7 +347,8 @@ class Engine {
           options_.fixed_fetched_at
               ? options_.at
               : std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-      const auto extracted = run.extractor->extract(slot.response.body, fetched_at);
+      const auto extracted =
+          run.extractor->extract(slot.response.body, fetched_at, run.parent_members);
       if (!extracted) {
         fail(run, {kExitDataErr, fmt::format("{}: {}{}", slot.shown_url, extracted.error().message,
                                              body_preview(s.format, slot.response.content_type,
@@ -295,13 +368,16 @@ class Engine {
       }
       const auto [lines, count] = within_limit(run, page);
       run.end->take(lines);
-      if (!lines.empty()) {
+      if (!lines.empty() && emits(options_, run.source)) {
         if (auto written = events_.write(lines); !written) return written;
       }
+      dependents_.feed(run.index, lines);
       run.summary.pages++;
       run.summary.records += count;
-      if (options_.limit > 0 && run.summary.records >= options_.limit) {
+      if (run.chain_of) run.chain_of->written += count;
+      if (options_.limit > 0 && records_so_far(run) >= options_.limit) {
         finish(run);  // --limit: a preview ends here, whatever pages are left
+        if (run.chain_of) stop_chains(*run.chain_of);
         return {};
       }
 
@@ -340,7 +416,8 @@ class Engine {
   // run did not return. Never under --limit, nor after a failure, min_records and
   // max_skipped included.
   Result<void> write_end(SourceRun& run) {
-    if (!run.end->declared() || options_.limit > 0 || run.summary.exit != kExitOk) return {};
+    if (!run.end->declared() || options_.limit > 0 || run.summary.exit != kExitOk || run.chain_of)
+      return {};
     if (run.summary.skipped > 0) {
       message(run, Severity::kWarning, "not complete",
               fmt::format("{} record{} skipped: no end line, so the load marks nothing deleted",
@@ -354,9 +431,10 @@ class Engine {
   std::pair<std::string_view, std::uint64_t> within_limit(const SourceRun& run,
                                                           const PageRecords& page) const {
     std::string_view lines = page.lines;
-    if (options_.limit == 0 || run.summary.records + page.written <= options_.limit)
+    const std::uint64_t so_far = records_so_far(run);
+    if (options_.limit == 0 || so_far + page.written <= options_.limit)
       return {lines, page.written};
-    const std::uint64_t keep = options_.limit - run.summary.records;
+    const std::uint64_t keep = options_.limit - so_far;
     std::size_t end = 0;
     for (std::uint64_t i = 0; i < keep; ++i) end = lines.find('\n', end) + 1;
     return {lines.substr(0, end), keep};
@@ -430,12 +508,22 @@ class Engine {
     run.finished = true;
     if (run.summary.status == "running") run.summary.status = status_word(run.summary.exit);
     run.summary.seconds = std::chrono::duration<double>(transport_.now() - run.started).count();
+    if (run.chain_of) run.chain_of->finished(run.summary, transport_.now());
+  }
+
+  // Ends every chain of a dependent source, running or waiting.
+  void stop_chains(ChainQueue& queue) {
+    queue.stop();
+    for (auto& run : runs_)
+      if (run->chain_of == &queue && !run->finished) finish(*run);
   }
 
   // A source that answered fails all the same when it skipped more records than max_skipped
   // allows or wrote fewer than min_records (--limit lowers that to its N): a night that
-  // loaded nothing is no success.
+  // loaded nothing is no success. Not applied to each chain of a dependent source: one
+  // instrument without bars is no failure.
   void check_rule(SourceRun& run) {
+    if (run.chain_of) return;
     const Source& s = *run.source;
     SourceSummary& sum = run.summary;
     const std::uint64_t found = sum.records + sum.skipped;
@@ -466,14 +554,20 @@ class Engine {
     run.summary.exit = error.exit;
     run.summary.status = status_word(error.exit);
     finish(run);
+    dependents_.parent_failed(run.index, *run.source, error.exit);
   }
 
   std::vector<SourceSummary> summaries() const {
     std::vector<SourceSummary> out;
-    for (const auto& run : runs_) {
-      out.push_back(run->summary);
-      if (!run->finished)
-        out.back().seconds = std::chrono::duration<double>(transport_.now() - run->started).count();
+    const SteadyTime now = transport_.now();
+    for (std::size_t i = 0; i < plain_.size(); ++i) {
+      if (!plain_[i]) {
+        out.push_back(dependent_summary(i, now));
+        continue;
+      }
+      out.push_back(plain_[i]->summary);
+      if (!plain_[i]->finished)
+        out.back().seconds = std::chrono::duration<double>(now - plain_[i]->started).count();
     }
     return out;
   }
@@ -486,6 +580,7 @@ class Engine {
   }
 
   ScrapeReport abort_output(Result<void> output) {
+    dependents_.abort([this](std::size_t index) { return source_done(index); });
     for (auto& run : runs_) {
       if (run->finished) continue;
       run->summary.status = "stopped";
@@ -504,7 +599,10 @@ class Engine {
   std::mt19937_64 random_;
   const std::optional<Session> session_;
   std::optional<RateLimits> limits_;
-  std::vector<std::unique_ptr<SourceRun>> runs_;
+  DependentSources dependents_;
+  std::vector<std::unique_ptr<SourceRun>> runs_;  // those of sources first, then chains
+  std::vector<SourceRun*> plain_;  // by index in options.sources; null for a dependent source
+  const SteadyTime started_ = transport_.now();
   std::map<std::uint64_t, std::pair<SourceRun*, Slot*>> in_flight_;
   std::uint64_t next_transfer_ = 1;
 };
@@ -525,7 +623,7 @@ std::vector<Diagnostic> check_requests(const ScrapeOptions& options) {
   const auto session = run_session(options);
   std::vector<Diagnostic> out;
   for (const Source* source : options.sources) {
-    const auto built = RequestBuilder(*options.region, session, *source, options.env).page(0);
+    const auto built = template_builder(*options.region, session, *source, options.env).page(0);
     if (built) continue;
     Diagnostic d;
     d.pos = source->pos;
@@ -545,7 +643,8 @@ std::string describe_variables(const Region& region, const Source& source,
                                const TemplateValues& values) {
   std::string out;
   for (const auto& [name, value] : variable_values(template_variables(region, source), values))
-    out += fmt::format("  {{{}}} ={}{}\n", name, value.empty() ? "" : " ", value);
+    if (name != kParentVariable)  // describe_dependency() lists them
+      out += fmt::format("  {{{}}} ={}{}\n", name, value.empty() ? "" : " ", value);
   std::vector<std::string> env = env_variables(source.url);
   for (auto& name : env_variables(source.body))
     if (std::find(env.begin(), env.end(), name) == env.end()) env.push_back(std::move(name));
@@ -562,15 +661,17 @@ std::string describe_first_requests(const ScrapeOptions& options) {
   const auto session = run_session(options);
   std::string out;
   for (const Source* source : options.sources) {
-    const RequestBuilder builder(*options.region, session, *source, options.env);
+    const RequestBuilder builder = template_builder(*options.region, session, *source, options.env);
     const auto built = builder.page(0);
     if (!built) continue;  // check_requests() reports it
-    out += fmt::format("{}/{}: {} {}\n", options.region->id, source->name,
-                       source->post ? "POST" : "GET", built->shown_url);
+    out +=
+        fmt::format("{}/{}: {} {}\n", options.region->id, source->name,
+                    source->post ? "POST" : "GET", show_parent_fields(built->shown_url, *source));
     for (const auto& header : built->shown_headers) out += fmt::format("  {}\n", header);
     out += fmt::format("  User-Agent: {}\n", source->user_agent);
     if (built->request.post) out += fmt::format("  body: {}\n", built->shown_body);
     out += describe_variables(*options.region, *source, builder.values_of_page(0));
+    out += describe_dependency(*source, emits(options, source), options.sources);
   }
   return out;
 }

@@ -32,8 +32,14 @@ struct ScrapeOptions {
   std::uint64_t seed = 0;   // for the backoff jitter
   std::uint64_t limit = 0;  // --limit: records written per source at most, 0 for no limit
   const ResponseCache* cache = nullptr;  // --cache-dir: conditional requests, or none
+  // Sources run only for the values their records give the dependent sources (`from`) of
+  // `sources`: their records are not written (with_parents() in dependent.h).
+  std::vector<const Source*> inputs_only;
   EnvLookup env;
 };
+
+// Skipped-record messages shown per source; the rest are counted in the summary.
+inline constexpr std::uint64_t kSkippedShown = 10;
 
 // One source's figures, as its summary line shows them.
 struct SourceSummary {

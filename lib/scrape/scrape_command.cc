@@ -18,6 +18,7 @@
 
 #include "atomic_file.h"
 #include "calendar.h"
+#include "dependent.h"
 #include "duration.h"
 #include "scrape_status.h"
 
@@ -46,11 +47,14 @@ class CommandRun {
     auto sources = select_sources(loaded.config.sources_of(region->id), *region, command_.sources,
                                   *config_path);
     if (!sources) return fail(sources.error());
-    for (const Source* s : *sources) source_names_.push_back(s->name);
+    // A dependent source's parents run too, whether --source named them or not.
+    RunSources run_sources = with_parents(loaded.config.sources_of(region->id), *sources);
+    for (const Source* s : run_sources.sources) source_names_.push_back(s->name);
 
     ScrapeOptions options;
     options.region = region;
-    options.sources = std::move(*sources);
+    options.sources = std::move(run_sources.sources);
+    options.inputs_only = std::move(run_sources.inputs_only);
     options.at = command_.at;
     options.fixed_fetched_at = command_.fixed_at;
     options.env = console_.env;

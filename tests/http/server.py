@@ -53,6 +53,19 @@ Request bodies and conditional requests (POST routes read a JSON body):
   GET /post-echo        one record saying it was a GET
   /etag                 one page with ETag "v1"; 304 and no body to If-None-Match: "v1"
   /last-modified        one page with Last-Modified; 304 to a matching If-Modified-Since
+Dependent sources (a list, then a request per entry of it):
+  /deps/instruments?symbols=A,B&per=N&meta=1  data: one {"symbol", "name"} per symbol, N a
+                        page (all on one by default), with "next" linking the next page;
+                        meta=1 adds "meta": {"id": its position from 1, "listed": true} to
+                        each but those whose symbol starts with "nometa"
+  /deps/bars/SYM?date=D two pages of one bar each for SYM (as it arrived, and decoded),
+                        the first with "next"; SYM "missing..." is 404, "flaky..." answers 500
+                        once, then as any other
+  /deps/bare/SYM        one page of two bars {"t", "c"}, without the symbol; SYM
+                        "clash..." gives the second a field "_instruments_symbol"
+  /deps/gate/SYM?case=C&want=W  answers only once W requests of case C have been in
+                        flight at once (500 after 5 s without), then 500 to any that finds
+                        more than W in flight; else no records and the most seen at once
 """
 
 import email.utils
@@ -62,7 +75,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 COUNTS = {}
 COUNTS_LOCK = threading.Lock()
@@ -83,6 +96,68 @@ def polygon_page(base, page):
     if page < 2:
         body["next_url"] = f"{base}/polygon?cursor=p{page + 1}"
     return body
+
+
+GATES = {}  # case: [in flight, most at once]
+GATES_LOCK = threading.Condition()
+
+
+def gate(case, want):
+    """Holds a request of `case` until `want` are in flight at once: the status and body."""
+    with GATES_LOCK:
+        state = GATES.setdefault(case, [0, 0])
+        state[0] += 1
+        state[1] = max(state[1], state[0])
+        GATES_LOCK.notify_all()
+        reached = GATES_LOCK.wait_for(lambda: state[1] >= want, timeout=5)
+    # Held a moment, so that a client starting more than `want` is seen doing it.
+    time.sleep(0.1)
+    with GATES_LOCK:
+        most = state[1]
+        state[0] -= 1
+    if not reached:
+        return 500, {"error": f"never {want} requests at once"}
+    if most > want:
+        return 500, {"error": f"{most} requests at once, more than {want}"}
+    return 200, {"results": [], "most_at_once": most}
+
+
+def dependent_route(handler, path, query, key):
+    """The /deps/ fixtures: a list of instruments, and a request per instrument."""
+    parts = path.split("/")  # "", "deps", what, [symbol]
+    symbol = unquote(parts[3]) if len(parts) > 3 else ""
+    if parts[2] == "instruments":
+        symbols = query.get("symbols", "").split(",")
+        per = int(query.get("per", len(symbols)))
+        page = int(query.get("page", "1"))
+        body = {"data": [{"symbol": s, "name": f"{s} Inc"} for s in symbols[(page - 1) * per:page * per]]}
+        if query.get("meta"):
+            for i, record in enumerate(body["data"]):
+                if not record["symbol"].startswith("nometa"):
+                    record["meta"] = {"id": (page - 1) * per + i + 1, "listed": True}
+        if page * per < len(symbols):
+            body["next"] = f"/deps/instruments?symbols={quote(query['symbols'], safe=',')}&per={per}&page={page + 1}"
+        return handler.send(200, body)
+    if parts[2] == "bars" and symbol:
+        if symbol.startswith("missing"):
+            return handler.send(404, {"error": f"no instrument {symbol}"})
+        if symbol.startswith("flaky") and bump(key) == 1:
+            return handler.send(500, {"error": "internal"})
+        page = int(query.get("page", "1"))
+        body = {"results": [{"sym": symbol, "asked": parts[3], "date": query.get("date", ""),
+                             "t": page, "c": 10 + page}]}
+        if page == 1:
+            body["next"] = f"/deps/bars/{parts[3]}?date={query.get('date', '')}&page=2"
+        return handler.send(200, body)
+    if parts[2] == "bare" and symbol:
+        bars = [{"t": 1, "c": 11}, {"t": 2, "c": 12}]
+        if symbol.startswith("clash"):
+            bars[1]["_instruments_symbol"] = "theirs"
+        return handler.send(200, {"results": bars})
+    if parts[2] == "gate" and symbol:
+        status, body = gate(query.get("case", ""), int(query.get("want", "2")))
+        return handler.send(status, body)
+    return handler.send(404, {"error": "not found"})
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -239,6 +314,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/deep":
             depth = int(query.get("depth", "2000"))
             return self.send(200, '{"results": ' + "[" * depth + "]" * depth + "}")
+        if path.startswith("/deps/"):
+            return dependent_route(self, path, query, key)
         if path == "/401":
             return self.send(401, {"error": "unauthorized"})
         if path in ("/etag", "/last-modified"):

@@ -397,3 +397,57 @@ TEST_CASE("records: a colon where a comma belongs after a string is invalid JSON
         "invalid JSON: The JSON document has an improper structure: missing or superfluous "
         "commas, braces, missing keys, etc.");
 }
+
+TEST_CASE("records: include_from_parent's values end each record, keep their type, serve as keys") {
+  Source s = make_source(Format::kJson, "/results", {"/_list_symbol", "t", "/_list_meta/id"});
+  s.from = "list";
+  s.include_from_parent = {"symbol", "meta"};
+  const std::vector<std::string> parent{R"("BF B")", R"({"id":7})"};
+  offpeak::RecordExtractor extractor(s, "xnys");
+  std::string body = R"({"results":[{"t":1},{}]})";
+  PageResult r = extractor.extract(body, kAt, parent);
+  REQUIRE(r.ok());
+  CHECK(r->lines == line(R"("BF B",1,7)", R"({"t":1,"_list_symbol":"BF B","_list_meta":{"id":7}})"));
+  CHECK(r->skipped == std::vector<std::string>{R"(record 2: no key field "t")"});
+
+  // Rows named by columns, and CSV, get them the same way.
+  Source rows = make_source(Format::kJson, "", {"_list_meta_id", "t"});
+  rows.columns = {"t", "c"};
+  rows.from = "list";
+  rows.include_from_parent = {"meta.id"};
+  offpeak::RecordExtractor row_extractor(rows, "xnys");
+  const std::vector<std::string> id{"7"};
+  body = "[[1,2]]";
+  r = row_extractor.extract(body, kAt, id);
+  REQUIRE(r.ok());
+  CHECK(r->lines == line("7,1", R"({"t":1,"c":2,"_list_meta_id":7})"));
+  Source csv = make_source(Format::kCsv, "", {"_list_meta_id", "t"});
+  csv.from = "list";
+  csv.include_from_parent = {"meta.id"};
+  offpeak::RecordExtractor csv_extractor(csv, "xnys");
+  body = "t\n1\n";
+  r = csv_extractor.extract(body, kAt, id);
+  REQUIRE(r.ok());
+  CHECK(r->lines == line(R"(7,"1")", R"({"t":"1","_list_meta_id":7})"));
+}
+
+TEST_CASE("records: a record with a field include_from_parent would add is a data error") {
+  Source s = make_source(Format::kNdjson, "", {"t"});
+  s.from = "list";
+  s.include_from_parent = {"symbol"};
+  const std::vector<std::string> parent{R"("A")"};
+  offpeak::RecordExtractor extractor(s, "xnys");
+  std::string body = "{\"t\":1}\n{\"t\":2,\"_list_symbol\":\"B\"}\n";
+  PageResult r = extractor.extract(body, kAt, parent);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().exit == offpeak::kExitDataErr);
+  CHECK(r.error().message ==
+        R"(record 2 has a field "_list_symbol" already, the name include_from_parent gives a field of the parent's record)");
+  // A column of that name is one too.
+  Source csv = make_source(Format::kCsv, "", {"t"});
+  csv.from = "list";
+  csv.include_from_parent = {"symbol"};
+  offpeak::RecordExtractor csv_extractor(csv, "xnys");
+  body = "t,_list_symbol\n1,B\n";
+  CHECK_FALSE(csv_extractor.extract(body, kAt, parent).ok());
+}

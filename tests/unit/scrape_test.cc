@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "body_preview.h"
+#include "dependent.h"
 #include "rate_limit.h"
 #include "scrape.h"
 #include "scrape_command.h"
@@ -802,4 +803,183 @@ TEST_CASE("with a cache, a 304 answers from the kept body: the same records, no 
     CHECK(report.sources[0].bytes == (run_number == 0 ? items({5, 6}).size() : 0));
   }
   CHECK(t.requests[1].headers == std::vector<std::string>{"If-None-Match: \"v1\""});
+}
+
+// Dependent sources (`from`): a chain of requests per record of the parent.
+
+namespace {
+
+// A parent page: records {"id": N, "symbol": S}.
+std::string listing(const std::vector<std::string>& symbols) {
+  std::string body = "{\"items\":[";
+  for (size_t i = 0; i < symbols.size(); ++i)
+    body += fmt::format("{}{{\"id\":{},\"symbol\":\"{}\"}}", i ? "," : "", i, symbols[i]);
+  return body + "]}";
+}
+
+// A run of "list" (at /list) and "bars" (at /bars/{parent.symbol}), which answers one record
+// per symbol, its id the symbol's length, or 404 for "gone".
+Run parent_and_child(FakeTransport& t, const std::vector<std::string>& symbols, int concurrency,
+                     std::size_t* most_in_flight = nullptr) {
+  t.serve = [&t, symbols, most_in_flight](const HttpRequest& r) {
+    if (most_in_flight) *most_in_flight = std::max(*most_in_flight, t.pending.size() + 1);
+    if (r.url == "http://h/list") return FakeTransport::Answer{ok(listing(symbols))};
+    const std::string symbol = r.url.substr(std::string("http://h/bars/").size());
+    if (symbol == "gone") return FakeTransport::Answer{status(404)};
+    return FakeTransport::Answer{ok(items({static_cast<int>(symbol.size())})), 10ms};
+  };
+  Run run;
+  run.add("list", "http://h/list");
+  auto& bars = run.add("bars", "http://h/bars/{parent.symbol}");
+  bars.from = "list";
+  bars.concurrency = concurrency;
+  return run;
+}
+
+std::size_t count_of(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("a dependent source runs one chain per parent record, `concurrency` at once") {
+  FakeTransport t;
+  std::size_t most = 0;
+  Run run = parent_and_child(t, {"A", "BB", "C D", "EEEE", "F"}, 2, &most);
+  const auto report = run.go(t);
+  CHECK(report.exit == offpeak::kExitOk);
+  REQUIRE(t.started.size() == 6);
+  CHECK(t.started[0] == "http://h/list");
+  CHECK(t.started[1] == "http://h/bars/A");
+  CHECK(t.started[3] == "http://h/bars/C%20D");  // percent-encoded
+  CHECK(most == 2);
+  CHECK(count_of(run.out, "\"source\":\"list\"") == 5);
+  CHECK(count_of(run.out, "\"source\":\"bars\"") == 5);
+  REQUIRE(report.sources.size() == 2);
+  CHECK(report.sources[1].name == "bars");
+  CHECK(report.sources[1].requests == 5);
+  CHECK(report.sources[1].pages == 5);
+  CHECK(report.sources[1].records == 5);
+  CHECK(report.sources[1].status == "ok");
+}
+
+TEST_CASE("a failing chain fails its source with its code; the other chains go on") {
+  FakeTransport t;
+  Run run = parent_and_child(t, {"A", "gone", "CCC"}, 1);
+  const auto report = run.go(t);
+  CHECK(report.exit == offpeak::kExitUnavailable);
+  CHECK(report.sources[0].exit == offpeak::kExitOk);
+  CHECK(report.sources[1].exit == offpeak::kExitUnavailable);
+  CHECK(report.sources[1].status == "unavailable");
+  CHECK(report.sources[1].records == 2);
+  CHECK(count_of(run.out, "\"source\":\"bars\"") == 2);
+  REQUIRE(run.messages.size() == 1);
+  CHECK(run.messages[0] == "error: bars: http://h/bars/gone: HTTP 404");
+}
+
+TEST_CASE("a parent not emitted feeds its dependent without being written") {
+  FakeTransport t;
+  Run run = parent_and_child(t, {"A", "BB"}, 4);
+  run.sources[0].emit = false;
+  CHECK(run.go(t).exit == offpeak::kExitOk);
+  CHECK(count_of(run.out, "\"source\":\"list\"") == 0);
+  CHECK(count_of(run.out, "\"source\":\"bars\"") == 2);
+
+  // A parent --source did not name (with_parents() adds it) is not written either.
+  Run child_only = parent_and_child(t, {"A", "BB"}, 4);
+  const auto selected = offpeak::with_parents(child_only.sources, {&child_only.sources[1]});
+  REQUIRE(selected.sources.size() == 2);
+  CHECK(selected.sources[0]->name == "list");
+  REQUIRE(selected.inputs_only.size() == 1);
+  CHECK(selected.inputs_only[0]->name == "list");
+  auto options = child_only.options(t);
+  options.inputs_only = selected.inputs_only;
+  std::string out;
+  offpeak::ScrapeEvents events;
+  events.write = [&](std::string_view lines) -> offpeak::Result<void> {
+    out += lines;
+    return {};
+  };
+  CHECK(offpeak::run_scrape(t, options, events).exit == offpeak::kExitOk);
+  CHECK(count_of(out, "\"source\":\"list\"") == 0);
+  CHECK(count_of(out, "\"source\":\"bars\"") == 2);
+}
+
+TEST_CASE("a parent that fails fails its dependent; a record without the field is skipped") {
+  FakeTransport t;
+  t.serve = [](const HttpRequest& r) {
+    if (r.url == "http://h/list")
+      return FakeTransport::Answer{ok(R"({"items":[{"id":1,"symbol":"A"},{"id":2}],"next":"x"})")};
+    if (r.url == "http://h/x") return FakeTransport::Answer{status(404)};
+    return FakeTransport::Answer{ok(items({1}))};
+  };
+  Run run;
+  auto& list = run.add("list", "http://h/list");
+  list.paginate.kind = offpeak::PageKind::kJsonLink;
+  list.paginate.next = "/next";
+  auto& bars = run.add("bars", "http://h/bars/{parent.symbol}");
+  bars.from = "list";
+  const auto report = run.go(t);
+  CHECK(report.sources[0].exit == offpeak::kExitUnavailable);
+  CHECK(report.sources[1].exit == offpeak::kExitUnavailable);
+  CHECK(report.sources[1].records == 1);  // A's chain ran
+  CHECK(report.sources[1].skipped == 1);
+  CHECK(std::find(run.messages.begin(), run.messages.end(),
+                  "warning: bars: record [2] of \"list\" skipped: it has no /symbol") !=
+        run.messages.end());
+  CHECK(std::find(run.messages.begin(), run.messages.end(),
+                  "error: bars: source \"list\" failed (unavailable), so not all of its records "
+                  "have requests") != run.messages.end());
+}
+
+TEST_CASE("a --limit counts a dependent source's records across its chains") {
+  FakeTransport t;
+  Run run = parent_and_child(t, {"A", "BB", "CCC", "DDDD"}, 1);
+  run.sources[0].emit = false;
+  const auto serve = t.serve;  // with two records per chain
+  t.serve = [serve](const HttpRequest& r) {
+    if (r.url == "http://h/list") return serve(r);
+    return FakeTransport::Answer{ok(items({1, 2}))};
+  };
+  auto options = run.options(t);
+  options.limit = 3;
+  std::string out;
+  offpeak::ScrapeEvents events;
+  events.write = [&](std::string_view lines) -> offpeak::Result<void> {
+    out += lines;
+    return {};
+  };
+  const auto report = offpeak::run_scrape(t, options, events);
+  CHECK(report.exit == offpeak::kExitOk);
+  CHECK(count_of(out, "\"source\":\"bars\"") == 3);
+  CHECK(report.sources[1].records == 3);
+  CHECK(t.started.size() == 3);  // the list, then A and BB: no chain after the limit
+}
+
+TEST_CASE("a dependent source's chains wait their turn under its rate limit") {
+  FakeTransport t;
+  std::vector<SteadyTime> starts;
+  Run run = parent_and_child(t, {"A", "BB", "CCC"}, 3);
+  const auto serve = t.serve;
+  t.serve = [&t, &starts, serve](const HttpRequest& r) {
+    starts.push_back(t.clock);
+    return serve(r);
+  };
+  run.sources[1].rate_interval = 1s;  // the list shares it: same host
+  CHECK(run.go(t).exit == offpeak::kExitOk);
+  REQUIRE(starts.size() == 4);
+  for (size_t i = 1; i < starts.size(); ++i) CHECK(starts[i] - starts[i - 1] >= 1s);
+}
+
+TEST_CASE("include_from_parent gives each chain's records its parent record's field") {
+  FakeTransport t;
+  Run run = parent_and_child(t, {"A", "BB"}, 1);
+  run.sources[1].include_from_parent = {"symbol"};
+  run.sources[1].key = {"_list_symbol"};
+  CHECK(run.go(t).exit == offpeak::kExitOk);
+  CHECK(count_of(run.out, R"("source":"bars","key":["A"])") == 1);
+  CHECK(count_of(run.out, R"("source":"bars","key":["BB"])") == 1);
+  CHECK(count_of(run.out, R"("_list_symbol":"BB"})") == 1);
 }

@@ -122,3 +122,24 @@ TEST_CASE("a body template keeps JSON's braces and escapes values for its type")
   REQUIRE_FALSE(undefined);
   CHECK(undefined.error().message == "undefined variable {pages}; known here: {page}");
 }
+
+TEST_CASE("{parent.FIELD} names a field of the parent's record, a path with dots") {
+  const std::vector<std::string_view> dependent{"region", offpeak::kParentVariable};
+  CHECK(offpeak::check_template("h/{parent.symbol}/{parent.meta.id-2}", dependent));
+  const std::vector<std::string_view> plain{"region"};
+  const auto no_parent = offpeak::check_template("h/{parent.symbol}", plain);
+  REQUIRE_FALSE(no_parent);
+  CHECK(no_parent.error().message ==
+        "undefined variable {parent.symbol} (only a source with \"from\" has a parent); known "
+        "here: {region}");
+  for (const char* bad : {"h/{parent.}", "h/{parent..id}", "h/{parent.id.}", "h/{parent.a b}"})
+    CHECK_FALSE(offpeak::check_template(bad, dependent));
+
+  auto v = values();
+  v.parent = {{"symbol", "BF B"}, {"meta.id", "7"}};
+  const auto url = offpeak::expand_template("h/{parent.symbol}?id={parent.meta.id}", v,
+                                            TemplateTarget::kUrl, env_of({}));
+  REQUIRE(url);
+  CHECK(url->text == "h/BF%20B?id=7");
+  CHECK_FALSE(offpeak::expand_template("h/{parent.other}", v, TemplateTarget::kUrl, env_of({})));
+}
