@@ -125,8 +125,14 @@ Result<void> ensure_ledger_schema(PgConnection& db) {
       !locked)
     return locked;
   // 0: no ledger yet; else the version its row says (a ledger without one is version 1).
+  // Read from pg_class, not with to_regclass: name lookups go through the backend's catalog
+  // cache, which still remembers "no such table" from before the wait for the lock, while
+  // the host that held it has created the ledger since (and migrating it again would take
+  // locks that deadlock with its claims).
   long long found = 0;
-  auto table = db.query(exists_sql);
+  auto table = db.query(
+      "SELECT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE n.nspname = 'offpeak' AND c.relname = 'ledger_version')");
   if (!table) return std::move(table).error();
   if (table->boolean(0, 0)) {
     auto version = db.query(version_sql);

@@ -103,7 +103,7 @@ std::string history_written_sql(const std::string& table, const std::string& his
   // it comes back, nothing more is closed.
   return fmt::format(
       "written AS (UPDATE {0} AS t SET record = l.record, record_hash = l.record_hash, "
-      "fetched_at = l.fetched_at, changed_at = now(), load_id = $1 "
+      "fetched_at = l.fetched_at, changed_at = now(), deleted_at = NULL, load_id = $1 "
       "FROM last AS l JOIN {0} AS o ON o.region = l.region AND o.source = l.source AND "
       "o.key = l.key WHERE {1} AND {2} "
       "RETURNING l.region, l.source, l.first_state, l.key, o.record AS old_record, "
