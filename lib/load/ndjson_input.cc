@@ -34,6 +34,10 @@ namespace {
 
 constexpr std::size_t kBlockBytes = std::size_t{1} << 20;
 
+// `text` with each byte that does not belong to a valid UTF-8 sequence replaced by U+FFFD
+// (defined with the reject lines below).
+std::string replace_invalid_utf8(std::string_view text);
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -125,8 +129,8 @@ Result<void> check_jsonb_number(std::string_view token) {
   }
   // numeric holds up to 131072 digits before the decimal point and 16383 after it.
   const auto out_of_range = [&] {
-    return Error{kExitDataErr,
-                 fmt::format("number {} is out of PostgreSQL's range", token.substr(0, 40))};
+    return Error{kExitDataErr, fmt::format("number {} is out of PostgreSQL's range",
+                                           replace_invalid_utf8(token.substr(0, 40)))};
   };
   if (exponent >= (1LL << 30) - 1 || exponent <= -((1LL << 30) - 1)) return out_of_range();
   const auto significant = [](std::string_view d) {
@@ -498,7 +502,9 @@ std::string replace_invalid_utf8(std::string_view text) {
 std::string reject_json(std::string_view file, const InputLine& line, std::string_view reason) {
   std::string out = "{";
   if (!file.empty()) out += fmt::format("\"file\":{},", json_string(file));
-  out += fmt::format("\"line\":{},\"reason\":{},", line.number, json_string(reason));
+  // A reason may quote the line: keep it valid UTF-8, as the text is.
+  out += fmt::format("\"line\":{},\"reason\":{},", line.number,
+                     json_string(replace_invalid_utf8(reason)));
   if (simdjson::validate_utf8(line.text.data(), line.text.size())) {
     out += fmt::format("\"text\":{}", json_string(line.text));
   } else {
