@@ -50,10 +50,10 @@ class History {
 [[nodiscard]] std::string history_written_sql(const std::string& table, const std::string& history,
                                               std::string_view join, std::string_view changes);
 
-// Also how marking vanished records deleted (vanished.h) keeps history: an INSERT that closes, in `history`, the
-// versions of the rows listed by the query `rows` (columns region, source, key, record,
-// record_hash, fetched_at, changed_at, load_id, as the rows were before being marked), closed
-// by load $1 at the load's time. A row marked deleted keeps its content and is left out of
+// Also how marking vanished records deleted (vanished.h) keeps history: an INSERT that closes, in
+// `history`, the versions of the rows listed by the query `rows` (columns region, source, key,
+// record, record_hash, fetched_at, changed_at, load_id, as the rows were before being marked),
+// closed by load $1 at the load's time. A row marked deleted keeps its content and is left out of
 // the as-of query (docs/records.md); when it comes back its changed_at must be set to the
 // load's time, so that its new version starts then, and a row already marked must not be
 // closed again by a later change.

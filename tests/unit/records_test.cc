@@ -407,7 +407,8 @@ TEST_CASE("records: include_from_parent's values end each record, keep their typ
   std::string body = R"({"results":[{"t":1},{}]})";
   PageResult r = extractor.extract(body, kAt, parent);
   REQUIRE(r.ok());
-  CHECK(r->lines == line(R"("BF B",1,7)", R"({"t":1,"_list_symbol":"BF B","_list_meta":{"id":7}})"));
+  CHECK(r->lines ==
+        line(R"("BF B",1,7)", R"({"t":1,"_list_symbol":"BF B","_list_meta":{"id":7}})"));
   CHECK(r->skipped == std::vector<std::string>{R"(record 2: no key field "t")"});
 
   // Rows named by columns, and CSV, get them the same way.
@@ -441,8 +442,9 @@ TEST_CASE("records: a record with a field include_from_parent would add is a dat
   PageResult r = extractor.extract(body, kAt, parent);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().exit == offpeak::kExitDataErr);
-  CHECK(r.error().message ==
-        R"(record 2 has a field "_list_symbol" already, the name include_from_parent gives a field of the parent's record)");
+  CHECK(
+      r.error().message ==
+      R"(record 2 has a field "_list_symbol" already, the name include_from_parent gives a field of the parent's record)");
   // A column of that name is one too.
   Source csv = make_source(Format::kCsv, "", {"t"});
   csv.from = "list";
