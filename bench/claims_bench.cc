@@ -42,7 +42,7 @@ std::vector<WindowRequest> windows() {
   for (int i = 0; i < kRegions; ++i) {
     const std::string region = fmt::format("r{:04d}", i);
     out.push_back({region, region + "@2026-11-29T21:00:00Z", "2026-11-29T21:00:00Z",
-                   "2099-01-01T00:00:00Z", std::chrono::seconds(1800)});
+                   "2099-01-01T00:00:00Z", std::chrono::seconds(1800), {}});
   }
   return out;
 }

@@ -79,6 +79,7 @@ struct Region {
   std::chrono::seconds offpeak_after_close{0};
   std::chrono::seconds offpeak_before_open{0};
   std::chrono::seconds budget{0};  // how long the region's scrape needs inside a window
+  bool claim_by_source = false;    // claim = "sources": hosts claim its sources one by one
   SourcePos pos;                   // where the region's table is defined
 
   [[nodiscard]] bool is_trading_day(date::local_days day) const;

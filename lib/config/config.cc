@@ -44,7 +44,7 @@ using config_detail::unknown_key;
 
 using std::chrono::minutes;
 
-constexpr std::array<std::string_view, 12> kRegionKeys{"calendar",
+constexpr std::array<std::string_view, 13> kRegionKeys{"calendar",
                                                        "timezone",
                                                        "sessions",
                                                        "weekdays",
@@ -55,6 +55,7 @@ constexpr std::array<std::string_view, 12> kRegionKeys{"calendar",
                                                        "offpeak_after_close",
                                                        "offpeak_before_open",
                                                        "budget",
+                                                       "claim",
                                                        "sources"};
 
 // The calendar files regions use, each read once however many regions use it.
@@ -114,6 +115,7 @@ class RegionReader {
     if (const auto* node = table.get("offpeak_before_open"))
       region_.offpeak_before_open = read_duration(*node, "offpeak_before_open");
     if (const auto* node = table.get("budget")) region_.budget = read_duration(*node, "budget");
+    if (const auto* node = table.get("claim")) read_claim(*node);
     if (!table.contains("calendar")) check_mode(table);
     // Sources come last: their templates may use session variables only with sessions.
     if (const auto* node = table.get("sources"); node && error_count() == errors_before)
@@ -314,6 +316,24 @@ class RegionReader {
       else
         holidays.insert(at, *day);
     }
+  }
+
+  // `claim = "window"` (the default: one host claims the window and runs all its sources) or
+  // "sources" (each source is claimed on its own, so that several hosts share them).
+  void read_claim(const toml::node& node) {
+    const auto text = node.value<std::string>();
+    if (text == "window" || text == "sources") {
+      region_.claim_by_source = *text == "sources";
+      return;
+    }
+    std::string message = fmt::format(
+        "{} must be \"window\" (one host runs the window's sources) or \"sources\" (each "
+        "source claimed on its own, spread over hosts)",
+        text ? fmt::format("\"{}\"", *text) : std::string("the value"));
+    for (std::string_view candidate : {"window", "sources"})
+      if (text && config_detail::edit_distance(*text, candidate) <= 2)
+        message += fmt::format("; did you mean \"{}\"?", candidate);
+    error(node.source(), "claim", std::move(message));
   }
 
   std::chrono::seconds read_duration(const toml::node& node, std::string_view key) {

@@ -23,20 +23,6 @@ namespace offpeak {
 
 namespace {
 
-// The windows of `requests` as parameters $1-$5 of the statements below: parallel arrays.
-std::vector<std::string> window_arrays(const std::vector<WindowRequest>& requests) {
-  std::vector<std::string> regions, ids, starts, ends, budgets;
-  for (const auto& r : requests) {
-    regions.push_back(r.region);
-    ids.push_back(r.window_id);
-    starts.push_back(r.window_start);
-    ends.push_back(r.window_end);
-    budgets.push_back(std::to_string(r.budget.count()));
-  }
-  return {pg_text_array(regions), pg_text_array(ids), pg_text_array(starts), pg_text_array(ends),
-          pg_text_array(budgets)};
-}
-
 // The windows of $1-$5 that still have their budget left by the database's clock, once
 // each, in a fixed order (so that concurrent claimers lock rows in the same order); all of
 // them when `backfill` (SQL) is true.

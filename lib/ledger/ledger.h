@@ -32,6 +32,9 @@ struct WindowRequest {
   std::string window_start;  // RFC 3339
   std::string window_end;    // RFC 3339
   std::chrono::seconds budget{0};
+  // A region with claim = "sources": its sources, each claimed on its own; empty for a window
+  // claimed whole.
+  std::vector<std::string> sources;
 };
 
 // Who claims and on what terms.
@@ -72,6 +75,27 @@ struct Claim {
                                                        const std::vector<WindowRequest>& requests,
                                                        const std::vector<std::string>& sources,
                                                        int limit, const ClaimTerms& terms);
+
+// Whether a window (or a source of it) could be claimed now, and why not, as the ledger says.
+struct Peek {
+  std::string region;
+  std::string window_id;
+  std::string source;  // empty for a whole window
+  // claimable, done, held (by host until `until`), failed_permanent, backoff (until `until`),
+  // no_budget (now + budget is not before the window's end) or missed.
+  std::string verdict;
+  std::string host;
+  std::string until;  // RFC 3339, by the database's clock
+  std::string error;  // the last error, if any
+};
+
+// What claim_windows() and claim_sources() would grant `terms.host` for `requests` now,
+// read only: it writes nothing, takes no lock, and creates no ledger (without one, every
+// window with its budget left is claimable). Rows another claimer is busy with still count
+// as what they were.
+[[nodiscard]] Result<std::vector<Peek>> peek(PgConnection& db,
+                                             const std::vector<WindowRequest>& requests,
+                                             const ClaimTerms& terms);
 
 // Renews the lease of the claim `token` to now() + `lease`, only while it is still the
 // owner and its lease has not run out: false when it has lost the claim (taken over, or

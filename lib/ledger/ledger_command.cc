@@ -13,6 +13,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -69,6 +70,18 @@ Result<std::optional<WindowRequest>> window_of(simdjson::dom::parser& parser,
     return Error{kExitDataErr,
                  where + ": \"budget_seconds\" missing or not a non-negative integer"};
   w.budget = std::chrono::seconds(budget);
+  // A region with claim = "sources" (regions.toml): its sources are claimed one by one.
+  std::string_view claim;
+  if (object["claim"].get_string().get(claim) == simdjson::SUCCESS && claim == "sources") {
+    simdjson::dom::array sources;
+    if (object["sources"].get_array().get(sources) != simdjson::SUCCESS)
+      return Error{kExitDataErr, where + ": \"claim\" is \"sources\" but \"sources\" is no array"};
+    for (auto source : sources) {
+      if (source.get_string().get(text) != simdjson::SUCCESS || text.empty())
+        return Error{kExitDataErr, where + ": \"sources\" holds something else than names"};
+      w.sources.emplace_back(text);
+    }
+  }
   return std::optional<WindowRequest>{std::move(w)};
 }
 
@@ -126,7 +139,9 @@ class Runner {
     auto db = PgConnection::connect(conninfo_);
     if (!db) return fail(db.error());
     db_ = std::move(*db);
-    if (auto schema = ensure_ledger_schema(*db_); !schema) return fail(schema.error());
+    // A dry run writes nothing, not even the ledger's tables.
+    if (!command_.dry_run)
+      if (auto schema = ensure_ledger_schema(*db_); !schema) return fail(schema.error());
     const auto& a = command_.action;
     auto code = a == "claim"       ? claim()
                 : a == "heartbeat" ? beat()
@@ -168,6 +183,8 @@ class Runner {
       }
     }
     if (command_.limit < 1) return Error{kExitUsage, "--limit: must be at least 1"};
+    if (command_.dry_run && command_.backfill)
+      return Error{kExitUsage, "--dry-run looks at a tick's claims: not with --backfill"};
     if (command_.backfill && !command_.sources.empty())
       return Error{kExitUsage, "--backfill claims whole windows: it cannot be used with --source"};
     if (command_.nights < 1) return Error{kExitUsage, "--nights: must be at least 1"};
@@ -181,9 +198,10 @@ class Runner {
     if (!hash) return std::move(hash).error();
     const ClaimTerms terms{command_.host.empty() ? host_name() : command_.host, lease_, *hash,
                            command_.backfill};
-    auto claims = command_.sources.empty()
-                      ? claim_windows(*db_, *windows, terms)
-                      : claim_sources(*db_, *windows, command_.sources, command_.limit, terms);
+    if (!command_.sources.empty())
+      for (auto& w : *windows) w.sources = command_.sources;
+    if (command_.dry_run) return peek_claims(*windows, terms);
+    auto claims = claim_all(*windows, terms);
     if (!claims) return std::move(claims).error();
     std::string out;
     for (const auto& c : *claims) {
@@ -206,6 +224,69 @@ class Runner {
     }
     if (auto written = console_.write(out); !written) return std::move(written).error();
     return claims->empty() ? kExitNothing : kExitOk;
+  }
+
+  // The windows claimed whole, then at most --limit sources of the others, grouped by their
+  // list of sources (a region's), each group in one statement.
+  Result<std::vector<Claim>> claim_all(const std::vector<WindowRequest>& windows,
+                                       const ClaimTerms& terms) {
+    std::vector<WindowRequest> whole;
+    std::map<std::vector<std::string>, std::vector<WindowRequest>> by_sources;
+    for (const auto& w : windows) {
+      if (w.sources.empty())
+        whole.push_back(w);
+      else
+        by_sources[w.sources].push_back(w);
+    }
+    auto claims = claim_windows(*db_, whole, terms);
+    if (!claims) return claims;
+    int left = command_.limit;
+    for (const auto& [sources, group] : by_sources) {
+      auto taken = claim_sources(*db_, group, sources, left, terms);
+      if (!taken) return taken;
+      left -= static_cast<int>(taken->size());
+      claims->insert(claims->end(), taken->begin(), taken->end());
+    }
+    return claims;
+  }
+
+  // claim --dry-run: what a claim would grant now, one line per window (or source): REGION
+  // WINDOW SOURCE VERDICT, then why not. Exit 0 when something is claimable, else 1.
+  Result<int> peek_claims(const std::vector<WindowRequest>& windows, const ClaimTerms& terms) {
+    auto peeks = peek(*db_, windows, terms);
+    if (!peeks) return std::move(peeks).error();
+    std::string out;
+    bool claimable = false;
+    for (const auto& p : *peeks) {
+      claimable |= p.verdict == "claimable";
+      if (command_.json) {
+        out += fmt::format(
+            "{{\"region\":{},\"window_id\":{},\"source\":{},\"verdict\":{},\"host\":{},"
+            "\"until\":{},\"error\":{}}}\n",
+            json_string(p.region), json_string(p.window_id),
+            p.source.empty() ? "null" : json_string(p.source), json_string(p.verdict),
+            p.host.empty() ? "null" : json_string(p.host),
+            p.until.empty() ? "null" : json_string(p.until),
+            p.error.empty() ? "null" : json_string(p.error));
+        continue;
+      }
+      std::string why;
+      if (p.verdict == "held") why = fmt::format(" by {} until {}", p.host, p.until);
+      if (p.verdict == "backoff") why = fmt::format(" until {}", p.until);
+      if (p.verdict == "no_budget") why = ": now + budget is not before the window's end";
+      if (p.verdict == "failed_permanent") why = " (same config; offpeak-ledger reset retries it)";
+      if (!p.error.empty() && p.verdict != "done") why += ": " + one_line_text(p.error);
+      out += fmt::format("{} {} {} {}{}\n", p.region, p.window_id,
+                         p.source.empty() ? "-" : p.source, p.verdict, why);
+    }
+    if (auto written = console_.write(out); !written) return std::move(written).error();
+    return claimable ? kExitOk : kExitNothing;
+  }
+
+  static std::string one_line_text(std::string text) {
+    for (char& c : text)
+      if (c == '\n' || c == '\r') c = ' ';
+    return text;
   }
 
   Result<int> beat() {

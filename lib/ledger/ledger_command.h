@@ -21,8 +21,9 @@ struct LedgerCommand {
   std::string lease = "5m";          // also heartbeat's
   std::string config_file;           // its SHA-256 is the config hash
   std::vector<std::string> sources;  // claim these sources, not whole windows
-  int limit = 1;                     // with sources: how many to take
+  int limit = 1;                     // sources (--source, claim = "sources"): how many
   bool backfill = false;             // a backfill's windows: no budget rule, never swept
+  bool dry_run = false;              // say what would be claimed and why not; write nothing
 
   // heartbeat, finish
   std::string token;

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ledger.h"
+
 namespace offpeak {
 
 // `items` as a PostgreSQL array literal of text, {"a","b"}, each element quoted and escaped:
@@ -22,6 +24,22 @@ namespace offpeak {
     out += '"';
   }
   return out + "}";
+}
+
+// The windows of `requests` as parameters $1-$5 of the claims' statements: parallel arrays
+// of regions, window ids, starts, ends and budgets in seconds.
+[[nodiscard]] inline std::vector<std::string> window_arrays(
+    const std::vector<WindowRequest>& requests) {
+  std::vector<std::string> regions, ids, starts, ends, budgets;
+  for (const auto& r : requests) {
+    regions.push_back(r.region);
+    ids.push_back(r.window_id);
+    starts.push_back(r.window_start);
+    ends.push_back(r.window_end);
+    budgets.push_back(std::to_string(r.budget.count()));
+  }
+  return {pg_text_array(regions), pg_text_array(ids), pg_text_array(starts), pg_text_array(ends),
+          pg_text_array(budgets)};
 }
 
 // The SQL of `column` (a timestamptz) as RFC 3339 in UTC, to the second.

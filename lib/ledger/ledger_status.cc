@@ -25,11 +25,12 @@ SELECT r.region, r.window_id,
        r.state || CASE WHEN r.permanent THEN ' (permanent)' ELSE '' END,
        r.attempt,
        coalesce(h.hosts, r.host),
-       coalesce((SELECT string_agg(key || '=' || coalesce(value->>'records', '?')
+       coalesce(CASE WHEN r.per_source THEN ps.cells ELSE
+                (SELECT string_agg(key || '=' || coalesce(value->>'records', '?')
                                    || CASE WHEN coalesce(value->>'status', 'ok') = 'ok' THEN ''
                                            ELSE '(' || (value->>'status') || ')' END,
                                    ' ' ORDER BY key)
-                 FROM jsonb_each(r.sources)), ''),
+                 FROM jsonb_each(r.sources)) END, ''),
        coalesce(extract(epoch FROM r.finished - coalesce(h.first_start, r.started))::bigint::text,
                 ''),
        coalesce(r.error, ''),
@@ -37,7 +38,9 @@ SELECT r.region, r.window_id,
          'region', r.region, 'window_id', r.window_id,
          'window_start', {}, 'window_end', {},
          'state', r.state, 'permanent', r.permanent, 'attempts', r.attempt,
-         'hosts', coalesce(h.host_list, jsonb_build_array(r.host)), 'sources', r.sources,
+         'hosts', coalesce(h.host_list, jsonb_build_array(r.host)),
+         'sources', CASE WHEN r.per_source THEN coalesce(ps.objects, '{{}}') ELSE r.sources END,
+         'per_source', r.per_source,
          'started', {}, 'finished', {},
          'duration_seconds', extract(epoch FROM r.finished - coalesce(h.first_start, r.started)),
          'scrape_exit', r.scrape_exit, 'load_exit', r.load_exit, 'load_id', r.load_id,
@@ -50,12 +53,28 @@ LEFT JOIN LATERAL (
   FROM (SELECT host, min(started) AS first FROM offpeak.run_attempts a
         WHERE a.region = r.region AND a.window_id = r.window_id GROUP BY host) by_host
 ) h ON true
+LEFT JOIN LATERAL (
+  -- A window claimed source by source: each source's state now (done: its records).
+  SELECT string_agg(s.source || '=' || CASE
+           WHEN s.state = 'done' THEN coalesce(s.records::text, '?')
+             || CASE WHEN coalesce(s.status, 'ok') = 'ok' THEN '' ELSE '(' || s.status || ')' END
+           WHEN s.state = 'running' THEN 'running@' || s.host
+           WHEN s.state = 'failed' THEN 'failed' || coalesce('(' || s.status || ')', '')
+             || CASE WHEN s.permanent THEN '(permanent)' ELSE '' END
+           ELSE s.state END, ' ' ORDER BY s.source) AS cells,
+         jsonb_object_agg(s.source, jsonb_build_object(
+           'state', s.state, 'status', s.status, 'records', s.records, 'attempts', s.attempt,
+           'host', s.host, 'permanent', s.permanent, 'lease_until', {},
+           'retry_at', {}, 'error', s.error)) AS objects
+  FROM offpeak.run_sources s WHERE s.region = r.region AND s.window_id = r.window_id
+) ps ON r.per_source
 WHERE (r.window_end > offpeak.ledger_now() - make_interval(days => $1::int) OR r.state = 'running')
   AND (cardinality($2::text[]) = 0 OR r.region = ANY($2::text[]))
 ORDER BY r.window_start DESC, r.region)sql",
                      rfc3339_sql("r.window_start"), rfc3339_sql("r.window_end"),
                      rfc3339_sql("coalesce(h.first_start, r.started)"), rfc3339_sql("r.finished"),
-                     rfc3339_sql("r.retry_at"), rfc3339_sql("r.lease_until"));
+                     rfc3339_sql("r.retry_at"), rfc3339_sql("r.lease_until"),
+                     rfc3339_sql("s.lease_until"), rfc3339_sql("s.retry_at"));
 }
 
 using Row = std::vector<std::string>;

@@ -49,14 +49,17 @@ SELECT region, window_id, '', state, permanent, coalesce({}, ''), state FROM f)s
                      kRetryAtSql, rfc3339_sql("retry_at"));
 }
 
-// A source's finish: $6 its record count, $7 its status word.
+// A source's finish: $6 its record count, $7 its status word, else (when empty) those the
+// scrape's status $11 (offpeak-scrape --status-file's "sources") gives for the source.
 std::string finish_source_sql() {
   return fmt::format(R"sql(
 WITH f AS (
   UPDATE offpeak.run_sources
   SET state = $2, finished = offpeak.ledger_now(), lease_until = NULL, permanent = $3::boolean,
-      exit = coalesce(nullif(nullif($5, '')::int, 0), nullif($4, '')::int), records = nullif($6, '')::bigint,
-      status = nullif($7, ''), error = nullif($8, ''), retry_at = {}
+      exit = coalesce(nullif(nullif($5, '')::int, 0), nullif($4, '')::int),
+      records = coalesce(nullif($6, '')::bigint, (nullif($11, '')::jsonb -> source ->> 'records')::bigint),
+      status = coalesce(nullif($7, ''), nullif($11, '')::jsonb -> source ->> 'status'),
+      error = nullif($8, ''), retry_at = {}
   WHERE owner = $1::uuid AND state = 'running'
   RETURNING region, window_id, source, attempt, state, permanent, retry_at
 ), a AS (
@@ -126,7 +129,8 @@ Result<std::optional<Finished>> finish_source(PgConnection& db, const Finish& f,
       db.query("SELECT 1 FROM offpeak.runs WHERE region = $1 AND window_id = $2 FOR UPDATE",
                {{region}, {window_id}});
   if (!locked) return std::move(locked).error();
-  const auto params = finish_params(f, permanent, true);
+  auto params = finish_params(f, permanent, true);
+  params.push_back(f.sources_json);
   auto rows = db.query(finish_source_sql(), bound_params(params));
   if (!rows) return std::move(rows).error();
   if (rows->rows() == 0) return std::optional<Finished>{};

@@ -45,7 +45,17 @@ std::string format_local(const Region& region, Instant t) {
   return date::format("%a %F %T %Z", date::make_zoned(region.zone, t));
 }
 
-std::string status_json(const RegionStatus& s, std::optional<bool> done) {
+// `"claim":"sources","sources":[...]` for a region claimed source by source, else nothing.
+std::string claim_json(const SourceClaims& source_claims, std::string_view region) {
+  const auto found = source_claims.find(region);
+  if (found == source_claims.end()) return "";
+  std::string names;
+  for (const std::string& name : found->second)
+    names += (names.empty() ? "" : ",") + json_string(name);
+  return fmt::format(",\"claim\":\"sources\",\"sources\":[{}]", names);
+}
+
+std::string status_json(const RegionStatus& s, std::optional<bool> done, std::string_view claim) {
   std::string start = "null", end = "null", id = "null";
   if (s.window) {
     start = json_string(format_rfc3339(s.window->start));
@@ -54,10 +64,10 @@ std::string status_json(const RegionStatus& s, std::optional<bool> done) {
   }
   return fmt::format(
       "{{\"region\":{},\"timezone\":{},\"offpeak\":{},\"window_start\":{},\"window_end\":{},"
-      "\"window_id\":{},\"remaining_seconds\":{},\"budget_seconds\":{}{}}}\n",
+      "\"window_id\":{},\"remaining_seconds\":{},\"budget_seconds\":{}{}{}}}\n",
       json_string(s.region->id), json_string(s.region->zone->name()), s.offpeak, start, end, id,
       s.remaining.count(), s.region->budget.count(),
-      done ? fmt::format(",\"done\":{}", *done) : std::string());
+      done ? fmt::format(",\"done\":{}", *done) : std::string(), claim);
 }
 
 Row status_row(const RegionStatus& s, Instant at) {
@@ -84,7 +94,8 @@ RegionSelection select_regions(const Config& config, const std::vector<std::stri
   return selection;
 }
 
-Result<Report> report_now(const std::vector<const Region*>& regions, const NowRequest& request) {
+Result<Report> report_now(const std::vector<const Region*>& regions, const NowRequest& request,
+                          const SourceClaims& source_claims) {
   Report report;
   std::vector<Row> rows{
       {"REGION", "TIMEZONE", "OFF-PEAK", "WINDOW START (UTC)", "WINDOW END (UTC)", "REMAINING"}};
@@ -108,7 +119,7 @@ Result<Report> report_now(const std::vector<const Region*>& regions, const NowRe
     report.found |= wanted;
     if (!wanted && !request.all) continue;
     if (request.json) {
-      report.text += status_json(status, done);
+      report.text += status_json(status, done, claim_json(source_claims, region->id));
     } else if (request.all) {
       rows.push_back(status_row(status, request.at));
       if (done) rows.back().push_back(!status.offpeak ? "-" : *done ? "yes" : "no");

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,11 +35,16 @@ struct NowRequest {
   bool due = false;                       // also leave out regions with less than their budget left
   std::optional<std::string> state_dir;   // leave out (--all: mark) regions whose window is done
 };
+// The sources of the regions whose claim is "sources", by region id.
+using SourceClaims = std::map<std::string, std::vector<std::string>, std::less<>>;
 // The regions off-peak at `at`; found when one of them has `min_remaining` (with `due`, also
-// its budget) left and, with `state_dir`, its window is not done. An Error (74) names a
-// state file that cannot be read.
+// its budget) left and, with `state_dir`, its window is not done. With json, the lines of the
+// regions in `source_claims` carry "claim":"sources" and "sources":[...], so that
+// offpeak-ledger claims their sources one by one. An Error (74) names a state file that cannot
+// be read.
 [[nodiscard]] Result<Report> report_now(const std::vector<const Region*>& regions,
-                                        const NowRequest& request);
+                                        const NowRequest& request,
+                                        const SourceClaims& source_claims = {});
 
 struct WindowsRequest {
   Instant from;

@@ -220,8 +220,18 @@ Result<PlanOutput> plan_report(const Config& config, const std::string& path,
   } else if (request.mode == PlanMode::kSessions) {
     report = report_sessions(selection.regions, {request.from, request.to, options.json});
   } else {
-    auto now = report_now(selection.regions, {request.at, request.min_remaining, options.all,
-                                              options.json, options.due, options.state_dir});
+    SourceClaims source_claims;
+    for (const Region* region : selection.regions) {
+      if (!region->claim_by_source) continue;
+      auto& names = source_claims[region->id];
+      // A source kept only as its dependents' input runs with them (offpeak-scrape --source).
+      for (const Source& source : config.sources_of(region->id))
+        if (source.emit) names.push_back(source.name);
+    }
+    auto now = report_now(selection.regions,
+                          {request.at, request.min_remaining, options.all, options.json,
+                           options.due, options.state_dir},
+                          source_claims);
     if (!now) return std::move(now).error();
     report = std::move(*now);
   }

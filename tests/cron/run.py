@@ -903,6 +903,180 @@ def case_typed_view_kept_by_the_tick(env):
                 "1=a,2=b,3=c", "the typed view of the source")
 
 
+# ----------------------------------------------------------------------------------------
+# Sources spread over hosts (claim = "sources"): each source of a window claimed on its own.
+
+
+def spread_region(name, url, delays=(0, 0, 0)):
+    """A region whose three sources s1, s2, s3 (ndjson, 3 records each) hosts claim one by one;
+    source i answers after delays[i] seconds."""
+    text = (f'[regions.{name}]\ntimezone = "UTC"\nsessions = ["09:00-17:00"]\nbudget = "30m"\n'
+            f'claim = "sources"\n\n')
+    for i, delay in enumerate(delays, 1):
+        text += (f'[[regions.{name}.sources]]\nname = "s{i}"\nurl = "{url}/ndjson?delay={delay}"\n'
+                 f'format = "ndjson"\nkey = ["id"]\n\n')
+    return text
+
+
+def host_env(env, host, **settings):
+    """A simulated host: its own name and state directory (locks) against the one database."""
+    return dict(OFFPEAK_HOST=host, OFFPEAK_STATE_DIR=os.path.join(env.work, f"state-{host}"),
+                **settings)
+
+
+def source_rows(env, window=f"wide@{WINDOW}"):
+    return env.rows("SELECT source, state, attempt, coalesce(host, '-'), coalesce(records, -1) "
+                    f"FROM offpeak.run_sources WHERE window_id = '{window}' ORDER BY source")
+
+
+def ledger_status(env):
+    result = subprocess.run([os.path.join(env.bin_dir, "offpeak-ledger"), "status", "--region", "wide"],
+                            capture_output=True, text=True, timeout=TIMEOUT,
+                            env=env.environment(PGOPTIONS=f"-c offpeak.now={EVENING}"))
+    check_equal(result.returncode, 0, f"offpeak-ledger status ({result.stderr})")
+    return result.stdout
+
+
+def case_ledger_sources_spread_over_hosts(env):
+    """A region with claim = "sources": three hosts (own names and state directories) each
+    claim one source per tick (OFFPEAK_SOURCE_CLAIMS=1), scrape only it and load it with the
+    source's token; each source is loaded by exactly one host, and the window is done only
+    when its last source is, with the status showing each source. In the next window three
+    hosts start at once, may claim all three sources each, and still load each source once."""
+    env.config(spread_region("wide", env.url))
+    expected = []
+    for i, host in enumerate("abc"):
+        code, err, _ = env.tick(EVENING, OFFPEAK_LEDGER="1", **host_env(env, host, OFFPEAK_SOURCE_CLAIMS="1"))
+        check_equal(code, 0, f"host {host}'s tick ({err})")
+        check(any(f"region=wide source=s{i + 1} status=ok" in l for l in cron_lines(err)),
+              f"host {host} did not load s{i + 1}:\n{err}")
+        expected.append([f"s{i + 1}", "done", "1", host, "3"])
+        rows = source_rows(env)
+        check_equal(rows[:i + 1], expected, f"the sources after host {host}'s tick")
+        check_equal([r[1] for r in rows[i + 1:]], ["pending"] * (2 - i), "the sources not yet claimed")
+        window = ledger_row(env, "wide")[0]
+        check_equal(window, "done" if i == 2 else "running", f"the window after host {host}'s tick")
+        status = ledger_status(env)
+        cells = " ".join(f"s{j}=3" if j <= i + 1 else f"s{j}=pending" for j in (1, 2, 3))
+        check(cells in status, f"offpeak-ledger status does not show {cells!r}:\n{status}")
+    check_equal(env.rows("SELECT source, count(*), min(host) FROM offpeak.run_attempts "
+                         "GROUP BY source ORDER BY source"),
+                [["s1", "1", "a"], ["s2", "1", "b"], ["s3", "1", "c"]], "attempts per source")
+    check_equal(env.rows("SELECT source, count(*) FROM offpeak.records GROUP BY source ORDER BY 1"),
+                [["s1", "3"], ["s2", "3"], ["s3", "3"]], "records per source")
+    check_equal(env.loads(), 3, "loads: one per source")
+    check_equal(env.rows("SELECT string_agg(source, ',' ORDER BY source) FROM offpeak.load_sources "
+                         "GROUP BY load_id ORDER BY load_id"),
+                [["s1"], ["s2"], ["s3"]], "the sources of each load: only its claim's")
+    check_equal(env.psql("SELECT load_id = (SELECT max(id) FROM offpeak.loads) FROM offpeak.runs"),
+                "t", "the window's load id: its last source's")
+    code, err, _ = env.tick("2026-12-01T20:05:00Z", OFFPEAK_LEDGER="1", **host_env(env, "a"))
+    check(code == 0 and "reason=nothing_claimed" in err, f"a claim after the window was done:\n{err}")
+
+    # The next evening: three hosts at once, each allowed all three sources.
+    night = "2026-12-02T20:00:00Z"
+    ticks = [subprocess.Popen([SCRIPT, "--at", night], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, cwd=env.work,
+                              env=env.environment(OFFPEAK_LEDGER="1",
+                                                  **host_env(env, h, OFFPEAK_SOURCE_CLAIMS="3")))
+             for h in "abc"]
+    for host, tick in zip("abc", ticks):
+        err = tick.communicate(timeout=TIMEOUT)[1]
+        check_equal(tick.returncode, 0, f"host {host}'s concurrent tick ({err})")
+    window = "wide@2026-12-02T17:00:00Z"
+    check_equal([r[:3] + r[4:] for r in source_rows(env, window)],
+                [[f"s{i}", "done", "1", "3"] for i in (1, 2, 3)], "each source of the second window")
+    check_equal(env.psql(f"SELECT count(*) FROM offpeak.run_attempts WHERE window_id = '{window}'"),
+                "3", "attempts in the second window")
+    check_equal(ledger_row(env, "wide", window)[0], "done", "the second window")
+    check_equal(env.loads(), 6, "loads after the second window")
+
+
+def case_ledger_source_taken_over_after_its_host_dies(env):
+    """A host that dies (SIGKILL, its whole tick) holding a source's claim: another host takes
+    the other sources at once but leaves the dead host's source alone while its lease runs,
+    then takes it over once the lease has expired; the window is done only then."""
+    env.config(spread_region("wide", env.url, delays=(60, 0, 0)))
+    dead = subprocess.Popen([SCRIPT, "--at", EVENING], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, cwd=env.work, start_new_session=True,
+                            env=env.environment(OFFPEAK_LEDGER="1",
+                                                **host_env(env, "a", OFFPEAK_SOURCE_CLAIMS="1")))
+    wait_for(env, "SELECT count(*) = 1 FROM offpeak.run_sources WHERE state = 'running' "
+                  "AND source = 's1' AND host = 'a'", "host a's claim of s1", dead)
+    os.killpg(dead.pid, 9)
+    dead.wait(timeout=TIMEOUT)
+    # Within a's lease (5m): b runs s2 and s3, not s1.
+    code, err, _ = env.tick("2026-12-01T20:02:00Z", OFFPEAK_LEDGER="1", **host_env(env, "b"))
+    check_equal(code, 0, f"host b's tick within the lease ({err})")
+    check_equal([r[:4] for r in source_rows(env)],
+                [["s1", "running", "1", "a"], ["s2", "done", "1", "b"], ["s3", "done", "1", "b"]],
+                "the sources while a's lease runs")
+    check_equal(ledger_row(env, "wide")[0], "running", "the window while s1 is a's")
+    # After the lease: b takes s1 over (its server answers at once now).
+    env.config(spread_region("wide", env.url))
+    code, err, _ = env.tick("2026-12-01T20:10:00Z", OFFPEAK_LEDGER="1", **host_env(env, "b"))
+    check_equal(code, 0, f"host b's tick after the lease ({err})")
+    check_equal([r[:4] for r in source_rows(env)],
+                [["s1", "done", "2", "b"], ["s2", "done", "1", "b"], ["s3", "done", "1", "b"]],
+                "the sources after the takeover")
+    check_equal(env.rows("SELECT attempt, host, state, error FROM offpeak.run_attempts "
+                         "WHERE source = 's1' ORDER BY attempt"),
+                [["1", "a", "failed", "lease expired; taken over by b"], ["2", "b", "done", ""]],
+                "s1's attempts")
+    check_equal(ledger_row(env, "wide")[0], "done", "the window after the takeover")
+    check_equal(env.psql("SELECT count(*) FROM offpeak.records WHERE source = 's1'"), "3", "s1's records")
+
+
+def dry_run_lines(stdout):
+    return [l for l in stdout.splitlines() if l.startswith("ledger (")]
+
+
+def dry_run_verdicts(stdout):
+    """What a dry run by host b says the ledger says, per region."""
+    verdicts, name = {}, None
+    for line in stdout.splitlines():
+        if line.startswith("region="):
+            name = line.split()[0][len("region="):]
+        elif line.startswith("ledger (b): "):
+            verdicts[name] = line[len("ledger (b): "):]
+    return verdicts
+
+
+def case_ledger_dry_run_consults_the_ledger(env):
+    """--dry-run in ledger mode says per due window whether this host could claim it now and
+    why not, from the ledger, and writes nothing: not even the ledger's tables on a fresh
+    database, nor a row once there are some."""
+    env.config(ndjson_region("east", f"{env.url}/ndjson"), region("denied", f"{env.url}/401"),
+               region("garbled", f"{env.url}/invalid-json"), ndjson_region("west", f"{env.url}/ndjson"),
+               retries=0)
+    code, err, _ = ledger_tick(env, EVENING, "b", "--dry-run")
+    check_equal(code, 0, f"the dry run on a fresh database ({err})")
+    check_equal(dry_run_lines(env.stdout), ["ledger (b): claimable"] * 4, f"verdicts:\n{env.stdout}")
+    check_equal(env.psql("SELECT to_regclass('offpeak.runs') IS NULL"), "t", "the ledger after a dry run")
+    # denied fails for good, garbled waits for its retry, west is done; east is held by a.
+    ledger_tick(env, EVENING, "a", "denied", "garbled", "west")
+    plan = subprocess.run([os.path.join(env.bin_dir, "offpeak-plan"), "--due", "--json", "--at", EVENING,
+                           "--config", env.config_path, "--region", "east"],
+                          capture_output=True, text=True, timeout=TIMEOUT, env=env.environment())
+    claim = subprocess.run([os.path.join(env.bin_dir, "offpeak-ledger"), "claim", "--host", "a"],
+                           input=plan.stdout, capture_output=True, text=True, timeout=TIMEOUT,
+                           env=env.environment(PGOPTIONS=f"-c offpeak.now={EVENING}"))
+    check_equal(claim.returncode, 0, f"a's claim of east ({claim.stderr})")
+    snapshot = "SELECT (SELECT json_agg(r ORDER BY region) FROM offpeak.runs r)::text || " \
+               "(SELECT json_agg(a ORDER BY region) FROM offpeak.run_attempts a)::text"
+    before = env.psql(snapshot)
+    code, err, _ = ledger_tick(env, "2026-12-01T20:01:00Z", "b", "--dry-run")
+    check_equal(code, 0, f"the dry run ({err})")
+    verdicts = dry_run_verdicts(env.stdout)
+    check_equal(verdicts["east"], "held by a until 2026-12-01T20:05:00Z", "east's verdict")
+    check(verdicts["denied"].startswith("failed_permanent ") and "401" in verdicts["denied"],
+          f"denied's verdict: {verdicts['denied']}")
+    check(verdicts["garbled"].startswith("backoff until 2026-12-01T20:10:00Z: "),
+          f"garbled's verdict: {verdicts['garbled']}")
+    check_equal(verdicts["west"], "done", "west's verdict")
+    check_equal(env.psql(snapshot), before, "the ledger's rows after the dry run")
+
+
 CASES = cases_of(globals())
 
 if __name__ == "__main__":

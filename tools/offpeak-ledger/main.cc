@@ -28,7 +28,11 @@ it: each window is claimed by exactly one of them, and every time is the databas
              or running with their lease run out; and only while now() + budget < window
              end. Prints one line per claim won: REGION WINDOW SOURCE ATTEMPT TOKEN
              LEASE_UNTIL (SOURCE "-" for a whole window). With --source, claims at most
-             --limit of those sources instead of whole windows.
+             --limit of those sources instead of whole windows; so too for the windows
+             of regions with claim = "sources" (their lines list their sources).
+             --dry-run claims nothing: one line per window (or source), REGION WINDOW
+             SOURCE VERDICT: claimable, done, held by HOST until T, failed_permanent,
+             backoff until T, no_budget or missed; exit 1 when nothing is claimable.
   heartbeat  renews the lease of --token; exit 1 when the claim was lost: stop the run.
   finish     records --state done or failed for --token; 69 or 78 as an exit code is a
              permanent failure, not retried in that window until the config hash changes
@@ -72,8 +76,14 @@ void add_sub_options(CLI::App& app, LedgerCommand& c) {
       ->type_name("FILE");
   claim->add_option("--source", c.sources, "Claim sources of the windows, not whole windows")
       ->type_name("NAME");
-  claim->add_option("--limit", c.limit, "With --source: claim at most N (default: 1)")
+  claim
+      ->add_option("--limit", c.limit,
+                   "Claim at most N sources, of --source or of regions "
+                   "with claim = \"sources\" (default: 1)")
       ->type_name("N");
+  claim->add_flag("--dry-run", c.dry_run,
+                  "Say per window (or source) whether it could be claimed now, and why not; "
+                  "write nothing");
   claim->add_flag("--json", c.json, "Print each claim as a JSON object");
   claim->add_flag("--backfill", c.backfill,
                   "Past sessions (offpeak-cron --backfill): no budget rule, never swept");
