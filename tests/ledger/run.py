@@ -239,6 +239,63 @@ def case_sources_spread_with_skip_locked(env):
                 [["done", "30", "150"]], "the window once every source is done")
 
 
+def case_claim_sources_from_plan_lines(env):
+    """A plan line with "claim":"sources" (a region with claim = "sources") is claimed source
+    by source, at most --limit in all, beside windows claimed whole; a line whose sources are
+    not names is refused (65)."""
+    spread = dict(env.window("wide"), claim="sources", sources=["s1", "s2", "s3"])
+    whole = env.window("east")
+    claims = env.claim([spread, whole], "--host", "a", "--limit", "2")
+    check_equal(sorted(c[:4] for c in claims),
+                [("east", whole["window_id"], "-", "1"), ("wide", spread["window_id"], "s1", "1"),
+                 ("wide", spread["window_id"], "s2", "1")], "the claims of host a")
+    claims = env.claim([spread, whole], "--host", "b", "--limit", "2")
+    check_equal([c[:3] for c in claims], [("wide", spread["window_id"], "s3")], "host b's claims")
+    bad = dict(spread, sources=["s1", 2])
+    result = env.run("claim", "--host", "c", stdin=json.dumps(bad) + "\n", expect=65)
+    check("\"sources\" holds something else than names" in result.stderr, result.stderr)
+
+
+def case_dry_run_says_why_not(env):
+    """claim --dry-run: per window (or source) whether a claim would win it now and why not,
+    as lines and as JSON; exit 1 when nothing is claimable; nothing written."""
+    spread = dict(env.window("wide"), claim="sources", sources=["s1", "s2"])
+    held, retry, done = env.window("held"), env.window("retry"), env.window("done")
+    late = env.window("late", end_offset="5 minutes", budget=600)
+    env.claim([spread], "--host", "a", "--limit", "1")  # s1
+    env.claim([held], "--host", "a")
+    token = env.claim([retry], "--host", "a")[0][4]
+    env.run("finish", "--token", token, "--state", "failed", "--scrape-exit", "75", expect=0)
+    token = env.claim([done], "--host", "a")[0][4]
+    env.run("finish", "--token", token, "--state", "done", expect=0)
+    snapshot = ("SELECT (SELECT json_agg(r ORDER BY region) FROM offpeak.runs r)::text || "
+                "(SELECT json_agg(s ORDER BY source) FROM offpeak.run_sources s)::text || "
+                "(SELECT count(*) FROM offpeak.run_attempts)")
+    before = env.psql(snapshot)
+    windows = [spread, held, retry, done, late, env.window("new")]
+    stdin = "".join(json.dumps(w) + "\n" for w in windows)
+    lines = env.run("claim", "--dry-run", "--host", "b", stdin=stdin, expect=0).stdout.splitlines()
+    verdicts = {(l.split()[0], l.split()[2]): " ".join(l.split()[3:]) for l in lines}
+    rfc = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    source_lease = env.psql(f"SELECT {rfc.format('lease_until')} FROM offpeak.run_sources "
+                            "WHERE source = 's1'")
+    lease = env.psql(f"SELECT {rfc.format('lease_until')} FROM offpeak.runs WHERE region = 'held'")
+    retry_at = env.psql(f"SELECT {rfc.format('retry_at')} FROM offpeak.runs WHERE region = 'retry'")
+    check_equal(verdicts, {("wide", "s1"): f"held by a until {source_lease}",
+                           ("wide", "s2"): "claimable",
+                           ("held", "-"): f"held by a until {lease}",
+                           ("retry", "-"): f"backoff until {retry_at}",
+                           ("done", "-"): "done",
+                           ("late", "-"): "no_budget: now + budget is not before the window's end",
+                           ("new", "-"): "claimable"}, "the verdicts")
+    objects = [json.loads(l) for l in env.run("claim", "--dry-run", "--json", "--host", "b",
+                                               stdin=json.dumps(held) + "\n", expect=1).stdout.splitlines()]
+    check_equal(objects, [{"region": "held", "window_id": held["window_id"], "source": None,
+                           "verdict": "held", "host": "a", "until": lease, "error": None}],
+                "a held window as JSON, and exit 1: nothing claimable")
+    check_equal(env.psql(snapshot), before, "the ledger after the dry runs")
+
+
 def case_status_table_and_json(env):
     a, b = env.window("xnys"), env.window("xlon")
     claims = {c[0]: c for c in env.claim([a, b], "--host", "h1")}
