@@ -23,16 +23,17 @@ namespace offpeak {
 
 namespace {
 
-// The windows of $1-$5 that still have their budget left by the database's clock, once
-// each, in a fixed order (so that concurrent claimers lock rows in the same order); all of
-// them when `backfill` (SQL) is true.
+// The tick's time, read once (clock), and the windows of $1-$5 that still have their budget
+// left by it, once each, in a fixed order (so that concurrent claimers lock rows in the same
+// order); all of them when `backfill` (SQL) is true.
 std::string input_sql(std::string_view backfill) {
   return fmt::format(R"sql(
+  clock AS MATERIALIZED (SELECT offpeak.ledger_now() AS now),
   input AS (
     SELECT DISTINCT ON (region, window_id) region, window_id, window_start, window_end
     FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[])
       AS i(region, window_id, window_start, window_end, budget_seconds)
-    WHERE {} OR offpeak.ledger_now() + make_interval(secs => budget_seconds) < window_end
+    WHERE {} OR (SELECT now FROM clock) + make_interval(secs => budget_seconds) < window_end
     ORDER BY region, window_id
   ))sql",
                      backfill);
@@ -40,23 +41,32 @@ std::string input_sql(std::string_view backfill) {
 
 // The claim of whole windows: $6 host, $7 lease seconds, $8 config hash, $9 whether they are
 // backfills (no budget rule; a finished backfill may be run again; a tick's claims and a
-// backfill's never take each other's rows). The upsert's WHERE
-// decides; before it, rows that exist and look claimable are locked with FOR UPDATE SKIP
-// LOCKED, and those another host holds are left out: hosts of one tick share the windows out
-// instead of queueing behind each other's locks.
+// backfill's never take each other's rows). The upsert's WHERE decides; before it, rows that
+// exist and look claimable are locked with FOR UPDATE SKIP LOCKED, and those another host
+// holds are left out: hosts of one tick share the windows out instead of queueing behind
+// each other's locks.
+//
+// Those rows are looked up window by window through the primary key (a LATERAL subquery
+// with a locking clause, which the planner cannot flatten into a join). As a join, its plan
+// followed the row estimates for "claimable", which come from statistics taken while the
+// leases ran: a few rows, so a nested loop that compared every window with every row, a
+// million comparisons and 200 ms for 1,000 windows whenever autoanalyze had just run. The
+// time is read once (clock), not for every row.
 std::string window_claim_sql() {
   return fmt::format(R"sql(
 WITH {},
 taken AS MATERIALIZED (
-  SELECT r.region, r.window_id
-  FROM offpeak.runs r JOIN input i USING (region, window_id)
-  WHERE NOT r.per_source AND r.backfill = $9::boolean AND (
-    (r.state = 'failed' AND (NOT r.permanent AND r.retry_at <= offpeak.ledger_now()
-                             OR r.permanent AND r.config_hash <> $8))
-    OR (r.state = 'running' AND r.lease_until < offpeak.ledger_now())
-    OR ($9::boolean AND r.state IN ('done', 'failed', 'missed')))
-  ORDER BY r.region, r.window_id
-  FOR UPDATE OF r SKIP LOCKED
+  SELECT l.region, l.window_id
+  FROM input i CROSS JOIN LATERAL (
+    SELECT r.region, r.window_id FROM offpeak.runs r
+    WHERE r.region = i.region AND r.window_id = i.window_id
+      AND NOT r.per_source AND r.backfill = $9::boolean AND (
+        (r.state = 'failed' AND (NOT r.permanent AND r.retry_at <= (SELECT now FROM clock)
+                                 OR r.permanent AND r.config_hash <> $8))
+        OR (r.state = 'running' AND r.lease_until < (SELECT now FROM clock))
+        OR ($9::boolean AND r.state IN ('done', 'failed', 'missed')))
+    FOR UPDATE OF r SKIP LOCKED
+  ) l
 ),
 candidates AS (
   SELECT i.* FROM input i
@@ -67,10 +77,9 @@ candidates AS (
 claimed AS (
   INSERT INTO offpeak.runs AS r (region, window_id, window_start, window_end, attempt, host,
                                  owner, started, state, lease_until, config_hash, backfill)
-  SELECT region, window_id, window_start, window_end, 1, $6, gen_random_uuid(),
-         offpeak.ledger_now(), 'running', offpeak.ledger_now() + make_interval(secs => $7::int),
-         $8, $9::boolean
-  FROM candidates
+  SELECT region, window_id, window_start, window_end, 1, $6, gen_random_uuid(), c.now,
+         'running', c.now + make_interval(secs => $7::int), $8, $9::boolean
+  FROM candidates, clock c
   ORDER BY region, window_id
   ON CONFLICT (region, window_id) DO UPDATE
     SET attempt = r.attempt + 1, host = excluded.host, owner = excluded.owner,
@@ -78,15 +87,16 @@ claimed AS (
         scrape_exit = NULL, load_exit = NULL, load_id = NULL,
         lease_until = excluded.lease_until, retry_at = NULL, config_hash = excluded.config_hash
     WHERE NOT r.per_source AND r.backfill = excluded.backfill AND (
-      (r.state = 'failed' AND (NOT r.permanent AND r.retry_at <= offpeak.ledger_now()
+      (r.state = 'failed' AND (NOT r.permanent AND r.retry_at <= excluded.started
                                OR r.permanent AND r.config_hash <> excluded.config_hash))
-      OR (r.state = 'running' AND r.lease_until < offpeak.ledger_now())
+      OR (r.state = 'running' AND r.lease_until < excluded.started)
       OR (excluded.backfill AND r.state IN ('done', 'failed', 'missed')))
   RETURNING r.region, r.window_id, r.attempt, r.owner, r.host, r.started, r.lease_until
 ),
 expired AS (
   UPDATE offpeak.run_attempts a
-  SET state = 'failed', finished = offpeak.ledger_now(), error = 'lease expired; taken over by ' || c.host
+  SET state = 'failed', finished = (SELECT now FROM clock),
+      error = 'lease expired; taken over by ' || c.host
   FROM claimed c
   WHERE a.region = c.region AND a.window_id = c.window_id AND a.source = ''
     AND a.attempt = c.attempt - 1 AND a.state = 'running'
