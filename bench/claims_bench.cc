@@ -41,8 +41,12 @@ std::vector<WindowRequest> windows() {
   std::vector<WindowRequest> out;
   for (int i = 0; i < kRegions; ++i) {
     const std::string region = fmt::format("r{:04d}", i);
-    out.push_back({region, region + "@2026-11-29T21:00:00Z", "2026-11-29T21:00:00Z",
-                   "2099-01-01T00:00:00Z", std::chrono::seconds(1800), {}});
+    out.push_back({region,
+                   region + "@2026-11-29T21:00:00Z",
+                   "2026-11-29T21:00:00Z",
+                   "2099-01-01T00:00:00Z",
+                   std::chrono::seconds(1800),
+                   {}});
   }
   return out;
 }
