@@ -114,16 +114,22 @@ Result<bool> sweep_pair(PgConnection& conn, bool in_transaction, const std::stri
   const std::size_t prefix = whole.size();
   bool all_kept = true;
   // Keys go into the table a few dozen at a time, each prefetched first.
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> found;
+  struct Found {
+    std::uint64_t id, check;
+    StoredRow row;
+  };
+  std::vector<Found> found;
   const auto store = [&] {
-    for (const auto& [id, check] : found) keys.prefetch(id);
-    for (const auto& [id, check] : found) all_kept &= keys.store(id, check);
+    for (const Found& f : found) keys.prefetch(f.id);
+    for (const Found& f : found) all_kept &= keys.store(f.id, f.check, f.row);
     found.clear();
   };
   CopyReader reader;
   bool well_formed = true;
   const auto row = [&](const std::vector<std::string_view>& fields) {
-    if (fields.size() != 2) {
+    // key, record_hash, ctid (a 4-byte block and a 2-byte offset), fetched_at or NULL
+    if (fields.size() != 4 || fields[2].size() != 6 ||
+        (!fields[3].empty() && fields[3].size() != 8)) {
       well_formed = false;
       return;
     }
@@ -131,11 +137,17 @@ Result<bool> sweep_pair(PgConnection& conn, bool in_transaction, const std::stri
     whole.append(fields[0]);
     const KeyHash key = hash_key(whole, pair.region.size(), pair.source.size());
     const bool live = fields[1].size() == sizeof(Sha256Digest);  // else marked: vanished.h
-    found.emplace_back(key.id & id_mask, live ? content_check(key, fields[1]) : kDeletedCheck);
+    StoredRow stored;
+    stored.block = static_cast<std::uint32_t>(big_endian(fields[2].substr(0, 4)));
+    stored.offset = static_cast<std::uint16_t>(big_endian(fields[2].substr(4, 2)));
+    if (!fields[3].empty())
+      stored.day = stored_day(static_cast<std::int64_t>(big_endian(fields[3])));
+    found.push_back(
+        {key.id & id_mask, live ? content_check(key, fields[1]) : kDeletedCheck, stored});
     if (found.size() == 32) store();
   };
   const std::string sql = fmt::format(
-      "COPY (SELECT key, record_hash FROM {} WHERE "
+      "COPY (SELECT key, record_hash, ctid, fetched_at FROM {} WHERE "
       "region = current_setting('offpeak.sweep_region') AND "
       "source = current_setting('offpeak.sweep_source')) TO STDOUT (FORMAT binary)",
       table);

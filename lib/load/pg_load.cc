@@ -425,8 +425,9 @@ std::vector<Row*> Loader::classify_rows(Batch& batch) {
     if (row.superseded) continue;
     batch.live.push_back(&row);
     std::uint64_t stored_check = 0;
-    const KeyState before = keys_.see(row.id, stored_check);
-    if (classify(row, before, stored_check, table_->was_empty())) fresh.push_back(&row);
+    StoredRow stored;
+    const KeyState before = keys_.see(row.id, stored_check, stored);
+    if (classify(row, before, stored_check, table_->was_empty(), stored)) fresh.push_back(&row);
   }
   return fresh;
 }
