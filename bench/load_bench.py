@@ -25,7 +25,8 @@ loads into a fresh table of offpeak-load's own shape, after a CHECKPOINT:
 
 With a loader that has --history, history is on for offpeak.records throughout (turned on
 before the first load), and the history rows each step writes are counted: none but the 1%
-changed load's. With OFFPEAK_LOAD_BEFORE=PATH in the environment, another build of the loader
+changed load's. Every input but the backfill is a complete run (it ends with an end line), so
+deletion marking is on too: fetched_at ordering, deletion and history all at once. With OFFPEAK_LOAD_BEFORE=PATH in the environment, another build of the loader
 (one that knows the same schema) also times the identical reload, right after this one's, on
 the same table: before and after figures from the same run.
 """
@@ -132,6 +133,7 @@ def main():
         "(region, source, key, record, record_hash, first_seen, changed_at, load_id) "
         "SELECT doc->>'region', doc->>'source', (doc->'key')::text, doc->'record', "
         "sha256(convert_to((doc->'record')::text, 'UTF8')), now(), now(), 0 FROM staging "
+        "WHERE doc ? 'record' "  # not the end line
         "ON CONFLICT (region, source, key) DO UPDATE SET record = EXCLUDED.record, "
         "record_hash = EXCLUDED.record_hash, changed_at = now() "
         "WHERE t.record IS DISTINCT FROM EXCLUDED.record;\n"
@@ -145,9 +147,13 @@ def main():
 
     copy = results["copy"][0]
     size = os.path.getsize(ndjson) / 1e6
+    with open(ndjson, "rb") as f:
+        f.seek(max(0, os.path.getsize(ndjson) - 4096))
+        complete = f.read().splitlines()[-1].startswith(b'{"offpeak":"end"')
     print(f"{lines} bar records, {size:.0f} MB of NDJSON; PostgreSQL "
           f"{psql('SHOW server_version')}, shared_buffers {psql('SHOW shared_buffers')}; "
-          f"history {'on' if history else 'off (the loader has no --history)'}")
+          f"history {'on' if history else 'off (the loader has no --history)'}; "
+          f"deletion marking {'on (complete runs)' if complete else 'off'}")
     print(f"{'step':<38} {'wall':>8} {'x copy':>7} {'target':>8}  {'client CPU/M':>12} "
           f"{'peak RSS':>9}  verdict")
 

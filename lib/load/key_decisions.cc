@@ -69,7 +69,7 @@ void supersede_repeats(Batch& batch, std::vector<std::int32_t>& slots) {
 }
 
 bool classify(Row& row, KeyState before, std::uint64_t stored_check, bool table_was_empty,
-              StoredRow stored) {
+              std::uint16_t stored_day) {
   row.outcome = KeyState::kInserted;
   row.seen_before = in_input(before);
   if (before == KeyState::kUntracked) {
@@ -83,7 +83,7 @@ bool classify(Row& row, KeyState before, std::uint64_t stored_check, bool table_
   } else if (before == KeyState::kStored) {
     // A changed record is only likely to be in the table: its staged line settles it. One
     // fetched before the day of the row's fetched_at is stale for certain: nothing to stage.
-    const bool older = row.fetched_at != kNoFetchedAt && before_day(row.fetched_at, stored.day);
+    const bool older = row.fetched_at != kNoFetchedAt && before_day(row.fetched_at, stored_day);
     row.outcome = stored_check == row.check ? KeyState::kUnchanged
                   : older                   ? KeyState::kStale
                                             : KeyState::kUpdated;

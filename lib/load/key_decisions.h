@@ -101,10 +101,10 @@ struct Batch {
 void supersede_repeats(Batch& batch, std::vector<std::int32_t>& slots);
 
 // Decides a line from what the key table knew of its key before (`before`, and with kStored
-// the stored content check and row): sets its outcome and flags, counts it as a duplicate
+// the stored content check and day): sets its outcome and flags, counts it as a duplicate
 // when an earlier batch had the key, and returns true when only a lookup in the table can tell.
 [[nodiscard]] bool classify(Row& row, KeyState before, std::uint64_t stored_check,
-                            bool table_was_empty, StoredRow stored = {});
+                            bool table_was_empty, std::uint16_t stored_day = 0);
 
 // What becomes of a decided line: nothing (unchanged), a new row, or a staged line that the
 // final UPDATE settles by each key's last line. `first` is the state it is staged with.

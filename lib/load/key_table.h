@@ -1,6 +1,6 @@
 // What offpeak-load knows of the keys of a load: which of them the input has had, with the
 // outcome of their first lines, and which rows a sweep found in the table with what content,
-// where and from when.
+// and from when.
 
 #pragma once
 
@@ -32,19 +32,10 @@ inline bool in_input(KeyState s) {
   return (s >= KeyState::kPending && s <= KeyState::kUnchanged) || s == KeyState::kStale;
 }
 
-// What a sweep read of a row besides its content: where it lies (its ctid), which finds it
-// again without reading its pair's keys, and the day of its fetched_at, which tells a line
-// older than it without asking the server. Both are hints that the caller checks or only
-// uses one way: a row may move, and a line of the same day still goes to the server.
-struct StoredRow {
-  std::uint32_t block = 0;
-  std::uint16_t offset = 0;  // 0: not known (a row's offset in its block starts at 1)
-  std::uint16_t day = 0;     // days from 2000-01-01 (UTC) to fetched_at, plus one; 0: none
-};
-
-static_assert(sizeof(StoredRow) == 8);
-
-// PostgreSQL's binary timestamp (microseconds from 2000-01-01 UTC) as a StoredRow's day.
+// A swept row's day: the days from 2000-01-01 (UTC) to its fetched_at (PostgreSQL's binary
+// timestamp, in microseconds from then), plus one; 0 when it has none, or one out of range.
+// Two bytes a key tell a line older than its row without asking the server; a line of the
+// row's own day still goes to the server, which compares to the microsecond.
 inline std::uint16_t stored_day(std::int64_t micros) {
   constexpr std::int64_t kMicrosPerDay = std::int64_t{86400} * 1000000;
   if (micros < 0 || micros / kMicrosPerDay >= 0xffff) return 0;
@@ -90,8 +81,8 @@ inline constexpr std::uint64_t kDeletedCheck = 0x6f66667064656c64;  // "offpdeld
 
 // The keys the load knows: 61 bits of each id with a 3-bit state in one 64-bit word, by
 // open addressing, so that a lookup reads one cache line: 11 to 21 bytes a key. Keys that a
-// sweep read from the table also have their content check and StoredRow, in parallel arrays
-// that exist only once a sweep has happened (32 to 43 bytes a key). Two keys of one id (about one
+// sweep read from the table also have their content check and day, in parallel arrays that
+// exist only once a sweep has happened (24 to 48 bytes a key). Two keys of one id (about one
 // chance in 10^6 in a load of a million keys against a table of ten million) are still written as
 // their lines say: the second one is staged, as a repeated line or as a changed record, and settled
 // at the end by its text. Only the counts may then put a line under the wrong heading.
@@ -100,12 +91,12 @@ inline constexpr std::uint64_t kDeletedCheck = 0x6f66667064656c64;  // "offpdeld
 // the limit, the key is not kept (kUntracked), and the caller decides it another way.
 class KeyTable {
  public:
-  static constexpr std::size_t kDefaultMaxBytes = std::size_t{64} << 20;
+  static constexpr std::size_t kDefaultMaxBytes = std::size_t{48} << 20;
 
   explicit KeyTable(std::size_t max_bytes = kDefaultMaxBytes)
       : max_bytes_(max_bytes), slots_(kFirstSlots) {}
 
-  // Makes room for `more` keys with content checks and rows at once, so that a sweep grows the
+  // Makes room for `more` keys with content checks and days at once, so that a sweep grows the
   // table once; false, changing nothing, when that would pass the limit.
   [[nodiscard]] bool reserve_stored(std::size_t more) {
     std::size_t capacity = slots_.size();
@@ -120,34 +111,34 @@ class KeyTable {
   // after the count grow the table as any key does. False when the key found no room: the
   // table is then at its limit for good (it never shrinks, and a growth that does not fit now
   // never will), so a later line of the key is kUntracked, never kNone.
-  [[nodiscard]] bool store(std::uint64_t id, std::uint64_t check, StoredRow row = {}) {
+  [[nodiscard]] bool store(std::uint64_t id, std::uint64_t check, std::uint16_t day = 0) {
     const std::size_t slot = insert(id, KeyState::kStored);
     if (slot == kNoSlot) return false;
     if (state(slots_[slot]) == KeyState::kStored) {
       checks_[slot] = check;
-      rows_[slot] = row;
+      days_[slot] = day;
     }
     return true;
   }
 
   // A line of the input has the key: returns what was known before, and makes it kPending
-  // when that was kNone or kStored. With kStored, `check` and `row` get what the sweep read.
+  // when that was kNone or kStored. With kStored, `check` and `day` get what the sweep read.
   // kUntracked: the key was unknown, and the table is full.
-  KeyState see(std::uint64_t id, std::uint64_t& check, StoredRow& row) {
+  KeyState see(std::uint64_t id, std::uint64_t& check, std::uint16_t& day) {
     const std::size_t slot = find(id);
     if (slots_[slot] == 0)
       return insert(id, KeyState::kPending) == kNoSlot ? KeyState::kUntracked : KeyState::kNone;
     const KeyState before = state(slots_[slot]);
     if (before == KeyState::kStored) {
       check = checks_[slot];
-      row = rows_[slot];
+      day = days_[slot];
       slots_[slot] = encode(id, KeyState::kPending);
     }
     return before;
   }
   KeyState see(std::uint64_t id, std::uint64_t& check) {
-    StoredRow row;
-    return see(id, check, row);
+    std::uint16_t day = 0;
+    return see(id, check, day);
   }
 
   // Brings the slot where the id belongs into the cache, ahead of a call that needs it: the
@@ -157,7 +148,7 @@ class KeyTable {
     __builtin_prefetch(&slots_[slot]);
     if (!checks_.empty()) {
       __builtin_prefetch(&checks_[slot]);
-      __builtin_prefetch(&rows_[slot]);
+      __builtin_prefetch(&days_[slot]);
     }
   }
 
@@ -168,15 +159,6 @@ class KeyTable {
     for (std::size_t i = 0; i < checks_.size(); ++i)
       count += slots_[i] != 0 && state(slots_[i]) == KeyState::kStored && checks_[i] != except;
     return count;
-  }
-
-  // The rows of the keys count_stored counts.
-  [[nodiscard]] std::vector<StoredRow> stored_rows(std::uint64_t except) const {
-    std::vector<StoredRow> rows;
-    for (std::size_t i = 0; i < checks_.size(); ++i)
-      if (slots_[i] != 0 && state(slots_[i]) == KeyState::kStored && checks_[i] != except)
-        rows.push_back(rows_[i]);
-    return rows;
   }
 
   [[nodiscard]] KeyState get(std::uint64_t id) const {
@@ -200,9 +182,10 @@ class KeyTable {
   }
   static KeyState state(std::uint64_t entry) { return static_cast<KeyState>(entry & 7); }
 
-  // Bytes a slot takes, with a sweep's checks and rows or without.
+  // Bytes a slot takes, with a sweep's checks and days or without.
   static constexpr std::size_t slot_bytes(bool with_checks) {
-    return sizeof(std::uint64_t) + (with_checks ? sizeof(std::uint64_t) + sizeof(StoredRow) : 0);
+    return sizeof(std::uint64_t) +
+           (with_checks ? sizeof(std::uint64_t) + sizeof(std::uint16_t) : 0);
   }
 
   // Whether the table may have `capacity` slots, with checks or without, counting the old
@@ -239,17 +222,17 @@ class KeyTable {
 
   void rehash(std::size_t capacity, bool with_checks) {
     std::vector<std::uint64_t> old_slots(capacity), old_checks(with_checks ? capacity : 0);
-    std::vector<StoredRow> old_rows(with_checks ? capacity : 0);
+    std::vector<std::uint16_t> old_days(with_checks ? capacity : 0);
     old_slots.swap(slots_);
     old_checks.swap(checks_);
-    old_rows.swap(rows_);
+    old_days.swap(days_);
     for (std::size_t i = 0; i < old_slots.size(); ++i) {
       if (old_slots[i] == 0) continue;
       const std::size_t slot = find(old_slots[i]);
       slots_[slot] = old_slots[i];
       if (!old_checks.empty()) {
         checks_[slot] = old_checks[i];
-        rows_[slot] = old_rows[i];
+        days_[slot] = old_days[i];
       }
     }
   }
@@ -257,7 +240,7 @@ class KeyTable {
   std::size_t max_bytes_;
   std::vector<std::uint64_t> slots_;
   std::vector<std::uint64_t> checks_;
-  std::vector<StoredRow> rows_;
+  std::vector<std::uint16_t> days_;
   std::size_t size_ = 0;
 };
 

@@ -34,7 +34,7 @@ struct LoadOptions {
   // --history on|off, or what the database remembers for the table.
   HistoryRequest history = HistoryRequest::kAsRemembered;
   // The most the table of keys seen may take; lines of keys past it are decided at the end.
-  std::size_t key_memory = std::size_t{64} << 20;  // as KeyTable::kDefaultMaxBytes
+  std::size_t key_memory = std::size_t{48} << 20;
   // For tests: fewer bits of each key's id, so that many keys share one.
   std::uint64_t key_id_mask = ~std::uint64_t{0};
   // The sources' typed declarations (--config): each line is checked against its source's,

@@ -123,14 +123,21 @@ std::string apply_sql(const std::string& table, const std::string& history, bool
 
 }  // namespace
 
-Result<std::vector<StagedTally>> StagedLines::apply(PgConnection& db, const std::string& table,
-                                                    const std::string& history, bool dry_run,
-                                                    std::int64_t load_id) {
-  std::vector<StagedTally> tallies;
-  if (staged_ == 0) return tallies;
+Result<void> StagedLines::send(PgConnection& db, const std::string& table,
+                               const std::string& history, bool dry_run, std::int64_t load_id) {
+  if (staged_ == 0) return {};
   const std::string id = std::to_string(load_id);
-  auto tally = db.query(apply_sql(table, history, dry_run),
-                        dry_run ? std::vector<PgParam>{} : std::vector<PgParam>{{id}});
+  auto sent = db.send_query(apply_sql(table, history, dry_run),
+                            dry_run ? std::vector<PgParam>{} : std::vector<PgParam>{{id}});
+  sent_ = sent.ok();
+  return sent;
+}
+
+Result<std::vector<StagedTally>> StagedLines::read(PgConnection& db) {
+  std::vector<StagedTally> tallies;
+  if (!sent_) return tallies;
+  sent_ = false;
+  auto tally = db.get_result();
   if (!tally) return std::move(tally).error();
   for (int row = 0; row < tally->rows(); ++row) {
     const auto n = [&](int column) { return tally->uint64(row, column + 2); };

@@ -335,7 +335,7 @@ def case_row_deleted_during_load(env):
     deadline = time.monotonic() + 60
     while env.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
                    f"'offpeak-load' AND datname = '{env.db}' AND state = 'idle' AND "
-                   "query LIKE 'COPY (SELECT key, record_hash %'") == "0":
+                   "query LIKE 'COPY (SELECT key, record_hash%'") == "0":
         check(loader.poll() is None, "the loader ended before its sweep")
         check(time.monotonic() < deadline, "the loader never swept the pair")
         time.sleep(0.02)
@@ -1013,7 +1013,8 @@ def case_first_load_into_empty_table(env):
     primary_key = ("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
                    "WHERE conrelid = 'market.bars'::regclass AND contype = 'p'")
     env.load_ok("--table", "market.bars")  # creates the table
-    expected = [["bars_pkey", "PRIMARY KEY (region, source, key) INCLUDE (record_hash)"]]
+    expected = [["bars_pkey",
+                 "PRIMARY KEY (region, source, key) INCLUDE (record_hash, fetched_at)"]]
     check_equal(env.rows(primary_key), expected, "the primary key as created")
 
     process = env.start_writing(bars(100000), "--table", "market.bars")

@@ -12,7 +12,6 @@ using offpeak::kDeletedCheck;
 using offpeak::KeyState;
 using offpeak::KeyTable;
 using offpeak::stored_day;
-using offpeak::StoredRow;
 
 TEST_CASE("hash_key tells keys apart by where region and source end") {
   const auto a = hash_key("abc[1]", 2, 1);  // region "ab", source "c"
@@ -90,23 +89,22 @@ TEST_CASE("KeyTable gives a swept key's check to the first line that has it") {
   CHECK(check == 4444);
 }
 
-TEST_CASE("KeyTable gives a swept key's row to the first line that has it") {
+TEST_CASE("KeyTable gives a swept key's day to the first line that has it") {
   KeyTable keys;
   REQUIRE(keys.reserve_stored(2));
-  CHECK(keys.store(8, 1111, StoredRow{7, 3, 9500}));
-  CHECK(keys.store(16, 2222, StoredRow{12, 1, 0}));
-  CHECK(keys.stored_rows(kDeletedCheck).size() == 2);
+  CHECK(keys.store(8, 1111, 9500));
+  CHECK(keys.store(16, 2222));
   std::uint64_t check = 0;
-  StoredRow row;
-  CHECK(keys.see(8, check, row) == KeyState::kStored);
-  CHECK(row.block == 7);
-  CHECK(row.offset == 3);
-  CHECK(row.day == 9500);
-  // What the input has not had is what may have vanished.
-  const auto left = keys.stored_rows(kDeletedCheck);
-  REQUIRE(left.size() == 1);
-  CHECK(left[0].block == 12);
-  CHECK(keys.stored_rows(2222).empty());
+  std::uint16_t day = 1;
+  CHECK(keys.see(8, check, day) == KeyState::kStored);
+  CHECK(check == 1111);
+  CHECK(day == 9500);
+  CHECK(keys.see(16, check, day) == KeyState::kStored);
+  CHECK(day == 0);
+  // A key the input has had gives no day.
+  day = 7;
+  CHECK(keys.see(8, check, day) == KeyState::kPending);
+  CHECK(day == 7);
 }
 
 TEST_CASE("A swept row's day tells lines older than it, and nothing else") {

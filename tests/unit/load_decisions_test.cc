@@ -104,19 +104,19 @@ TEST_CASE("classify: what the key table knew decides a line, or sends it to a lo
   SECTION("a changed line fetched before the day of the swept row's fetched_at is stale") {
     constexpr std::int64_t day = std::int64_t{86400} * 1000000;
     row.fetched_at = 9500 * day;
-    CHECK_FALSE(classify(row, KeyState::kStored, row.check + 1, false, StoredRow{1, 1, 9502}));
+    CHECK_FALSE(classify(row, KeyState::kStored, row.check + 1, false, 9502));
     CHECK(row.outcome == KeyState::kStale);
     // The same day, or a row without fetched_at: only the final UPDATE can tell.
-    CHECK_FALSE(classify(row, KeyState::kStored, row.check + 1, false, StoredRow{1, 1, 9501}));
+    CHECK_FALSE(classify(row, KeyState::kStored, row.check + 1, false, 9501));
     CHECK(row.outcome == KeyState::kUpdated);
-    CHECK_FALSE(classify(row, KeyState::kStored, row.check + 1, false, StoredRow{1, 1, 0}));
+    CHECK_FALSE(classify(row, KeyState::kStored, row.check + 1, false, 0));
     CHECK(row.outcome == KeyState::kUpdated);
     // A line without fetched_at is never stale; an unchanged one is unchanged.
     row.fetched_at = kNoFetchedAt;
-    CHECK_FALSE(classify(row, KeyState::kStored, row.check + 1, false, StoredRow{1, 1, 9502}));
+    CHECK_FALSE(classify(row, KeyState::kStored, row.check + 1, false, 9502));
     CHECK(row.outcome == KeyState::kUpdated);
     row.fetched_at = 9500 * day;
-    CHECK_FALSE(classify(row, KeyState::kStored, row.check, false, StoredRow{1, 1, 9502}));
+    CHECK_FALSE(classify(row, KeyState::kStored, row.check, false, 9502));
     CHECK(row.outcome == KeyState::kUnchanged);
   }
   SECTION("a key whose first line was stale makes a later line a duplicate") {
