@@ -193,10 +193,13 @@ std::optional<std::string> TypedChecks::problem(const NdjsonRecord& record) {
     last_ = found == fields_.end() ? nullptr : &found->second;
     last_name_ = name_;
     if (last_ == nullptr) return std::nullopt;
+    paths_.clear();
+    for (const Field& f : *last_) paths_.push_back(&f.tokens);
   }
-  for (const Field& f : *last_) {
-    const JsonValue value = find_json_value(record.record, f.tokens, scratch_);
-    if (auto problem = cast_problem(f.field, value))
+  find_json_values(record.record, paths_, values_, scratch_);
+  for (std::size_t i = 0; i < last_->size(); ++i) {
+    const Field& f = (*last_)[i];
+    if (auto problem = cast_problem(f.field, values_[i]))
       return fmt::format("field \"{}\" ({} at {}): {}", f.field.name,
                          kFieldTypeNames[static_cast<std::size_t>(f.field.type)], f.field.at,
                          *problem);
