@@ -22,10 +22,14 @@ loads into a fresh table of offpeak-load's own shape, after a CHECKPOINT:
   naive first    psql: \\copy the NDJSON into a jsonb staging table, then
                  INSERT ... SELECT ... ON CONFLICT DO UPDATE (skipping unchanged records)
   naive reload   the same again
+  typed          the complete run again with --config, 6 typed fields checked on each line;
+                 then reading the source's typed view (sums of its 6 columns) beside the
+                 same casts written by hand over the table
 
 With a loader that has --history, history is on for offpeak.records throughout (turned on
 before the first load), and the history rows each step writes are counted: none but the 1%
-changed load's. With OFFPEAK_LOAD_BEFORE=PATH in the environment, another build of the loader
+changed load's. Every input but the backfill is a complete run (it ends with an end line), so
+deletion marking is on too: fetched_at ordering, deletion and history all at once. With OFFPEAK_LOAD_BEFORE=PATH in the environment, another build of the loader
 (one that knows the same schema) also times the identical reload, right after this one's, on
 the same table: before and after figures from the same run.
 """
@@ -37,6 +41,27 @@ import time
 
 TABLE_OF = {"copy": "bench.copy_target", "load": "offpeak.records", "naive": "bench.naive"}
 HISTORY = "offpeak.records_history"
+
+
+# The bars' fields, typed, for the typed step: the view reads each through its guard.
+TYPED_CONFIG = """
+[regions.xnys]
+timezone = "America/New_York"
+sessions = ["09:30-16:00"]
+
+[[regions.xnys.sources]]
+name = "bars"
+url = "https://e.example/bars"
+key = ["/symbol", "/date"]
+key_names = ["symbol", "date"]
+fields = { t = "date", o = "numeric", h = "double precision", l = "numeric", c = "numeric", v = "bigint" }
+"""
+VIEW_READ = ('SELECT count(*), sum(o), sum(h), sum(l), sum(c), max(t), sum(v) '
+             'FROM offpeak_views."xnys.bars"')
+HAND_READ = ("SELECT count(*), sum((record->>'o')::numeric), sum((record->>'h')::float8), "
+             "sum((record->>'l')::numeric), sum((record->>'c')::numeric), "
+             "max((record->>'t')::date), sum((record->>'v')::bigint) FROM offpeak.records "
+             "WHERE region = 'xnys' AND source = 'bars'")
 
 
 def psql(sql, *extra):
@@ -123,6 +148,20 @@ def main():
         later_written[step] = (counters(TABLE_OF["load"]) - before[0],
                                counters(*history_tables) - before[1] if history else 0)
 
+    # Typed fields checked on every line: the same complete run again, with --config.
+    typed = "--config" in help_text and "vanished" in results
+    if typed:
+        config = os.path.join(os.path.dirname(os.path.abspath(ndjson)), "typed-regions.toml")
+        with open(config, "w") as f:
+            f.write(TYPED_CONFIG)
+        psql("CHECKPOINT")
+        with open(later[2], "rb") as f:
+            results["typed"] = timed([loader, "--config", config], stdin=f)
+        psql("CHECKPOINT")
+        psql("SELECT count(*) FROM offpeak.records")  # the same pages in memory for both reads
+        results["view"] = timed(["psql", "-XAtq", "-c", VIEW_READ])
+        results["by_hand"] = timed(["psql", "-XAtq", "-c", HAND_READ])
+
     naive = (
         "BEGIN;\n"
         "CREATE TEMP TABLE staging (doc jsonb) ON COMMIT DROP;\n"
@@ -132,6 +171,7 @@ def main():
         "(region, source, key, record, record_hash, first_seen, changed_at, load_id) "
         "SELECT doc->>'region', doc->>'source', (doc->'key')::text, doc->'record', "
         "sha256(convert_to((doc->'record')::text, 'UTF8')), now(), now(), 0 FROM staging "
+        "WHERE doc ? 'record' "  # not the end line
         "ON CONFLICT (region, source, key) DO UPDATE SET record = EXCLUDED.record, "
         "record_hash = EXCLUDED.record_hash, changed_at = now() "
         "WHERE t.record IS DISTINCT FROM EXCLUDED.record;\n"
@@ -145,9 +185,13 @@ def main():
 
     copy = results["copy"][0]
     size = os.path.getsize(ndjson) / 1e6
+    with open(ndjson, "rb") as f:
+        f.seek(max(0, os.path.getsize(ndjson) - 4096))
+        complete = f.read().splitlines()[-1].startswith(b'{"offpeak":"end"')
     print(f"{lines} bar records, {size:.0f} MB of NDJSON; PostgreSQL "
           f"{psql('SHOW server_version')}, shared_buffers {psql('SHOW shared_buffers')}; "
-          f"history {'on' if history else 'off (the loader has no --history)'}")
+          f"history {'on' if history else 'off (the loader has no --history)'}; "
+          f"deletion marking {'on (complete runs)' if complete else 'off'}")
     print(f"{'step':<38} {'wall':>8} {'x copy':>7} {'target':>8}  {'client CPU/M':>12} "
           f"{'peak RSS':>9}  verdict")
 
@@ -174,6 +218,11 @@ def main():
         row("offpeak-load, 1% changed", "changed", 0.4, client=True)
     if "vanished" in results:
         row("offpeak-load, complete: 1% gone, 1% changed", "vanished", 0.4, client=True)
+    if "typed" in results:
+        row("offpeak-load --config: 6 typed fields", "typed", client=True)
+        view, by_hand = results["view"][0], results["by_hand"][0]
+        print(f"{'typed view read: sums of 6 columns':<38} {view:>6.2f} s   "
+              f"{view / by_hand:.2f}x the same casts by hand ({by_hand:.2f} s)")
     row("naive: \\copy to jsonb + upsert, first", "naive_first")
     row("naive: \\copy to jsonb + upsert, reload", "naive_reload")
     first_gain = results["naive_first"][0] / results["first"][0]
@@ -183,6 +232,7 @@ def main():
           f"reload {reload_gain:.1f}x faster, through a pipe {pipe_gain:.1f}x (target >= 4)")
     loads = ("first", "reload", "reload_pipe") + (("backfill", "changed") if later else ())
     loads += ("vanished",) if "vanished" in results else ()
+    loads += ("typed",) if "typed" in results else ()
     worst_cpu = max(results[k][1] for k in loads) / millions
     worst_rss = max(results[k][2] for k in loads)
     print(f"tuples written by the reloads: {reload_written} (target 0); client CPU at most "

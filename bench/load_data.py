@@ -3,14 +3,15 @@
 
     load_data.py N NDJSON_FILE COPY_FILE [BACKFILL_FILE CHANGED_FILE [VANISHED_FILE]]
 
-NDJSON_FILE gets N lines as offpeak-scrape prints them; COPY_FILE the same rows already
+NDJSON_FILE gets N lines as offpeak-scrape prints them, and the end line of a complete run
+(so that every load of it marks vanished records); COPY_FILE the same rows already
 extracted for COPY (text format) into offpeak-load's table: region, source, key, record
 (minified), record_hash (SHA-256 of the minified record), fetched_at, first_seen, changed_at,
 load_id. BACKFILL_FILE gets the same keys with other records fetched a month earlier (every
 line stale after NDJSON_FILE); CHANGED_FILE the lines of NDJSON_FILE fetched a day later, one
-in a hundred with another close price. VANISHED_FILE gets the run after CHANGED_FILE of a
-complete source, fetched a day later again: one key in a hundred missing, one record in a
-hundred changed, and the end line of a complete run.
+in a hundred with another close price, as a complete run again. VANISHED_FILE gets the run
+after CHANGED_FILE of a complete source, fetched a day later again: one key in a hundred
+missing, one record in a hundred changed, and the end line of a complete run.
 """
 
 import hashlib
@@ -44,6 +45,11 @@ def ndjson_line(region, source, key_text, fetched_at, record):
             f'"fetched_at":"{fetched_at}","record":{record_text}}}\n')
 
 
+def end_line(records):
+    return ('{"offpeak":"end","region":"xnys","source":"bars","complete":"source",'
+            f'"records":{records}}}\n')
+
+
 def main():
     n, ndjson_path, copy_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     extra = sys.argv[4:7] if len(sys.argv) >= 6 else None
@@ -55,6 +61,7 @@ def main():
             digest = hashlib.sha256(record_text.encode()).hexdigest()
             copy.write(f"{region}\t{source}\t{key_text}\t{record_text}\t\\\\x{digest}\t"
                        "2026-01-03 02:00:00+00\t2026-01-03 02:00:00+00\t2026-01-03 02:00:00+00\t0\n")
+        ndjson.write(end_line(n))
     if extra is None:
         return
     vanished = open(extra[2], "w") if len(extra) > 2 else None
@@ -73,9 +80,9 @@ def main():
                 record = {**record, "v": record["v"] + 1}
             vanished.write(ndjson_line(region, source, key_text, "2026-01-05T02:00:00Z", record))
             kept += 1
+        changed.write(end_line(n))
     if vanished is not None:
-        vanished.write('{"offpeak":"end","region":"xnys","source":"bars","complete":"source",'
-                       f'"records":{kept}}}\n')
+        vanished.write(end_line(kept))
         vanished.close()
 
 

@@ -423,19 +423,59 @@ std::optional<std::string> timestamp_problem(const TypedField& field, const Json
 
 }  // namespace
 
-JsonValue find_json_value(std::string_view record, const std::vector<std::string>& tokens,
-                          std::string& scratch) {
-  std::size_t at = 0;
-  for (const std::string& token : tokens) {
+namespace {
+
+// The value that `tokens`, from the `from`th on, lead to from the value at `at`.
+JsonValue value_along(std::string_view record, std::size_t at,
+                      const std::vector<std::string>& tokens, std::size_t from,
+                      std::string& scratch) {
+  for (std::size_t t = from; t < tokens.size(); ++t) {
     if (record[at] == '{')
-      at = member(record, at, token);
+      at = member(record, at, tokens[t]);
     else if (record[at] == '[')
-      at = element(record, at, token);
+      at = element(record, at, tokens[t]);
     else
       at = std::string_view::npos;
     if (at == std::string_view::npos) return {};
   }
   return value_at(record, at, scratch);
+}
+
+}  // namespace
+
+JsonValue find_json_value(std::string_view record, const std::vector<std::string>& tokens,
+                          std::string& scratch) {
+  return value_along(record, 0, tokens, 0, scratch);
+}
+
+void find_json_values(std::string_view record,
+                      const std::vector<const std::vector<std::string>*>& paths,
+                      std::vector<JsonValue>& values, std::vector<std::string>& scratch) {
+  values.assign(paths.size(), JsonValue{});
+  scratch.resize(paths.size());
+  if (record.empty() || record[0] != '{') {
+    for (std::size_t p = 0; p < paths.size(); ++p)
+      values[p] = find_json_value(record, *paths[p], scratch[p]);
+    return;
+  }
+  // Each member's name against the paths' first tokens; the last of a name counts.
+  std::vector<std::size_t> starts(paths.size(), std::string_view::npos);
+  std::string name;
+  for (std::size_t i = 1; record[i] != '}';) {
+    const std::size_t key_end = skip_value(record, i);
+    const std::string_view key = unescape(record.substr(i, key_end - i), name);
+    i = key_end + 1;  // past ':'
+    for (std::size_t p = 0; p < paths.size(); ++p)
+      if (!paths[p]->empty() && (*paths[p])[0] == key) starts[p] = i;
+    i = skip_value(record, i);
+    if (record[i] == ',') ++i;
+  }
+  for (std::size_t p = 0; p < paths.size(); ++p) {
+    if (paths[p]->empty())
+      values[p] = value_at(record, 0, scratch[p]);
+    else if (starts[p] != std::string_view::npos)
+      values[p] = value_along(record, starts[p], *paths[p], 1, scratch[p]);
+  }
 }
 
 std::optional<std::string> cast_problem(const TypedField& field, const JsonValue& value) {

@@ -29,6 +29,14 @@ struct JsonValue {
                                         const std::vector<std::string>& tokens,
                                         std::string& scratch);
 
+// The values at several paths in `record` at once, as find_json_value finds each: the
+// members that the paths' first tokens name are found in one pass over the record, so that
+// checking many fields of a record reads it once. `values` gets one value per path; a
+// string's unescaped text may go into the path's own string of `scratch`.
+void find_json_values(std::string_view record,
+                      const std::vector<const std::vector<std::string>*>& paths,
+                      std::vector<JsonValue>& values, std::vector<std::string>& scratch);
+
 // Why `value` cannot be a `field` in its view, or nothing when the view reads it (a missing
 // value or null reads as NULL).
 [[nodiscard]] std::optional<std::string> cast_problem(const TypedField& field,

@@ -68,9 +68,10 @@ void supersede_repeats(Batch& batch, std::vector<std::int32_t>& slots) {
   }
 }
 
-bool classify(Row& row, KeyState before, std::uint64_t stored_check, bool table_was_empty) {
+bool classify(Row& row, KeyState before, std::uint64_t stored_check, bool table_was_empty,
+              std::uint16_t stored_day) {
   row.outcome = KeyState::kInserted;
-  row.seen_before = before >= KeyState::kPending && before <= KeyState::kUnchanged;
+  row.seen_before = in_input(before);
   if (before == KeyState::kUntracked) {
     // With the table of keys full, whether the key is new, or has come before, only the
     // end tells.
@@ -80,8 +81,12 @@ bool classify(Row& row, KeyState before, std::uint64_t stored_check, bool table_
     // end, when the key's last line is known.
     ++row.pair->counts.duplicates;
   } else if (before == KeyState::kStored) {
-    // A changed record is only likely to be in the table: its staged line settles it.
-    row.outcome = stored_check == row.check ? KeyState::kUnchanged : KeyState::kUpdated;
+    // A changed record is only likely to be in the table: its staged line settles it. One
+    // fetched before the day of the row's fetched_at is stale for certain: nothing to stage.
+    const bool older = row.fetched_at != kNoFetchedAt && before_day(row.fetched_at, stored_day);
+    row.outcome = stored_check == row.check ? KeyState::kUnchanged
+                  : older                   ? KeyState::kStale
+                                            : KeyState::kUpdated;
   } else if (!table_was_empty && !row.pair->swept) {
     // Only a lookup tells. (A key new to this load and to a table that was empty when the
     // load began, or to its pair's swept keys, is new: it stays kInserted.)
@@ -111,7 +116,8 @@ void count_written(Row& row, const LineWrite& write, KeyTable& keys) {
   if (!row.seen_before) {
     if (write.write == Write::kInsert) ++counts.inserted;
     if (write.write == Write::kStage) ++row.pair->changed;
-    if (write.write == Write::kNothing) ++counts.unchanged;
+    if (write.write == Write::kNothing)
+      ++(row.outcome == KeyState::kStale ? counts.stale : counts.unchanged);
     keys.set(row.id, row.outcome);
   }
 }
@@ -125,8 +131,15 @@ void reconcile(Pair& pair, const StagedTally& t) {
   counts.updated += t.written_u + t.written_c + t.written_n;
   counts.inserted += t.missing_u + t.missing_c + t.missing_n + t.missing_i;
   // Keys whose newest line is older than their row are stale; only keys first staged as
-  // changed or not kept can be, a key first unchanged having matched its row.
+  // changed or not kept can be, a key first unchanged having matched its row. A key first
+  // counted stale whose last line was newer than its row, or matched it, is not.
   counts.stale += t.stale_u + t.stale_n;
+  const std::uint64_t unchanged_s = t.keys_s - t.written_s - t.missing_s - t.stale_s;
+  // (Never below zero: only keys sharing an id, of two pairs, could take it there.)
+  counts.stale -= std::min<std::uint64_t>(counts.stale, t.written_s + t.missing_s + unchanged_s);
+  counts.updated += t.written_s;
+  counts.inserted += t.missing_s;
+  counts.unchanged += unchanged_s;
   const std::int64_t unchanged =
       static_cast<std::int64_t>(counts.unchanged + pair.changed + t.keys_n) -
       static_cast<std::int64_t>(t.written_u + t.missing_u + t.written_n + t.missing_n +

@@ -101,10 +101,10 @@ struct Batch {
 void supersede_repeats(Batch& batch, std::vector<std::int32_t>& slots);
 
 // Decides a line from what the key table knew of its key before (`before`, and with kStored
-// the stored content check): sets its outcome and flags, counts it as a duplicate when an
-// earlier batch had the key, and returns true when only a lookup in the table can tell.
+// the stored content check and day): sets its outcome and flags, counts it as a duplicate
+// when an earlier batch had the key, and returns true when only a lookup in the table can tell.
 [[nodiscard]] bool classify(Row& row, KeyState before, std::uint64_t stored_check,
-                            bool table_was_empty);
+                            bool table_was_empty, std::uint16_t stored_day = 0);
 
 // What becomes of a decided line: nothing (unchanged), a new row, or a staged line that the
 // final UPDATE settles by each key's last line. `first` is the state it is staged with.
@@ -121,7 +121,7 @@ struct LineWrite {
 void count_written(Row& row, const LineWrite& write, KeyTable& keys);
 
 // What the final UPDATE did for one pair's staged keys, by the state of their first line:
-// u changed, c unchanged, n not kept, i inserted.
+// u changed, c unchanged, n not kept, i inserted, s stale.
 struct StagedTally {
   std::string region, source;
   std::uint64_t written_u = 0, written_c = 0, written_n = 0;  // rows updated
@@ -129,6 +129,8 @@ struct StagedTally {
   std::uint64_t keys_n = 0;                                   // keys the load did not keep
   std::uint64_t missing_i = 0;             // keys taken for another's repeats, inserted after all
   std::uint64_t stale_u = 0, stale_n = 0;  // rows left alone: their fetched_at is newer
+  // Keys whose first line was stale: written, inserted, still stale, and all of them.
+  std::uint64_t written_s = 0, missing_s = 0, stale_s = 0, keys_s = 0;
 };
 
 // Moves a pair's counts to their final values from the tally of its staged keys: afterwards

@@ -1,5 +1,6 @@
 // What offpeak-load knows of the keys of a load: which of them the input has had, with the
-// outcome of their first lines, and which rows a sweep found in the table with what content.
+// outcome of their first lines, and which rows a sweep found in the table with what content,
+// and from when.
 
 #pragma once
 
@@ -23,7 +24,30 @@ enum class KeyState : std::uint8_t {
   kUpdated,    // changed: staged, to be written at the end if the key's last line says so
   kUnchanged,  // the same as the table's row
   kUntracked,  // never kept: a line whose key the full table could not take
+  kStale,      // older than the table's row, as its first line was: nothing written
 };
+
+// Whether the input has had a key in this state (its first line's outcome, or pending).
+inline bool in_input(KeyState s) {
+  return (s >= KeyState::kPending && s <= KeyState::kUnchanged) || s == KeyState::kStale;
+}
+
+// A swept row's day: the days from 2000-01-01 (UTC) to its fetched_at (PostgreSQL's binary
+// timestamp, in microseconds from then), plus one; 0 when it has none, or one out of range.
+// Two bytes a key tell a line older than its row without asking the server; a line of the
+// row's own day still goes to the server, which compares to the microsecond.
+inline std::uint16_t stored_day(std::int64_t micros) {
+  constexpr std::int64_t kMicrosPerDay = std::int64_t{86400} * 1000000;
+  if (micros < 0 || micros / kMicrosPerDay >= 0xffff) return 0;
+  return static_cast<std::uint16_t>(micros / kMicrosPerDay + 1);
+}
+
+// Whether a line fetched at `micros` (PostgreSQL's binary timestamp) is older than the day
+// `day` began, so older than a row fetched that day.
+inline bool before_day(std::int64_t micros, std::uint16_t day) {
+  constexpr std::int64_t kMicrosPerDay = std::int64_t{86400} * 1000000;
+  return day != 0 && micros < (std::int64_t{day} - 1) * kMicrosPerDay;
+}
 
 // A key's identity: 64 bits name it among the keys of the input and the table, 64 more go
 // into its content check.
@@ -57,11 +81,11 @@ inline constexpr std::uint64_t kDeletedCheck = 0x6f66667064656c64;  // "offpdeld
 
 // The keys the load knows: 61 bits of each id with a 3-bit state in one 64-bit word, by
 // open addressing, so that a lookup reads one cache line: 11 to 21 bytes a key. Keys that a
-// sweep read from the table also have their content check, in a parallel array that exists
-// only once a sweep has happened. Two keys of one id (about one chance in 10^6 in a load of a
-// million keys against a table of ten million) are still written as their lines say: the
-// second one is staged, as a repeated line or as a changed record, and settled at the end by
-// its text. Only the counts may then put a line under the wrong heading.
+// sweep read from the table also have their content check and day, in parallel arrays that
+// exist only once a sweep has happened (24 to 48 bytes a key). Two keys of one id (about one
+// chance in 10^6 in a load of a million keys against a table of ten million) are still written as
+// their lines say: the second one is staged, as a repeated line or as a changed record, and settled
+// at the end by its text. Only the counts may then put a line under the wrong heading.
 //
 // The table never takes more than its limit, growing included: when a key would take it past
 // the limit, the key is not kept (kUntracked), and the caller decides it another way.
@@ -72,8 +96,8 @@ class KeyTable {
   explicit KeyTable(std::size_t max_bytes = kDefaultMaxBytes)
       : max_bytes_(max_bytes), slots_(kFirstSlots) {}
 
-  // Makes room for `more` keys with content checks at once, so that a sweep grows the table
-  // once; false, changing nothing, when that would pass the limit.
+  // Makes room for `more` keys with content checks and days at once, so that a sweep grows the
+  // table once; false, changing nothing, when that would pass the limit.
   [[nodiscard]] bool reserve_stored(std::size_t more) {
     std::size_t capacity = slots_.size();
     while ((size_ + more) * 4 > capacity * 3) capacity *= 2;
@@ -87,26 +111,34 @@ class KeyTable {
   // after the count grow the table as any key does. False when the key found no room: the
   // table is then at its limit for good (it never shrinks, and a growth that does not fit now
   // never will), so a later line of the key is kUntracked, never kNone.
-  [[nodiscard]] bool store(std::uint64_t id, std::uint64_t check) {
+  [[nodiscard]] bool store(std::uint64_t id, std::uint64_t check, std::uint16_t day = 0) {
     const std::size_t slot = insert(id, KeyState::kStored);
     if (slot == kNoSlot) return false;
-    if (state(slots_[slot]) == KeyState::kStored) checks_[slot] = check;
+    if (state(slots_[slot]) == KeyState::kStored) {
+      checks_[slot] = check;
+      days_[slot] = day;
+    }
     return true;
   }
 
   // A line of the input has the key: returns what was known before, and makes it kPending
-  // when that was kNone or kStored. With kStored, `check` gets the stored content check.
+  // when that was kNone or kStored. With kStored, `check` and `day` get what the sweep read.
   // kUntracked: the key was unknown, and the table is full.
-  KeyState see(std::uint64_t id, std::uint64_t& check) {
+  KeyState see(std::uint64_t id, std::uint64_t& check, std::uint16_t& day) {
     const std::size_t slot = find(id);
     if (slots_[slot] == 0)
       return insert(id, KeyState::kPending) == kNoSlot ? KeyState::kUntracked : KeyState::kNone;
     const KeyState before = state(slots_[slot]);
     if (before == KeyState::kStored) {
       check = checks_[slot];
+      day = days_[slot];
       slots_[slot] = encode(id, KeyState::kPending);
     }
     return before;
+  }
+  KeyState see(std::uint64_t id, std::uint64_t& check) {
+    std::uint16_t day = 0;
+    return see(id, check, day);
   }
 
   // Brings the slot where the id belongs into the cache, ahead of a call that needs it: the
@@ -114,7 +146,10 @@ class KeyTable {
   void prefetch(std::uint64_t id) const {
     const std::size_t slot = (id >> 3) & (slots_.size() - 1);
     __builtin_prefetch(&slots_[slot]);
-    if (!checks_.empty()) __builtin_prefetch(&checks_[slot]);
+    if (!checks_.empty()) {
+      __builtin_prefetch(&checks_[slot]);
+      __builtin_prefetch(&days_[slot]);
+    }
   }
 
   // How many keys a sweep stored that the input has not had, but for those stored with the
@@ -147,11 +182,17 @@ class KeyTable {
   }
   static KeyState state(std::uint64_t entry) { return static_cast<KeyState>(entry & 7); }
 
+  // Bytes a slot takes, with a sweep's checks and days or without.
+  static constexpr std::size_t slot_bytes(bool with_checks) {
+    return sizeof(std::uint64_t) +
+           (with_checks ? sizeof(std::uint64_t) + sizeof(std::uint16_t) : 0);
+  }
+
   // Whether the table may have `capacity` slots, with checks or without, counting the old
   // arrays that a rehash holds while it fills the new ones.
   [[nodiscard]] bool fits(std::size_t capacity, bool with_checks) const {
-    const std::size_t old = slots_.size() * (checks_.empty() ? 8 : 16);
-    return capacity * (with_checks ? 16 : 8) + old <= max_bytes_;
+    const std::size_t old = slots_.size() * slot_bytes(!checks_.empty());
+    return capacity * slot_bytes(with_checks) + old <= max_bytes_;
   }
 
   // The slot of the id, or the empty slot where it belongs.
@@ -181,19 +222,25 @@ class KeyTable {
 
   void rehash(std::size_t capacity, bool with_checks) {
     std::vector<std::uint64_t> old_slots(capacity), old_checks(with_checks ? capacity : 0);
+    std::vector<std::uint16_t> old_days(with_checks ? capacity : 0);
     old_slots.swap(slots_);
     old_checks.swap(checks_);
+    old_days.swap(days_);
     for (std::size_t i = 0; i < old_slots.size(); ++i) {
       if (old_slots[i] == 0) continue;
       const std::size_t slot = find(old_slots[i]);
       slots_[slot] = old_slots[i];
-      if (!old_checks.empty()) checks_[slot] = old_checks[i];
+      if (!old_checks.empty()) {
+        checks_[slot] = old_checks[i];
+        days_[slot] = old_days[i];
+      }
     }
   }
 
   std::size_t max_bytes_;
   std::vector<std::uint64_t> slots_;
   std::vector<std::uint64_t> checks_;
+  std::vector<std::uint16_t> days_;
   std::size_t size_ = 0;
 };
 

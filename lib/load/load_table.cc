@@ -66,7 +66,9 @@ std::string schema_ddl(const std::string& table, const std::string& table_schema
         first_seen timestamptz NOT NULL,
         changed_at timestamptz NOT NULL,
         load_id bigint NOT NULL,
-        PRIMARY KEY (region, source, key) INCLUDE (record_hash));
+        fetched_at timestamptz,
+        deleted_at timestamptz,
+        PRIMARY KEY (region, source, key) INCLUDE (record_hash, fetched_at));
     )",
                      table);
   return ddl;
@@ -199,13 +201,18 @@ Result<void> TargetTable::lock(PgConnection& db, bool dry_run) {
   auto state = db.query(fmt::format("SELECT NOT EXISTS (SELECT FROM {}), "
                                     "(extract(epoch FROM now()) * 1000000)::bigint, "
                                     "EXISTS (SELECT FROM pg_constraint WHERE confrelid = "
-                                    "$1::regclass)",
+                                    "$1::regclass), "
+                                    "EXISTS (SELECT FROM pg_index i JOIN pg_attribute a ON "
+                                    "a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
+                                    "WHERE i.indrelid = $1::regclass AND i.indisprimary AND "
+                                    "a.attname = 'fetched_at')",
                                     quoted_),
                         {{quoted_}});
   if (!state) return std::move(state).error();
   was_empty_ = state->boolean(0, 0);
   now_ = state->int64(0, 1) - kPgEpochMicros;
   const bool referenced = state->boolean(0, 2);
+  key_has_fetched_at_ = state->boolean(0, 3);
   // A table that foreign keys refer to cannot be truncated, and is loaded as it is.
   if (was_empty_ && !referenced && !dry_run) return take_over(db);
   return {};

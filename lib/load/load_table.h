@@ -46,6 +46,9 @@ class TargetTable {
   // Whether the table was empty when the load took its lock, and truncated by it.
   [[nodiscard]] bool was_empty() const { return was_empty_; }
   [[nodiscard]] bool truncated() const { return truncated_; }
+  // Whether the primary key's index has fetched_at beside record_hash (tables made by
+  // schema version 3 have), so that a sweep reads it from the index alone (lookups.h).
+  [[nodiscard]] bool key_has_fetched_at() const { return key_has_fetched_at_; }
   // The transaction's start, in PostgreSQL's binary timestamp form.
   [[nodiscard]] std::int64_t now() const { return now_; }
 
@@ -60,6 +63,7 @@ class TargetTable {
   std::string schema_;  // quoted schema, empty when the name has none
   bool was_empty_ = false;
   bool truncated_ = false;
+  bool key_has_fetched_at_ = false;
   std::string add_primary_key_;  // the statement that builds it again, when set aside
   std::int64_t now_ = 0;
 };

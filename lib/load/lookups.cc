@@ -2,7 +2,8 @@
 // batch with its keys and hashes as array parameters, answered with the lines whose key is
 // missing or whose hash differs; or by a sweep, one COPY that reads every key and hash of a
 // (region, source) pair from the primary key's index into the key table, so that its lines
-// are compared on the client.
+// are compared on the client (and, where the index has each row's fetched_at, its day: a line
+// fetched before it is stale on the client too).
 //
 // A sweep trusts the count it made room for only as far as the key table agrees: rows that
 // another session adds between the count and the COPY grow the table, and past its limit
@@ -100,7 +101,8 @@ Result<std::uint64_t> count_pair_rows(PgConnection& conn, const std::string& tab
 }
 
 Result<bool> sweep_pair(PgConnection& conn, bool in_transaction, const std::string& table,
-                        const Pair& pair, KeyTable& keys, std::uint64_t id_mask) {
+                        const Pair& pair, KeyTable& keys, std::uint64_t id_mask,
+                        bool with_fetched_at) {
   // COPY takes no parameters: the pair reaches its query as settings, which are parameters
   // of their own statement. On the load's own connection they last as long as its
   // transaction.
@@ -114,16 +116,22 @@ Result<bool> sweep_pair(PgConnection& conn, bool in_transaction, const std::stri
   const std::size_t prefix = whole.size();
   bool all_kept = true;
   // Keys go into the table a few dozen at a time, each prefetched first.
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> found;
+  struct Found {
+    std::uint64_t id, check;
+    std::uint16_t day;
+  };
+  std::vector<Found> found;
   const auto store = [&] {
-    for (const auto& [id, check] : found) keys.prefetch(id);
-    for (const auto& [id, check] : found) all_kept &= keys.store(id, check);
+    for (const Found& f : found) keys.prefetch(f.id);
+    for (const Found& f : found) all_kept &= keys.store(f.id, f.check, f.day);
     found.clear();
   };
   CopyReader reader;
   bool well_formed = true;
+  const std::size_t columns = with_fetched_at ? 3 : 2;
   const auto row = [&](const std::vector<std::string_view>& fields) {
-    if (fields.size() != 2) {
+    // key, record_hash, and fetched_at (8 bytes) or NULL
+    if (fields.size() != columns || (columns == 3 && !fields[2].empty() && fields[2].size() != 8)) {
       well_formed = false;
       return;
     }
@@ -131,14 +139,18 @@ Result<bool> sweep_pair(PgConnection& conn, bool in_transaction, const std::stri
     whole.append(fields[0]);
     const KeyHash key = hash_key(whole, pair.region.size(), pair.source.size());
     const bool live = fields[1].size() == sizeof(Sha256Digest);  // else marked: vanished.h
-    found.emplace_back(key.id & id_mask, live ? content_check(key, fields[1]) : kDeletedCheck);
+    const std::uint16_t day = columns == 3 && !fields[2].empty()
+                                  ? stored_day(static_cast<std::int64_t>(big_endian(fields[2])))
+                                  : 0;
+    found.push_back({key.id & id_mask, live ? content_check(key, fields[1]) : kDeletedCheck, day});
     if (found.size() == 32) store();
   };
+  // Both read from the primary key's index alone.
   const std::string sql = fmt::format(
-      "COPY (SELECT key, record_hash FROM {} WHERE "
+      "COPY (SELECT key, record_hash{} FROM {} WHERE "
       "region = current_setting('offpeak.sweep_region') AND "
       "source = current_setting('offpeak.sweep_source')) TO STDOUT (FORMAT binary)",
-      table);
+      with_fetched_at ? ", fetched_at" : "", table);
   if (auto copied =
           conn.copy_out(sql, [&](std::string_view data) { well_formed &= reader.take(data, row); });
       !copied)

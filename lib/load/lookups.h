@@ -33,12 +33,13 @@ class PgConnection;
 [[nodiscard]] Result<std::uint64_t> count_pair_rows(PgConnection& conn, const std::string& table,
                                                     const Pair& pair, std::uint64_t limit);
 
-// Reads every key and hash of `pair` in `table` into `keys` (ids cut by `id_mask`), after
+// Reads every key and hash of `pair` in `table` into `keys` (ids cut by `id_mask`), with the
+// day of each row's fetched_at when the primary key's index has it (`with_fetched_at`), after
 // keys.reserve_stored made room for the rows counted. True when every row found a place;
 // false when rows that other sessions added meanwhile did not fit: the pair's keys must then
 // still be looked up. `in_transaction`: `conn` is the load's own connection.
 [[nodiscard]] Result<bool> sweep_pair(PgConnection& conn, bool in_transaction,
                                       const std::string& table, const Pair& pair, KeyTable& keys,
-                                      std::uint64_t id_mask);
+                                      std::uint64_t id_mask, bool with_fetched_at);
 
 }  // namespace offpeak

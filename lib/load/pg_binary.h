@@ -16,6 +16,13 @@ void put_int16(std::string& out, std::int16_t value);
 void put_int32(std::string& out, std::int32_t value);
 void put_int64(std::string& out, std::int64_t value);
 
+// A big-endian unsigned integer of up to 8 bytes, as a binary field holds it.
+inline std::uint64_t big_endian(std::string_view bytes) {
+  std::uint64_t value = 0;
+  for (const char byte : bytes) value = value << 8 | static_cast<unsigned char>(byte);
+  return value;
+}
+
 // Type OIDs the loader sends in binary.
 inline constexpr unsigned int kTextOid = 25, kByteaOid = 17, kInt8Oid = 20, kTextArrayOid = 1009,
                               kByteaArrayOid = 1001;

@@ -119,7 +119,7 @@ class Loader {
                                       std::string reason);
   [[nodiscard]] std::optional<Error> bad_input() const;
   [[nodiscard]] Result<void> end_line(std::string_view file, const InputLine& line);
-  [[nodiscard]] Result<void> mark_vanished(bool keys_overflowed);
+  [[nodiscard]] Result<void> settle(bool keys_overflowed);
   [[nodiscard]] Result<void> finish();
   Pair& pair_of(std::string_view region, std::string_view source);
 
@@ -138,6 +138,7 @@ class Loader {
   [[nodiscard]] Result<void> insert_row(const Batch& batch, const Row& row);
   [[nodiscard]] Result<void> stage_row(const Batch& batch, const Row& row, KeyState first);
   [[nodiscard]] Result<void> apply_staged();
+  [[nodiscard]] Result<void> read_staged();
 
   PgConnection& db_;
   const std::vector<PgConnection*>& lookups_;
@@ -319,7 +320,9 @@ Result<void> Loader::end_line(std::string_view file, const InputLine& line) {
   return {};
 }
 
-Result<void> Loader::mark_vanished(bool keys_overflowed) {
+Result<void> Loader::settle(bool keys_overflowed) {
+  // The staged lines are written while a lookup connection, idle now, reads the keys that
+  // complete runs may have left out (vanished.h); the rows are marked after.
   const VanishedRows::Load load{&db_,
                                 table_->sql(),
                                 &keys_,
@@ -328,7 +331,22 @@ Result<void> Loader::mark_vanished(bool keys_overflowed) {
                                 options_.dry_run,
                                 table_->was_empty(),
                                 history_.table()};
-  return vanished_.mark(load, pairs_, keys_overflowed, result_.warnings);
+  PgConnection& reader = lookups_.empty() ? db_ : *lookups_.front();
+  const bool parallel = &reader != &db_ && vanished_.any();
+  if (parallel)
+    if (auto sent =
+            staged_.send(db_, table_->sql(), history_.table(), options_.dry_run, result_.load_id);
+        !sent)
+      return sent;
+  if (!parallel)
+    if (auto applied = apply_staged(); !applied) return applied;
+  auto found = vanished_.find(load, reader, pairs_, keys_overflowed, result_.warnings);
+  if (parallel) {
+    if (!found) db_.discard_results();
+    if (auto read = read_staged(); !read) return read;
+  }
+  if (!found) return std::move(found).error();
+  return VanishedRows::mark(load, pairs_, *found);
 }
 
 Result<void> Loader::finish() {
@@ -342,8 +360,7 @@ Result<void> Loader::finish() {
   // Keys the full table of keys could not take are counted until the staged lines settle.
   const bool keys_overflowed = std::any_of(pairs_.begin(), pairs_.end(),
                                            [](const auto& p) { return p.second.untracked > 0; });
-  if (auto applied = apply_staged(); !applied) return applied;
-  if (auto marked = mark_vanished(keys_overflowed); !marked) return marked;
+  if (auto settled = settle(keys_overflowed); !settled) return settled;
   const std::uint64_t bytes = result_.counts.bytes;
   result_.counts = sum_counts(pairs_);
   result_.counts.bytes = bytes;
@@ -425,8 +442,9 @@ std::vector<Row*> Loader::classify_rows(Batch& batch) {
     if (row.superseded) continue;
     batch.live.push_back(&row);
     std::uint64_t stored_check = 0;
-    const KeyState before = keys_.see(row.id, stored_check);
-    if (classify(row, before, stored_check, table_->was_empty())) fresh.push_back(&row);
+    std::uint16_t stored_day = 0;
+    const KeyState before = keys_.see(row.id, stored_check, stored_day);
+    if (classify(row, before, stored_check, table_->was_empty(), stored_day)) fresh.push_back(&row);
   }
   return fresh;
 }
@@ -470,7 +488,8 @@ Result<void> Loader::consider_sweep(Pair& pair, PgConnection& conn) {
   if (!rows) return std::move(rows).error();
   if (*rows >= limit || !keys_.reserve_stored(*rows)) return {};
   if (events_.sweep_counted) events_.sweep_counted();
-  auto complete = sweep_pair(conn, own, table_->sql(), pair, keys_, options_.key_id_mask);
+  auto complete = sweep_pair(conn, own, table_->sql(), pair, keys_, options_.key_id_mask,
+                             table_->key_has_fetched_at());
   if (!complete) return std::move(complete).error();
   pair.swept = *complete;
   return {};
@@ -565,8 +584,15 @@ Result<void> Loader::stage_row(const Batch& batch, const Row& row, KeyState firs
 }
 
 Result<void> Loader::apply_staged() {
-  auto tallies =
-      staged_.apply(db_, table_->sql(), history_.table(), options_.dry_run, result_.load_id);
+  if (auto sent =
+          staged_.send(db_, table_->sql(), history_.table(), options_.dry_run, result_.load_id);
+      !sent)
+    return sent;
+  return read_staged();
+}
+
+Result<void> Loader::read_staged() {
+  auto tallies = staged_.read(db_);
   if (!tallies) return std::move(tallies).error();
   for (const StagedTally& tally : *tallies) reconcile(pair_of(tally.region, tally.source), tally);
   return {};

@@ -1,7 +1,7 @@
 // The staged final UPDATE. Changed records, and every further line of a key that the input
 // had before, are staged in a temporary table by COPY during the load, numbered in input
 // order, with their fetched_at and the state of their key's first line: i inserted, u
-// changed, c unchanged, n not kept in the key table. At the end one statement takes each
+// changed, c unchanged, n not kept in the key table, s stale. At the end one statement takes each
 // key's newest staged line (by fetched_at, then input order), writes it where it differs from
 // the row and is not older than it, inserts it where the row is missing, and answers with a
 // tally per (region, source) from which the counts are reconciled (key_decisions.h). With
@@ -36,6 +36,7 @@ void StagedLines::write(CopyWriter& out, const Batch& batch, const Row& row, Key
   out.field(first == KeyState::kInserted    ? "i"
             : first == KeyState::kUpdated   ? "u"
             : first == KeyState::kUnchanged ? "c"
+            : first == KeyState::kStale     ? "s"
                                             : "n");
   out.field(batch.region(row));
   out.field(batch.source(row));
@@ -52,10 +53,10 @@ void StagedLines::write(CopyWriter& out, const Batch& batch, const Row& row, Key
 namespace {
 
 // The statement: the last staged line of each key against its row. For keys whose first line
-// was changed ('u') or unchanged ('c'), and keys the load did not keep ('n'), the row is as
-// it was before the load, or missing; for keys the load inserted ('i'), as their first line
-// made it. Rows are written where the last line differs, and inserted where missing: an 'i'
-// key is missing only when its id was another key's, and its lines were taken for repeats (a
+// was changed ('u'), unchanged ('c') or stale ('s'), and keys the load did not keep ('n'),
+// the row is as it was before the load, or missing; for keys the load inserted ('i'), as their
+// first line made it. Rows are written where the last line differs, and inserted where missing: an
+// 'i' key is missing only when its id was another key's, and its lines were taken for repeats (a
 // dry run inserts none). The answer is what became of the keys of each kind, and how many the
 // load did not keep, for each (region, source). A line older than its row (both with a
 // fetched_at) is stale: it leaves a row it differs from alone. A dry run only compares.
@@ -107,7 +108,11 @@ std::string apply_sql(const std::string& table, const std::string& history, bool
       "count(*) FILTER (WHERE kind = 'l' AND first_state = 'n'), "
       "count(*) FILTER (WHERE kind = 'm' AND first_state = 'i'), "
       "count(*) FILTER (WHERE kind = 's' AND first_state = 'u'), "
-      "count(*) FILTER (WHERE kind = 's' AND first_state = 'n') "
+      "count(*) FILTER (WHERE kind = 's' AND first_state = 'n'), "
+      "count(*) FILTER (WHERE kind = 'w' AND first_state = 's'), "
+      "count(*) FILTER (WHERE kind = 'm' AND first_state = 's'), "
+      "count(*) FILTER (WHERE kind = 's' AND first_state = 's'), "
+      "count(*) FILTER (WHERE kind = 'l' AND first_state = 's') "
       "FROM (SELECT 'w' AS kind, region, source, first_state FROM written "
       "UNION ALL SELECT 's', region, source, first_state FROM stale "
       "UNION ALL SELECT 'm', region, source, first_state FROM missing "
@@ -118,19 +123,27 @@ std::string apply_sql(const std::string& table, const std::string& history, bool
 
 }  // namespace
 
-Result<std::vector<StagedTally>> StagedLines::apply(PgConnection& db, const std::string& table,
-                                                    const std::string& history, bool dry_run,
-                                                    std::int64_t load_id) {
-  std::vector<StagedTally> tallies;
-  if (staged_ == 0) return tallies;
+Result<void> StagedLines::send(PgConnection& db, const std::string& table,
+                               const std::string& history, bool dry_run, std::int64_t load_id) {
+  if (staged_ == 0) return {};
   const std::string id = std::to_string(load_id);
-  auto tally = db.query(apply_sql(table, history, dry_run),
-                        dry_run ? std::vector<PgParam>{} : std::vector<PgParam>{{id}});
+  auto sent = db.send_query(apply_sql(table, history, dry_run),
+                            dry_run ? std::vector<PgParam>{} : std::vector<PgParam>{{id}});
+  sent_ = sent.ok();
+  return sent;
+}
+
+Result<std::vector<StagedTally>> StagedLines::read(PgConnection& db) {
+  std::vector<StagedTally> tallies;
+  if (!sent_) return tallies;
+  sent_ = false;
+  auto tally = db.get_result();
   if (!tally) return std::move(tally).error();
   for (int row = 0; row < tally->rows(); ++row) {
     const auto n = [&](int column) { return tally->uint64(row, column + 2); };
     tallies.push_back({std::string(tally->text(row, 0)), std::string(tally->text(row, 1)), n(0),
-                       n(1), n(2), n(3), n(4), n(5), n(6), n(7), n(8), n(9)});
+                       n(1), n(2), n(3), n(4), n(5), n(6), n(7), n(8), n(9), n(10), n(11), n(12),
+                       n(13)});
   }
   return tallies;
 }

@@ -24,15 +24,17 @@ class StagedLines {
 
   // Writes each staged key's last line where it differs from the row (inserting it where the
   // row is missing), stamped with `load_id`, keeping the rows' previous versions in the
-  // `history` table unless it is ""; with `dry_run` only compares. Returns what became of the
-  // keys, per pair.
-  [[nodiscard]] Result<std::vector<StagedTally>> apply(PgConnection& db, const std::string& table,
-                                                       const std::string& history, bool dry_run,
-                                                       std::int64_t load_id);
+  // `history` table unless it is ""; with `dry_run` only compares. In two steps, so that
+  // other work can run while the server writes: the statement sent (nothing when no line is
+  // staged), then its answer read: what became of the keys, per pair.
+  [[nodiscard]] Result<void> send(PgConnection& db, const std::string& table,
+                                  const std::string& history, bool dry_run, std::int64_t load_id);
+  [[nodiscard]] Result<std::vector<StagedTally>> read(PgConnection& db);
 
  private:
   bool created_ = false;
   std::uint64_t staged_ = 0;  // lines staged so far, which numbers them
+  bool sent_ = false;         // the statement is sent, its answer not read
 };
 
 }  // namespace offpeak

@@ -22,12 +22,15 @@
 namespace offpeak {
 namespace {
 
-// The functions the views call, in the views' schema {s}. A number's text is checked by
-// pattern before numeric reads it (number_in), an integer's before bigint does; dates and
-// times by pattern and then by the days of their month (days_fit), so that no cast can fail.
-// Each pattern is tested once per value. The patterns are field_cast.cc's grammars. Each function
-// is one expression of immutable parts (as_timestamptz: stable, as text's cast to it is), so that
-// PostgreSQL inlines it into the view's query: a call that is not inlined costs several times more.
+// The functions the views call, in the views' schema {s}. A JSON number is read as numeric
+// straight from the jsonb, and checked as a number (its scale, its range); a string's text is
+// checked by pattern before numeric reads it (number_in), an integer's before bigint does; a
+// date by a pattern that knows the days of each month (days_fit for 29 February), a time by
+// pattern and then days_fit, so that no cast can fail. The patterns are field_cast.cc's
+// grammars. Each function is one expression (stable where a cast from text is, else
+// immutable), so that PostgreSQL inlines it into the view's query: a call that is not inlined
+// costs several times more. Inlining repeats an argument where the body uses it more than
+// once, so a value is taken apart once per branch: a JSON number's path does no text work.
 constexpr std::string_view kFunctions = R"SQL(
 CREATE OR REPLACE FUNCTION {s}.number_in(t text) RETURNS text
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
@@ -39,26 +42,33 @@ CREATE OR REPLACE FUNCTION {s}.numeric_text(v jsonb, decimal_comma boolean) RETU
     WHEN 'string' THEN {s}.number_in(CASE WHEN decimal_comma
       THEN replace(btrim(v #>> '{{}}', ' '), ',', '.') ELSE btrim(v #>> '{{}}', ' ') END) END $f$;
 CREATE OR REPLACE FUNCTION {s}.as_numeric(v jsonb, decimal_comma boolean) RETURNS numeric
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT {s}.numeric_text(v, decimal_comma)::numeric $f$;
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+  SELECT CASE WHEN jsonb_typeof(v) = 'number' THEN v::numeric
+    ELSE {s}.numeric_text(v, decimal_comma)::numeric END $f$;
+CREATE OR REPLACE FUNCTION {s}.double_of(n numeric) RETURNS double precision
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+  SELECT CASE WHEN n = 0 OR abs(n) >= 1e-307 AND abs(n) < 1e308 THEN n::double precision END $f$;
 CREATE OR REPLACE FUNCTION {s}.as_double(v jsonb, decimal_comma boolean) RETURNS double precision
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
-  SELECT CASE WHEN {s}.as_numeric(v, decimal_comma) = 0
-    OR abs({s}.as_numeric(v, decimal_comma)) >= 1e-307 AND abs({s}.as_numeric(v, decimal_comma)) < 1e308
-    THEN {s}.as_numeric(v, decimal_comma)::double precision END $f$;
-CREATE OR REPLACE FUNCTION {s}.integer_text(v jsonb) RETURNS text
+  SELECT CASE WHEN jsonb_typeof(v) = 'number' THEN {s}.double_of(v::numeric)
+    ELSE {s}.double_of({s}.numeric_text(v, decimal_comma)::numeric) END $f$;
+CREATE OR REPLACE FUNCTION {s}.whole_in(n numeric, low numeric, high numeric) RETURNS numeric
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
-  SELECT CASE jsonb_typeof(v) WHEN 'number' THEN v #>> '{{}}'
-    WHEN 'string' THEN btrim(v #>> '{{}}', ' ') END $f$;
+  SELECT CASE WHEN scale(n) = 0 AND n BETWEEN low AND high THEN n END $f$;
+CREATE OR REPLACE FUNCTION {s}.whole_text_in(t text, low numeric, high numeric) RETURNS numeric
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+  SELECT CASE WHEN t ~ '^[+-]?[0-9]{{1,30}}$' THEN
+    CASE WHEN t::numeric BETWEEN low AND high THEN t::numeric END END $f$;
+CREATE OR REPLACE FUNCTION {s}.whole(v jsonb, low numeric, high numeric) RETURNS numeric
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+  SELECT CASE jsonb_typeof(v) WHEN 'number' THEN {s}.whole_in(v::numeric, low, high)
+    WHEN 'string' THEN {s}.whole_text_in(btrim(v #>> '{{}}', ' '), low, high) END $f$;
 CREATE OR REPLACE FUNCTION {s}.as_bigint(v jsonb) RETURNS bigint
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
-  SELECT CASE WHEN {s}.integer_text(v) ~ '^[+-]?[0-9]{{1,30}}$' THEN
-    CASE WHEN {s}.integer_text(v)::numeric BETWEEN -9223372036854775808 AND 9223372036854775807
-    THEN {s}.integer_text(v)::bigint END END $f$;
+  SELECT {s}.whole(v, -9223372036854775808, 9223372036854775807)::bigint $f$;
 CREATE OR REPLACE FUNCTION {s}.as_integer(v jsonb) RETURNS integer
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
-  SELECT CASE WHEN {s}.integer_text(v) ~ '^[+-]?[0-9]{{1,30}}$' THEN
-    CASE WHEN {s}.integer_text(v)::numeric BETWEEN -2147483648 AND 2147483647
-    THEN {s}.integer_text(v)::integer END END $f$;
+  SELECT {s}.whole(v, -2147483648, 2147483647)::integer $f$;
 CREATE OR REPLACE FUNCTION {s}.as_boolean(v jsonb) RETURNS boolean
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
   SELECT CASE WHEN jsonb_typeof(v) IN ('boolean', 'number', 'string') THEN
@@ -71,22 +81,27 @@ CREATE OR REPLACE FUNCTION {s}.days_fit(t text) RETURNS boolean
     WHEN '02' THEN CASE WHEN substr(t, 1, 4)::integer % 4 = 0 AND (substr(t, 1, 4)::integer % 100 <> 0
       OR substr(t, 1, 4)::integer % 400 = 0) THEN 29 ELSE 28 END
     WHEN '04' THEN 30 WHEN '06' THEN 30 WHEN '09' THEN 30 WHEN '11' THEN 30 ELSE 31 END $f$;
+CREATE OR REPLACE FUNCTION {s}.date_of(t text) RETURNS date
+  LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+  SELECT CASE WHEN t ~ '^[0-9]{{4}}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))$'
+    THEN CASE WHEN left(t, 4) <> '0000' THEN t::date END
+    WHEN t ~ '^[0-9]{{4}}-02-29$' THEN CASE WHEN {s}.days_fit(t) THEN t::date END END $f$;
 CREATE OR REPLACE FUNCTION {s}.as_date(v jsonb) RETURNS date
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
-  SELECT CASE WHEN jsonb_typeof(v) = 'string'
-    AND v #>> '{{}}' ~ '^[0-9]{{4}}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$' THEN
-    CASE WHEN {s}.days_fit(v #>> '{{}}') THEN make_date(substr(v #>> '{{}}', 1, 4)::integer,
-      substr(v #>> '{{}}', 6, 2)::integer, substr(v #>> '{{}}', 9, 2)::integer) END END $f$;
+  LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+  SELECT CASE WHEN jsonb_typeof(v) = 'string' THEN {s}.date_of(v #>> '{{}}') END $f$;
 CREATE OR REPLACE FUNCTION {s}.as_timestamptz(v jsonb) RETURNS timestamptz
   LANGUAGE sql STABLE PARALLEL SAFE AS $f$
   SELECT CASE WHEN jsonb_typeof(v) = 'string'
     AND v #>> '{{}}' ~ '^[0-9]{{4}}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[T ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:[.][0-9]{{1,9}})?(?:Z|[+-](?:0[0-9]|1[0-5]):[0-5][0-9])$' THEN
     CASE WHEN {s}.days_fit(v #>> '{{}}') THEN (v #>> '{{}}')::timestamptz END END $f$;
+CREATE OR REPLACE FUNCTION {s}.epoch_of(n numeric, per_second numeric) RETURNS timestamptz
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+  SELECT CASE WHEN n >= -62135596800 * per_second AND n < 253402300800 * per_second
+    THEN to_timestamp((n / per_second)::double precision) END $f$;
 CREATE OR REPLACE FUNCTION {s}.epoch_time(v jsonb, per_second numeric) RETURNS timestamptz
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
-  SELECT CASE WHEN {s}.as_numeric(v, false) >= -62135596800 * per_second
-    AND {s}.as_numeric(v, false) < 253402300800 * per_second
-    THEN to_timestamp(({s}.as_numeric(v, false) / per_second)::double precision) END $f$;
+  SELECT CASE WHEN jsonb_typeof(v) = 'number' THEN {s}.epoch_of(v::numeric, per_second)
+    ELSE {s}.epoch_of({s}.numeric_text(v, false)::numeric, per_second) END $f$;
 )SQL";
 
 // The view's column of `field`, read from the record `r.record`.
@@ -193,10 +208,13 @@ std::optional<std::string> TypedChecks::problem(const NdjsonRecord& record) {
     last_ = found == fields_.end() ? nullptr : &found->second;
     last_name_ = name_;
     if (last_ == nullptr) return std::nullopt;
+    paths_.clear();
+    for (const Field& f : *last_) paths_.push_back(&f.tokens);
   }
-  for (const Field& f : *last_) {
-    const JsonValue value = find_json_value(record.record, f.tokens, scratch_);
-    if (auto problem = cast_problem(f.field, value))
+  find_json_values(record.record, paths_, values_, scratch_);
+  for (std::size_t i = 0; i < last_->size(); ++i) {
+    const Field& f = (*last_)[i];
+    if (auto problem = cast_problem(f.field, values_[i]))
       return fmt::format("field \"{}\" ({} at {}): {}", f.field.name,
                          kFieldTypeNames[static_cast<std::size_t>(f.field.type)], f.field.at,
                          *problem);

@@ -12,6 +12,7 @@
 
 #include "diagnostics.h"
 #include "error.h"
+#include "field_cast.h"
 #include "ndjson_input.h"
 #include "typed_field.h"
 
@@ -48,7 +49,10 @@ class TypedChecks {
   std::unordered_map<std::string, std::vector<Field>> fields_;  // by "region\0source"
   std::string last_name_;
   const std::vector<Field>* last_ = nullptr;
-  std::string name_, scratch_;
+  std::string name_;
+  std::vector<const std::vector<std::string>*> paths_;  // of the fields of last_
+  std::vector<JsonValue> values_;
+  std::vector<std::string> scratch_;
 };
 
 // The schema of the views over `schema`.`table` (unquoted names): offpeak_views for

@@ -6,10 +6,12 @@
 // key's index, the client hashes each and asks the key table, and only the keys the input did
 // not have, within the run's scopes, go back to the server, which marks those rows. A reload
 // of the same complete run so reads the pair's keys once and writes nothing; a marking writes
-// only the vanished rows. A row is live while its record_hash is a bare SHA-256 (32 bytes);
-// marking puts a zero byte before it, so the index alone tells the two apart, and a line of
-// the key no longer matches: it comes back as a changed record, whose UPDATE clears
-// deleted_at (staged_update.h).
+// only the vanished rows. The keys can be read outside the load's transaction, on another
+// connection while the load's final UPDATE runs: the load writes only keys of its input,
+// which are not marked, and the marking itself runs in the transaction, on live rows only. A row is
+// live while its record_hash is a bare SHA-256 (32 bytes); marking puts a zero byte before it, so
+// the index alone tells the two apart, and a line of the key no longer matches: it comes back as a
+// changed record, whose UPDATE clears deleted_at (staged_update.h).
 
 #include "vanished.h"
 
@@ -154,21 +156,23 @@ bool VanishedRows::declared(std::string_view region, std::string_view source) co
   return runs_.find(std::pair{std::string(region), std::string(source)}) != runs_.end();
 }
 
-Result<void> VanishedRows::mark(const Load& load, Pairs& pairs, bool keys_overflowed,
-                                std::vector<std::string>& skipped) const {
-  if (runs_.empty()) return {};
+Result<VanishedRows::KeysToMark> VanishedRows::find(const Load& load, PgConnection& conn,
+                                                    const Pairs& pairs, bool keys_overflowed,
+                                                    std::vector<std::string>& skipped) const {
+  KeysToMark found_keys;
+  if (runs_.empty()) return found_keys;
   std::uint64_t rejected = 0;
   for (const auto& [name, pair] : pairs) rejected += pair.counts.rejected;
   if (rejected > 0) {
     skipped.push_back(
         fmt::format("nothing marked deleted: {} bad line{} may belong to a complete source",
                     rejected, rejected == 1 ? "" : "s"));
-    return {};
+    return found_keys;
   }
   if (keys_overflowed) {
     skipped.emplace_back(
         "nothing marked deleted: the input has more keys than the table of keys holds");
-    return {};
+    return found_keys;
   }
   // A pair whose rows a sweep read into the key table has vanished rows only if some live
   // row stayed there unmatched by the input: when none did, no pair's keys need reading.
@@ -191,22 +195,32 @@ Result<void> VanishedRows::mark(const Load& load, Pairs& pairs, bool keys_overfl
                       "the input has {} lines of it",
                       what, run.records, lines));
     } else if (!load.table_was_empty && (swept_vanished || !found->second.swept)) {
-      auto keys = vanished_keys(load, found->second, run);
+      auto keys = vanished_keys(load, conn, found->second, run);
       if (!keys) return std::move(keys).error();
-      auto marked = mark_keys(load, found->second, *keys);
-      if (!marked) return std::move(marked).error();
-      found->second.counts.deleted = *marked;
+      found_keys[name] = std::move(*keys);
     }
+  }
+  return found_keys;
+}
+
+Result<void> VanishedRows::mark(const Load& load, Pairs& pairs, const KeysToMark& found) {
+  for (const auto& [name, keys] : found) {
+    Pair& pair = pairs.find(name)->second;
+    auto marked = mark_keys(load, pair, keys);
+    if (!marked) return std::move(marked).error();
+    pair.counts.deleted = *marked;
   }
   return {};
 }
 
-Result<std::vector<std::string>> VanishedRows::vanished_keys(const Load& load, const Pair& pair,
+Result<std::vector<std::string>> VanishedRows::vanished_keys(const Load& load, PgConnection& conn,
+                                                             const Pair& pair,
                                                              const Run& run) const {
-  // COPY takes no parameters: the pair reaches its query as settings, for the transaction.
-  if (auto set = load.db->query("SELECT set_config('offpeak.mark_region', $1, true), "
-                                "set_config('offpeak.mark_source', $2, true)",
-                                {{pair.region}, {pair.source}});
+  // COPY takes no parameters: the pair reaches its query as settings, for the transaction on
+  // the load's own connection, for the session on another.
+  if (auto set = conn.query("SELECT set_config('offpeak.mark_region', $1, $3), "
+                            "set_config('offpeak.mark_source', $2, $3)",
+                            {{pair.region}, {pair.source}, {&conn == load.db ? "true" : "false"}});
       !set)
     return std::move(set).error();
   std::vector<std::string> vanished;
@@ -236,8 +250,8 @@ Result<std::vector<std::string>> VanishedRows::vanished_keys(const Load& load, c
       "source = current_setting('offpeak.mark_source') AND length(record_hash) = 32) "
       "TO STDOUT (FORMAT binary)",
       load.table);
-  if (auto copied = load.db->copy_out(
-          sql, [&](std::string_view data) { well_formed &= reader.take(data, row); });
+  if (auto copied =
+          conn.copy_out(sql, [&](std::string_view data) { well_formed &= reader.take(data, row); });
       !copied)
     return std::move(copied).error();
   if (!well_formed || !reader.complete())

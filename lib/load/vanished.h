@@ -65,13 +65,18 @@ class VanishedRows {
     bool table_was_empty = false;
     std::string history;  // the table's history table, quoted; "" when history is off
   };
-  // For each pair declared complete, marks the live rows of its scope the input did not
-  // have, and counts them in the pair's `deleted`. Marks nothing, saying why in `skipped`,
-  // when the input had bad lines (whose source cannot be told), when the table of keys
-  // overflowed (`keys_overflowed`), or for a pair whose end lines count more records than
-  // its lines, or none at all.
-  [[nodiscard]] Result<void> mark(const Load& load, Pairs& pairs, bool keys_overflowed,
-                                  std::vector<std::string>& skipped) const;
+  // For each pair declared complete, the keys of the live rows of its scope the input did
+  // not have, read on `conn`: the load's own connection (load.db) or one outside its
+  // transaction. Finds nothing, saying why in `skipped`, when the input had bad lines (whose
+  // source cannot be told), when the table of keys overflowed (`keys_overflowed`), or for a
+  // pair whose end lines count more records than its lines, or none at all.
+  using KeysToMark = std::map<std::pair<std::string, std::string>, std::vector<std::string>>;
+  [[nodiscard]] Result<KeysToMark> find(const Load& load, PgConnection& conn, const Pairs& pairs,
+                                        bool keys_overflowed,
+                                        std::vector<std::string>& skipped) const;
+  // Marks the rows of the keys found, in the load's transaction, and counts them in each
+  // pair's `deleted`.
+  [[nodiscard]] static Result<void> mark(const Load& load, Pairs& pairs, const KeysToMark& found);
 
  private:
   struct Run {
@@ -80,7 +85,8 @@ class VanishedRows {
     std::uint64_t records = 0;
     bool conflicting = false;  // end lines of the pair disagree on what is complete
   };
-  [[nodiscard]] Result<std::vector<std::string>> vanished_keys(const Load& load, const Pair& pair,
+  [[nodiscard]] Result<std::vector<std::string>> vanished_keys(const Load& load, PgConnection& conn,
+                                                               const Pair& pair,
                                                                const Run& run) const;
   [[nodiscard]] static Result<std::uint64_t> mark_keys(const Load& load, const Pair& pair,
                                                        const std::vector<std::string>& keys);

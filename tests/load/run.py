@@ -335,7 +335,7 @@ def case_row_deleted_during_load(env):
     deadline = time.monotonic() + 60
     while env.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
                    f"'offpeak-load' AND datname = '{env.db}' AND state = 'idle' AND "
-                   "query LIKE 'COPY (SELECT key, record_hash %'") == "0":
+                   "query LIKE 'COPY (SELECT key, record_hash%'") == "0":
         check(loader.poll() is None, "the loader ended before its sweep")
         check(time.monotonic() < deadline, "the loader never swept the pair")
         time.sleep(0.02)
@@ -1013,7 +1013,8 @@ def case_first_load_into_empty_table(env):
     primary_key = ("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
                    "WHERE conrelid = 'market.bars'::regclass AND contype = 'p'")
     env.load_ok("--table", "market.bars")  # creates the table
-    expected = [["bars_pkey", "PRIMARY KEY (region, source, key) INCLUDE (record_hash)"]]
+    expected = [["bars_pkey",
+                 "PRIMARY KEY (region, source, key) INCLUDE (record_hash, fetched_at)"]]
     check_equal(env.rows(primary_key), expected, "the primary key as created")
 
     process = env.start_writing(bars(100000), "--table", "market.bars")
@@ -1231,6 +1232,36 @@ def case_newest_wins_over_a_backfill(env):
     check_equal((counts_of(s), stale_of(s)), ((10, 0, 10, 0, 0, 0), 0), "lines without fetched_at")
     check_equal(env.psql("SELECT count(*) FROM offpeak.records WHERE fetched_at IS NULL"), "10",
                 "no fetched_at stored for them")
+
+
+def case_stale_first_lines_settle_by_the_last(env):
+    """Lines a day or more older than their swept rows are stale without the final UPDATE;
+    a later line of such a key, newer or matching its row, still decides the key."""
+    night, month = "2026-11-28T01:00:00Z", "2026-10-15T01:00:00Z"
+    env.load_ok(env.file("night.ndjson", bars(20000, fetched_at=night)))
+    counters = env.tuple_counters()
+    key = lambda i: [f"S{i % 50:03d}", f"d{i // 50:05d}"]  # noqa: E731 (bars' keys)
+    night_record = lambda i: {"t": f"d{i // 50:05d}", "o": 1.0 + i, "v": i * 10}  # noqa: E731
+    text = (bars(20000, price=7.0, fetched_at=month) +  # stale, first in their batches
+            # an hour older than its row, the same day: stale by the final UPDATE
+            line("xnys", "bars", ["S999", "d99999"], {"v": 1}, fetched_at=month) +
+            # in later batches: newer than the row, again older, and the row's own record
+            line("xnys", "bars", key(0), {"v": "newer"}, fetched_at="2026-11-29T01:00:00Z") +
+            line("xnys", "bars", key(1), {"v": "older"}, fetched_at="2026-10-16T01:00:00Z") +
+            line("xnys", "bars", key(2), night_record(2), fetched_at=month) +
+            line("xnys", "bars", key(3), {"v": "hour"}, fetched_at="2026-11-28T00:00:00Z"))
+    s, _ = env.load_ok(env.file("mixed.ndjson", text))
+    # 20005 lines: key 0 updated, key 2 unchanged, 4 later lines duplicates, S999 inserted
+    check_equal((counts_of(s), stale_of(s)), ((20005, 1, 1, 1, 4, 0), 19998), "counts")
+    check_equal(env.rows("SELECT key, record->>'v' FROM offpeak.records WHERE key IN "
+                         f"('{minified(key(0))}', '{minified(key(1))}', '{minified(key(3))}', "
+                         "'[\"S999\",\"d99999\"]') ORDER BY key"),
+                [[minified(key(0)), "newer"], [minified(key(1)), "10"],
+                 [minified(key(3)), "30"], ['["S999","d99999"]', "1"]],
+                "key 0 replaced, S999 added; keys 1 and 3 kept their rows")
+    after = env.tuple_counters()
+    check_equal((int(after[0]) - int(counters[0]), int(after[1]) - int(counters[1])), (1, 1),
+                "tuples written: S999's and key 0's only")
 
 
 def case_newest_wins_within_the_input(env):

@@ -59,6 +59,34 @@ TEST_CASE("a value is found as jsonb's #> finds it") {
   CHECK(offpeak::json_pointer_tokens("/a~1b/~0/") == std::vector<std::string>{"a/b", "~", ""});
 }
 
+TEST_CASE("values at several paths are found in one pass as each alone") {
+  const std::vector<std::string> records = {
+      R"({"a":{"b":[10,"x\u00e9\n",{"c":true}]},"a~/":1,"d":1,"d":2,"n":null,"e\u0301":"s"})",
+      R"([1,{"a":2}])", R"("text")", R"({})"};
+  const std::vector<std::vector<std::string>> tokens = {
+      {"a", "b", "1"}, {"a", "b", "-1", "c"}, {"a~/"},    {"d"}, {"n"}, {"missing"},
+      {"a"},           {"e\xcc\x81"},         {"1", "a"}, {"0"}, {},    {"d", "x"}};
+  std::vector<const std::vector<std::string>*> paths;
+  for (const auto& t : tokens) paths.push_back(&t);
+  std::vector<JsonValue> values;
+  std::vector<std::string> scratch;
+  std::string alone;
+  for (const std::string& record : records) {
+    offpeak::find_json_values(record, paths, values, scratch);
+    REQUIRE(values.size() == tokens.size());
+    for (std::size_t p = 0; p < tokens.size(); ++p) {
+      const JsonValue expected = find_json_value(record, tokens[p], alone);
+      INFO(record << " at path " << p);
+      CHECK(values[p].kind == expected.kind);
+      CHECK(values[p].text == expected.text);
+    }
+  }
+  offpeak::find_json_values(records[0], paths, values, scratch);
+  CHECK(values[3].text == "2");  // the last "d", as jsonb
+  CHECK(values[7].text == "s");  // a name written with an escape
+  CHECK(values[0].text == "x\xc3\xa9\n");
+}
+
 TEST_CASE("missing values and nulls read as NULL whatever the type") {
   for (const FieldType type : {FieldType::kNumeric, FieldType::kDate, FieldType::kBoolean}) {
     CHECK(problem(type, "{}").empty());

@@ -5,10 +5,13 @@
 
 #include "key_table.h"
 
+using offpeak::before_day;
 using offpeak::content_check;
 using offpeak::hash_key;
+using offpeak::kDeletedCheck;
 using offpeak::KeyState;
 using offpeak::KeyTable;
+using offpeak::stored_day;
 
 TEST_CASE("hash_key tells keys apart by where region and source end") {
   const auto a = hash_key("abc[1]", 2, 1);  // region "ab", source "c"
@@ -60,9 +63,9 @@ TEST_CASE("KeyTable keeps to its limit and says which keys it could not take") {
   CHECK(keys.see(id(5), check) == KeyState::kPending);
   keys.set(id(5), KeyState::kUnchanged);
   CHECK(keys.get(id(5)) == KeyState::kUnchanged);
-  // No room for a sweep's keys either: checks double the bytes a slot takes.
+  // No room for a sweep's keys either: checks and rows triple the bytes a slot takes.
   CHECK_FALSE(keys.reserve_stored(1));
-  KeyTable roomy(std::size_t{3} << 20);
+  KeyTable roomy(std::size_t{7} << 19);
   CHECK(roomy.reserve_stored(98304));
   CHECK_FALSE(roomy.reserve_stored(98305));
 }
@@ -86,6 +89,39 @@ TEST_CASE("KeyTable gives a swept key's check to the first line that has it") {
   CHECK(check == 4444);
 }
 
+TEST_CASE("KeyTable gives a swept key's day to the first line that has it") {
+  KeyTable keys;
+  REQUIRE(keys.reserve_stored(2));
+  CHECK(keys.store(8, 1111, 9500));
+  CHECK(keys.store(16, 2222));
+  std::uint64_t check = 0;
+  std::uint16_t day = 1;
+  CHECK(keys.see(8, check, day) == KeyState::kStored);
+  CHECK(check == 1111);
+  CHECK(day == 9500);
+  CHECK(keys.see(16, check, day) == KeyState::kStored);
+  CHECK(day == 0);
+  // A key the input has had gives no day.
+  day = 7;
+  CHECK(keys.see(8, check, day) == KeyState::kPending);
+  CHECK(day == 7);
+}
+
+TEST_CASE("A swept row's day tells lines older than it, and nothing else") {
+  constexpr std::int64_t day = std::int64_t{86400} * 1000000;
+  // 2026-01-05T02:00:00Z, 9501 days from 2000-01-01
+  const std::int64_t fetched = 9501 * day + 2 * 3600 * std::int64_t{1000000};
+  const std::uint16_t stored = stored_day(fetched);
+  CHECK(stored == 9502);
+  CHECK(before_day(fetched - day, stored));     // the day before
+  CHECK(before_day(9501 * day - 1, stored));    // a microsecond before the day began
+  CHECK_FALSE(before_day(9501 * day, stored));  // the same day: the server decides
+  CHECK_FALSE(before_day(fetched + 1, stored));
+  CHECK_FALSE(before_day(0, 0));  // a row without fetched_at
+  CHECK(stored_day(-1) == 0);     // before 2000: not kept
+  CHECK(stored_day(std::int64_t{70000} * day) == 0);
+}
+
 TEST_CASE("KeyTable keeps states and checks as it grows") {
   KeyTable keys;
   const auto id = [](std::uint64_t i) { return hash_key(std::to_string(i), 0, 0).id; };
@@ -107,8 +143,9 @@ TEST_CASE("KeyTable keeps states and checks as it grows") {
 }
 
 TEST_CASE("KeyTable says which swept keys found no room past the rows reserved") {
-  // 1.5 MiB: 65,536 slots with checks beside the old ones, 49,152 keys; no room to grow.
-  KeyTable keys(std::size_t{3} << 19);
+  // 2 MiB: 65,536 slots with checks and rows beside the old ones, 49,152 keys; no room to
+  // grow.
+  KeyTable keys(std::size_t{1} << 21);
   const auto id = [](std::uint64_t i) { return hash_key(std::to_string(i), 0, 0).id; };
   REQUIRE(keys.reserve_stored(40000));
   // Rows another session added after the count: the sweep reads more than it reserved.
@@ -141,7 +178,7 @@ TEST_CASE("KeyTable that could not keep a swept key takes no new key after it") 
   // What makes a sweep that found no room for some rows safe: the table never grows after
   // it, so a line of a key it dropped is never taken for a key the table does not have
   // (kNone, which a swept pair would insert), but is untracked, however many keys follow.
-  KeyTable keys(std::size_t{3} << 19);
+  KeyTable keys(std::size_t{1} << 21);
   const auto id = [](std::uint64_t i) { return hash_key(std::to_string(i), 0, 0).id; };
   REQUIRE(keys.reserve_stored(40000));
   std::vector<std::uint64_t> dropped;

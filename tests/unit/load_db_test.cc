@@ -188,17 +188,17 @@ TEST_CASE("Rows added between a sweep's count and its read are not inserted agai
   if (!have_server()) return;
   Scratch scratch("sweep_full");
   auto db = scratch.connect_db();
-  // The key table holds 49,152 keys with their checks and cannot grow: the 40,000 rows
-  // counted fit, but not all of the 10,000 another session adds before the sweep reads
-  // them. The table is then full for good, so each line of a key the sweep could not keep
-  // is untracked and settled by the final UPDATE, whichever keys those are.
+  // The key table holds 49,152 keys with their checks and rows (2 MiB) and cannot grow: the 40,000
+  // rows counted fit, but not all of the 10,000 another session adds before the sweep reads them.
+  // The table is then full for good, so each line of a key the sweep could not keep is untracked
+  // and settled by the final UPDATE, whichever keys those are.
   std::string text;
   for (int i = 0; i < 20000; ++i) text += line("s", i, 0);      // unchanged
   for (int i = 40000; i < 50000; ++i) text += line("s", i, 1);  // added meanwhile, changed
   for (int i = 50000; i < 50100; ++i) text += line("s", i, 1);  // new
   int sweeps = 0;
   const auto loaded =
-      load_racing_sweep(scratch, *db, text, std::size_t{3} << 19, 40000, 49999, sweeps);
+      load_racing_sweep(scratch, *db, text, std::size_t{1} << 21, 40000, 49999, sweeps);
   if (!loaded) FAIL(loaded.error().message);
   CHECK(sweeps == 1);
   CHECK(loaded->counts.inserted == 100);

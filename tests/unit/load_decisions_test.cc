@@ -101,6 +101,29 @@ TEST_CASE("classify: what the key table knew decides a line, or sends it to a lo
     CHECK_FALSE(classify(row, KeyState::kStored, row.check + 1, false));
     CHECK(row.outcome == KeyState::kUpdated);
   }
+  SECTION("a changed line fetched before the day of the swept row's fetched_at is stale") {
+    constexpr std::int64_t day = std::int64_t{86400} * 1000000;
+    row.fetched_at = 9500 * day;
+    CHECK_FALSE(classify(row, KeyState::kStored, row.check + 1, false, 9502));
+    CHECK(row.outcome == KeyState::kStale);
+    // The same day, or a row without fetched_at: only the final UPDATE can tell.
+    CHECK_FALSE(classify(row, KeyState::kStored, row.check + 1, false, 9501));
+    CHECK(row.outcome == KeyState::kUpdated);
+    CHECK_FALSE(classify(row, KeyState::kStored, row.check + 1, false, 0));
+    CHECK(row.outcome == KeyState::kUpdated);
+    // A line without fetched_at is never stale; an unchanged one is unchanged.
+    row.fetched_at = kNoFetchedAt;
+    CHECK_FALSE(classify(row, KeyState::kStored, row.check + 1, false, 9502));
+    CHECK(row.outcome == KeyState::kUpdated);
+    row.fetched_at = 9500 * day;
+    CHECK_FALSE(classify(row, KeyState::kStored, row.check, false, 9502));
+    CHECK(row.outcome == KeyState::kUnchanged);
+  }
+  SECTION("a key whose first line was stale makes a later line a duplicate") {
+    CHECK_FALSE(classify(row, KeyState::kStale, 0, false));
+    CHECK(row.seen_before);
+    CHECK(l.pair.counts.duplicates == 1);
+  }
   SECTION("a key an earlier batch had makes that line a duplicate") {
     CHECK_FALSE(classify(row, KeyState::kUpdated, 0, false));
     CHECK(row.seen_before);
@@ -183,6 +206,25 @@ TEST_CASE("reconcile: the staged keys' tally completes a pair's counts") {
   CHECK(old.counts.updated == 1);
   CHECK(old.counts.unchanged == 0);
   CHECK(old.counts.duplicates == 0);
+
+  // Keys whose first line was stale on the client (counted then), each with a later line
+  // staged (a duplicate): one stays stale, one was written, one matched its row, one was
+  // missing after all.
+  Pair first_stale;
+  first_stale.counts = {8, 0, 0, 0, 4, 4, 0};
+  StagedTally later;
+  later.keys_s = 4;
+  later.stale_s = 1;
+  later.written_s = 1;
+  later.missing_s = 1;
+  reconcile(first_stale, later);
+  const LoadCounts& f = first_stale.counts;
+  CHECK(f.stale == 1);
+  CHECK(f.updated == 1);
+  CHECK(f.unchanged == 1);
+  CHECK(f.inserted == 1);
+  CHECK(f.duplicates == 4);
+  CHECK(f.lines == f.inserted + f.updated + f.unchanged + f.duplicates + f.stale + f.rejected);
 }
 
 TEST_CASE("CopyWriter's rows read back through CopyReader, in pieces of any size") {
