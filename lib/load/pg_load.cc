@@ -341,11 +341,12 @@ Result<void> Loader::settle(bool keys_overflowed) {
   if (!parallel)
     if (auto applied = apply_staged(); !applied) return applied;
   auto found = vanished_.find(load, reader, pairs_, keys_overflowed, result_.warnings);
-  if (parallel) {
-    if (!found) db_.discard_results();
-    if (auto read = read_staged(); !read) return read;
+  if (!found) {
+    if (parallel) db_.discard_results();  // the UPDATE's answer: the load fails either way
+    return std::move(found).error();
   }
-  if (!found) return std::move(found).error();
+  if (parallel)
+    if (auto read = read_staged(); !read) return read;
   return VanishedRows::mark(load, pairs_, *found);
 }
 
