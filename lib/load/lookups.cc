@@ -38,30 +38,45 @@ Result<void> set_planner(PgConnection& db, const std::vector<PgConnection*>& loo
 }
 
 Result<void> send_lookup(PgConnection& conn, const std::string& table, const Batch& batch,
-                         std::vector<Row*>& rows) {
+                         std::vector<Row*>& rows, bool with_fetched_at) {
   // Near the index's order, consecutive lookups share its pages. Region, source and key are
   // compared as one text: the index's order exactly when region and source are the same
   // throughout, as they mostly are.
   std::sort(rows.begin(), rows.end(),
             [&](const Row* x, const Row* y) { return batch.whole_key(*x) < batch.whole_key(*y); });
-  PgArrayBuilder regions(kTextOid), sources(kTextOid), keys(kTextOid), hashes(kByteaOid);
+  PgArrayBuilder regions(kTextOid), sources(kTextOid), keys(kTextOid), hashes(kByteaOid),
+      times(kTimestamptzOid);
+  std::string time;
   for (const Row* row : rows) {
     regions.add(batch.region(*row));
     sources.add(batch.source(*row));
     keys.add(batch.key(*row));
     hashes.add(row->hash_bytes());
+    if (!with_fetched_at) continue;
+    time.clear();
+    put_int64(time, row->fetched_at);
+    if (row->fetched_at == kNoFetchedAt)
+      times.add_null();
+    else
+      times.add(time);
   }
+  // 0: no row; 1: another hash; 2: another hash, and the line older than the row (stale),
+  // told where the index holds fetched_at beside the hash, so that the lookup reads no more
+  // than the index.
   const std::string sql = fmt::format(
-      "SELECT i.n, t.record_hash IS NOT NULL "
-      "FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) WITH ORDINALITY "
-      "AS i(region, source, key, hash, n) "
+      "SELECT i.n, CASE WHEN t.record_hash IS NULL THEN 0 {} ELSE 1 END "
+      "FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]{}) WITH ORDINALITY "
+      "AS i(region, source, key, hash{}, n) "
       "LEFT JOIN {} AS t ON t.region = i.region AND t.source = i.source AND t.key = i.key "
       "WHERE t.record_hash IS DISTINCT FROM i.hash",
-      table);
-  return conn.send_query(sql, {{regions.finish(), kTextArrayOid, true},
-                               {sources.finish(), kTextArrayOid, true},
-                               {keys.finish(), kTextArrayOid, true},
-                               {hashes.finish(), kByteaArrayOid, true}});
+      with_fetched_at ? "WHEN i.fetched_at < t.fetched_at THEN 2" : "",
+      with_fetched_at ? ", $5::timestamptz[]" : "", with_fetched_at ? ", fetched_at" : "", table);
+  std::vector<PgParam> params = {{regions.finish(), kTextArrayOid, true},
+                                 {sources.finish(), kTextArrayOid, true},
+                                 {keys.finish(), kTextArrayOid, true},
+                                 {hashes.finish(), kByteaArrayOid, true}};
+  if (with_fetched_at) params.push_back({times.finish(), kTimestamptzArrayOid, true});
+  return conn.send_query(sql, params);
 }
 
 Result<void> read_lookup(PgConnection& conn, std::vector<Row*>& rows) {
@@ -72,7 +87,10 @@ Result<void> read_lookup(PgConnection& conn, std::vector<Row*>& rows) {
   for (int i = 0; i < differing->rows(); ++i) {
     const auto index = differing->uint64(i, 0);
     if (index < 1 || index > rows.size()) continue;
-    rows[index - 1]->outcome = differing->boolean(i, 1) ? KeyState::kUpdated : KeyState::kInserted;
+    const auto found = differing->uint64(i, 1);
+    rows[index - 1]->outcome = found == 0   ? KeyState::kInserted
+                               : found == 2 ? KeyState::kStale
+                                            : KeyState::kUpdated;
   }
   return {};
 }

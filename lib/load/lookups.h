@@ -17,10 +17,13 @@ class PgConnection;
 [[nodiscard]] Result<void> set_planner(PgConnection& db, const std::vector<PgConnection*>& lookups);
 
 // Sends one query that compares `rows` (lines of `batch`) with `table`; read_lookup then
-// sets each row's outcome: kInserted (no row), kUpdated (another hash) or kUnchanged. `rows`
-// is sorted near the index's order, which the answer refers to.
+// sets each row's outcome: kInserted (no row), kUpdated (another hash), kStale (another hash,
+// and a line older than its row: only `with_fetched_at`, when the primary key's index has
+// fetched_at) or kUnchanged. `rows` is sorted near the index's order, which the answer
+// refers to.
 [[nodiscard]] Result<void> send_lookup(PgConnection& conn, const std::string& table,
-                                       const Batch& batch, std::vector<Row*>& rows);
+                                       const Batch& batch, std::vector<Row*>& rows,
+                                       bool with_fetched_at);
 [[nodiscard]] Result<void> read_lookup(PgConnection& conn, std::vector<Row*>& rows);
 
 // The rows of `table` as the planner estimates them: its size now, at the rows per page last

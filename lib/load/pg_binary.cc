@@ -49,6 +49,14 @@ void PgArrayBuilder::add(std::string_view element) {
   ++count_;
 }
 
+void PgArrayBuilder::add_null() {
+  put_int32(data_, -1);
+  std::string flag;
+  put_int32(flag, 1);
+  data_.replace(4, 4, flag);
+  ++count_;
+}
+
 std::string_view PgArrayBuilder::finish() {
   std::string length;
   put_int32(length, count_);
@@ -58,6 +66,9 @@ std::string_view PgArrayBuilder::finish() {
 
 void PgArrayBuilder::clear() {
   data_.resize(20);
+  std::string flag;
+  put_int32(flag, 0);
+  data_.replace(4, 4, flag);
   count_ = 0;
 }
 

@@ -25,13 +25,15 @@ inline std::uint64_t big_endian(std::string_view bytes) {
 
 // Type OIDs the loader sends in binary.
 inline constexpr unsigned int kTextOid = 25, kByteaOid = 17, kInt8Oid = 20, kTextArrayOid = 1009,
-                              kByteaArrayOid = 1001;
+                              kByteaArrayOid = 1001, kTimestamptzOid = 1184,
+                              kTimestamptzArrayOid = 1185;
 
 // A one-dimensional array parameter in binary format, filled element by element.
 class PgArrayBuilder {
  public:
   explicit PgArrayBuilder(unsigned int element_type);
   void add(std::string_view element);
+  void add_null();
   // The finished array; the builder can then be reused after clear().
   [[nodiscard]] std::string_view finish();
   void clear();

@@ -12,7 +12,8 @@
 //    client (lookups.h). The input's size, when it is a file, or else the lines seen so far,
 //    tell whether a pair is worth it; counting its rows up to a limit tells whether the table
 //    has too many.
-//  - Other keys are looked up a batch at a time. Keys new to the load cannot have been
+//  - Other keys are looked up a batch at a time, stale lines told too where the key's index
+//    holds fetched_at. Keys new to the load cannot have been
 //    written by it, so the lookups run on further connections outside its transaction, in
 //    parallel with each other and with the load's writes, while the client reads the next
 //    batch.
@@ -428,7 +429,8 @@ Result<void> Loader::submit(Batch& batch) {
   }
   batch.lookup = submitted_++ % lookups_.size();
   batch.outside = std::move(fresh);
-  return send_lookup(*lookups_[batch.lookup], table_->sql(), batch, batch.outside);
+  return send_lookup(*lookups_[batch.lookup], table_->sql(), batch, batch.outside,
+                     table_->key_has_fetched_at());
 }
 
 std::vector<Row*> Loader::classify_rows(Batch& batch) {
@@ -513,7 +515,9 @@ Result<void> Loader::complete(Batch& batch) {
   if (!batch.in_transaction.empty()) {
     // The lookup must see every row written so far.
     if (auto ended = end_copy(); !ended) return ended;
-    if (auto sent = send_lookup(db_, table_->sql(), batch, batch.in_transaction); !sent)
+    if (auto sent = send_lookup(db_, table_->sql(), batch, batch.in_transaction,
+                                table_->key_has_fetched_at());
+        !sent)
       return sent;
     if (auto read = read_lookup(db_, batch.in_transaction); !read) return read;
   }

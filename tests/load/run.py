@@ -1264,6 +1264,36 @@ def case_stale_first_lines_settle_by_the_last(env):
                 "tuples written: S999's and key 0's only")
 
 
+def case_stale_first_lines_looked_up(env):
+    """The same as stale-first-lines-settle-by-the-last, for a pair looked up rather than
+    swept (too few lines against its rows): the lookup tells a stale line, to the
+    microsecond, and later lines still decide their keys."""
+    night, month = "2026-11-28T01:00:00Z", "2026-10-15T01:00:00Z"
+    env.load_ok(env.file("night.ndjson", bars(40000, fetched_at=night)))
+    counters = env.tuple_counters()
+    key = lambda i: [f"S{i % 50:03d}", f"d{i // 50:05d}"]  # noqa: E731 (bars' keys)
+    night_record = lambda i: {"t": f"d{i // 50:05d}", "o": 1.0 + i, "v": i * 10}  # noqa: E731
+    filler = "".join(line("xnys", "filler", [i], {"v": i}, fetched_at=night)
+                     for i in range(17000))  # another pair: the lines below go in a later batch
+    text = (bars(3000, price=7.0, fetched_at=month) + filler +
+            line("xnys", "bars", key(0), {"v": "newer"}, fetched_at="2026-11-29T01:00:00Z") +
+            line("xnys", "bars", key(1), {"v": "older"}, fetched_at="2026-10-16T01:00:00Z") +
+            line("xnys", "bars", key(2), night_record(2), fetched_at=month) +
+            line("xnys", "bars", key(3), {"v": "hour"}, fetched_at="2026-11-28T00:59:59.999999Z"))
+    s, _ = env.load_ok(env.file("mixed.ndjson", text))
+    check_equal((counts_of(s), stale_of(s)), ((20004, 17000, 1, 1, 4, 0), 2998), "counts")
+    check_equal((s["pairs"][("xnys", "bars")]["stale"], s["pairs"][("xnys", "filler")]["inserted"]),
+                (2998, 17000), "per pair")
+    check_equal(env.rows("SELECT key, record->>'v' FROM offpeak.records WHERE key IN "
+                         f"('{minified(key(0))}', '{minified(key(1))}', '{minified(key(3))}') "
+                         "ORDER BY key"),
+                [[minified(key(0)), "newer"], [minified(key(1)), "10"], [minified(key(3)), "30"]],
+                "key 0 replaced; keys 1 and 3 kept their rows")
+    after = env.tuple_counters()
+    check_equal((int(after[0]) - int(counters[0]), int(after[1]) - int(counters[1])), (17000, 1),
+                "tuples written: the filler's and key 0's only")
+
+
 def case_newest_wins_within_the_input(env):
     env.load_ok(stdin=line("r", "s", [2], {"v": "A"}, fetched_at="2026-01-01T00:00:00Z") +
                 line("r", "s", [3], {"v": "A"}, fetched_at="2026-01-10T00:00:00Z"))
