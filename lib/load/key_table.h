@@ -14,8 +14,9 @@
 
 namespace offpeak {
 
-// What the load knows of a key. kPending to kUnchanged are the states of keys the input has
-// had, the last three the outcome of the key's first line.
+// What the load knows of a key. kPending to kUnchanged, and kStale, are the states of keys the
+// input has had (in_input); kInserted, kUpdated, kUnchanged and kStale the outcome of the
+// key's first line.
 enum class KeyState : std::uint8_t {
   kNone,       // nothing: not in the input so far, nor in a swept part of the table
   kStored,     // in the table, as a sweep read it, and not in the input so far
